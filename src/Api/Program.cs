@@ -1,4 +1,31 @@
-var app = WebApplication.CreateBuilder(args).Build();
-app.Run();
+using Api.Auth;
+using Api.Infrastructure;
+using Api.Organizations;
+using Api.Scalekit;
+using FluentValidation;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddObservability();                 // Serilog from configuration; never logs tokens
+builder.AddScalekit();                      // options, management token, typed client with one resilience pipeline
+builder.Services.AddApiAuthentication();    // Scalekit access tokens checked against the environment's JWKS
+builder.Services.AddApiAuthorization();     // one configured rule per policy; anything unlabelled is denied
+builder.Services.AddApiProblemDetails();    // every error is application/problem+json
+builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
+builder.Services.AddApiHealthChecks();
+
+var app = builder.Build();
+
+app.UseApiRequestLogging();                 // outermost, so it sees the final status of every request
+app.UseExceptionHandler();
+app.UseStatusCodePages();                   // bodiless errors (404, 405) become Problem Details too
+app.UseRequestBodyLimit(64 * 1024);
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapApiHealthChecks();
+app.MapOrganizations();
+
+return await StartupErrors.RunAsync(app);
 
 public partial class Program;

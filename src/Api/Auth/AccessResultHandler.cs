@@ -1,0 +1,59 @@
+using Api.Infrastructure;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+
+namespace Api.Auth;
+
+/// <summary>
+/// Writes authorization failures as Problem Details: 403 naming what is missing, or, for a caller who holds the
+/// grant but asks about another organization, the very same 404 a missing organization gets.
+/// </summary>
+internal sealed class AccessResultHandler(IProblemDetailsService problems) : IAuthorizationMiddlewareResultHandler
+{
+    private readonly AuthorizationMiddlewareResultHandler _default = new();
+
+    public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    {
+        if (!authorizeResult.Forbidden)
+        {
+            await _default.HandleAsync(next, context, policy, authorizeResult);
+            return;
+        }
+
+        var denial = authorizeResult.AuthorizationFailure?.FailureReasons.OfType<AccessDenial>().FirstOrDefault();
+        if (denial?.Decision.Reason == AccessDenialReason.OrganizationMismatch)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await problems.WriteAsync(new() { HttpContext = context, ProblemDetails = ApiProblems.OrganizationNotFound() });
+            return;
+        }
+
+        var (detail, grants) = Describe(denial?.Decision);
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        context.Response.Headers.WWWAuthenticate = grants.Count > 0
+            ? $"Bearer error=\"insufficient_scope\", scope=\"{string.Join(' ', grants)}\""
+            : "Bearer error=\"insufficient_scope\"";
+
+        var problem = ApiProblems.Forbidden(detail, denial?.Decision.Code ?? "no_policy");
+        if (grants.Count > 0)
+        {
+            problem.Extensions["requiredGrants"] = grants;
+        }
+
+        await problems.WriteAsync(new() { HttpContext = context, ProblemDetails = problem });
+    }
+
+    private static (string Detail, IReadOnlyList<string> Grants) Describe(AccessDecision? decision) => decision switch
+    {
+        { Reason: AccessDenialReason.MissingGrant } => (
+            $"The access token lacks the grant (permission or scope) {string.Join(" or ", decision.MissingGrants.Select(g => $"'{g}'"))}.",
+            decision.MissingGrants),
+        { Reason: AccessDenialReason.MissingRole } => (
+            $"The access token lacks the role {string.Join(" and ", decision.MissingRoles.Select(r => $"'{r}'"))}.",
+            []),
+        { Reason: AccessDenialReason.OrganizationMissing } => (
+            "The access token carries no organization (oid) claim.",
+            []),
+        _ => ("No policy allows this request.", []),
+    };
+}

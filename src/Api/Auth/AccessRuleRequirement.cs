@@ -1,0 +1,118 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authorization;
+
+namespace Api.Auth;
+
+/// <summary>The requirement behind every named policy: the configured <see cref="AccessRule"/>.</summary>
+public sealed class AccessRuleRequirement(string policy, AccessRule rule) : IAuthorizationRequirement
+{
+    public const string OrganizationRouteValue = "id";
+
+    public string Policy { get; } = policy;
+
+    public AccessRule Rule { get; } = rule;
+
+    public AccessDecision Evaluate(ClaimsPrincipal user, string? routeOrganizationId)
+    {
+        var decisions = Rule.AnyOf.Select(alternative => Evaluate(alternative, user, routeOrganizationId)).ToList();
+        if (decisions.Any(decision => decision.Allowed))
+        {
+            return AccessDecision.Allow;
+        }
+
+        // Report the failure closest to success: "you hold the grant but this is not your organization" becomes
+        // a 404 that looks exactly like a real not-found, so callers cannot probe other tenants' ids.
+        return decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.OrganizationMismatch)
+            ?? decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.OrganizationMissing)
+            ?? decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.MissingRole)
+            ?? new AccessDecision(false, AccessDenialReason.MissingGrant,
+                Rule.AnyOf.SelectMany(a => a.Grants).Distinct(StringComparer.Ordinal).ToArray(), []);
+    }
+
+    private static AccessDecision Evaluate(AccessAlternative alternative, ClaimsPrincipal user, string? routeOrganizationId)
+    {
+        if (alternative.Grants.Count > 0 && !alternative.Grants.Any(grant => ScalekitClaims.HasGrant(user, grant)))
+        {
+            return new AccessDecision(false, AccessDenialReason.MissingGrant, alternative.Grants, []);
+        }
+
+        var missingRoles = alternative.Roles.Where(role => !ScalekitClaims.HasRole(user, role)).ToArray();
+        if (missingRoles.Length > 0)
+        {
+            return new AccessDecision(false, AccessDenialReason.MissingRole, [], missingRoles);
+        }
+
+        if (alternative.SameOrganization)
+        {
+            var callerOrganization = ScalekitClaims.OrganizationIdOf(user);
+            if (callerOrganization is null)
+            {
+                return new AccessDecision(false, AccessDenialReason.OrganizationMissing, [], []);
+            }
+
+            if (!string.Equals(callerOrganization, routeOrganizationId, StringComparison.Ordinal))
+            {
+                return new AccessDecision(false, AccessDenialReason.OrganizationMismatch, [], []);
+            }
+        }
+
+        return AccessDecision.Allow;
+    }
+}
+
+public enum AccessDenialReason
+{
+    None,
+    MissingGrant,
+    MissingRole,
+    OrganizationMissing,
+    OrganizationMismatch,
+}
+
+public sealed record AccessDecision(bool Allowed, AccessDenialReason Reason, IReadOnlyList<string> MissingGrants, IReadOnlyList<string> MissingRoles)
+{
+    public static readonly AccessDecision Allow = new(true, AccessDenialReason.None, [], []);
+
+    /// <summary>The reason code used in responses, audit events and metrics.</summary>
+    public string Code => Reason switch
+    {
+        AccessDenialReason.MissingGrant => "missing_grant",
+        AccessDenialReason.MissingRole => "missing_role",
+        AccessDenialReason.OrganizationMissing => "oid_missing",
+        AccessDenialReason.OrganizationMismatch => "org_mismatch",
+        _ => "allowed",
+    };
+}
+
+/// <summary>Carries the decision from the handler to the response writer.</summary>
+public sealed class AccessDenial(IAuthorizationHandler handler, string policy, AccessDecision decision)
+    : AuthorizationFailureReason(handler, decision.Code)
+{
+    public string Policy { get; } = policy;
+
+    public AccessDecision Decision { get; } = decision;
+}
+
+internal sealed class AccessRuleHandler : AuthorizationHandler<AccessRuleRequirement>
+{
+    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, AccessRuleRequirement requirement)
+    {
+        if (context.User.Identity?.IsAuthenticated != true)
+        {
+            return Task.CompletedTask;
+        }
+
+        var routeOrganizationId = (context.Resource as HttpContext)?.GetRouteValue(AccessRuleRequirement.OrganizationRouteValue) as string;
+        var decision = requirement.Evaluate(context.User, routeOrganizationId);
+        if (decision.Allowed)
+        {
+            context.Succeed(requirement);
+        }
+        else
+        {
+            context.Fail(new AccessDenial(this, requirement.Policy, decision));
+        }
+
+        return Task.CompletedTask;
+    }
+}

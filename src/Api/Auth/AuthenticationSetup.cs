@@ -1,0 +1,56 @@
+using Api.Scalekit;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Api.Auth;
+
+public static class AuthenticationSetup
+{
+    /// <summary>JWT bearer validation of Scalekit access tokens against the environment's JWKS.</summary>
+    public static IServiceCollection AddApiAuthentication(this IServiceCollection services)
+    {
+        services.AddSingleton<SigningKeyStore>();
+        services.AddSingleton<ScalekitAccessTokenHandler>();
+        services.AddSingleton<BearerChallengeWriter>();
+        services.AddSingleton<BearerEvents>();
+        services.AddHttpClient(SigningKeyStore.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(5))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+        services.AddHostedService<SigningKeyWarmup>();
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<IOptions<ScalekitOptions>, SigningKeyStore, ScalekitAccessTokenHandler>(Configure);
+        return services;
+    }
+
+    private static void Configure(JwtBearerOptions options, IOptions<ScalekitOptions> scalekit, SigningKeyStore keys, ScalekitAccessTokenHandler handler)
+    {
+        var settings = scalekit.Value;
+        options.MapInboundClaims = false;
+        // Keys come from SigningKeyStore, not from an OpenID configuration manager.
+        options.Authority = null;
+        options.MetadataAddress = null!;
+        options.RefreshOnIssuerKeyNotFound = false;
+        options.IncludeErrorDetails = false;
+        options.TokenHandlers.Clear();
+        options.TokenHandlers.Add(handler);
+        options.EventsType = typeof(BearerEvents);
+
+        // Mutate, never replace: replacing would drop anything else bound onto the parameters.
+        var parameters = options.TokenValidationParameters;
+        parameters.ValidateIssuer = true;
+        parameters.ValidIssuers = settings.EffectiveIssuers;
+        parameters.ValidateAudience = true;
+        parameters.ValidAudiences = settings.Audiences;
+        parameters.ValidateLifetime = true;
+        parameters.RequireExpirationTime = true;
+        parameters.RequireSignedTokens = true;
+        parameters.ValidateIssuerSigningKey = true;
+        parameters.ValidAlgorithms = [SecurityAlgorithms.RsaSha256];
+        parameters.ClockSkew = TimeSpan.FromSeconds(30);
+        parameters.NameClaimType = ScalekitClaims.Subject;
+        parameters.RoleClaimType = ScalekitClaims.Roles;
+        parameters.IssuerSigningKeyResolver = (_, _, kid, _) => ScalekitAccessTokenHandler.ResolveSigningKey(keys, kid);
+    }
+}

@@ -1,0 +1,70 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.Extensions.Options;
+
+namespace Api.Auth;
+
+public static class AuthorizationSetup
+{
+    /// <summary>Named policies built from the configured access rules; anything without a policy is denied.</summary>
+    public static IServiceCollection AddApiAuthorization(this IServiceCollection services)
+    {
+        services.AddOptions<AccessRulesOptions>().BindConfiguration(AccessRulesOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AccessRulesOptions>, AccessRulesValidator>();
+        services.AddSingleton<IAuthorizationHandler, AccessRuleHandler>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessResultHandler>();
+        services.AddHostedService<EndpointPolicyCheck>();
+
+        services.AddAuthorization();
+        services.AddOptions<AuthorizationOptions>().Configure<IOptions<AccessRulesOptions>>(AddPolicies);
+        return services;
+    }
+
+    private static void AddPolicies(AuthorizationOptions authorization, IOptions<AccessRulesOptions> rules)
+    {
+        foreach (var (name, rule) in rules.Value.Policies)
+        {
+            authorization.AddPolicy(name, policy => policy
+                .RequireAuthenticatedUser()
+                .AddRequirements(new AccessRuleRequirement(name, rule)));
+        }
+
+        // Closed by default: an endpoint that names no policy (and is not explicitly anonymous) is never served.
+        authorization.FallbackPolicy = new AuthorizationPolicyBuilder()
+            .RequireAuthenticatedUser()
+            .RequireAssertion(_ => false)
+            .Build();
+    }
+}
+
+internal sealed class AccessRulesValidator : IValidateOptions<AccessRulesOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AccessRulesOptions options)
+    {
+        var failures = new List<string>();
+        foreach (var (policy, rule) in options.Policies)
+        {
+            var key = $"{AccessRulesOptions.SectionName}:Policies:{policy}";
+            if (rule.AnyOf.Count == 0)
+            {
+                failures.Add($"{key}:AnyOf needs at least one alternative.");
+            }
+
+            for (var i = 0; i < rule.AnyOf.Count; i++)
+            {
+                var alternative = rule.AnyOf[i];
+                if (alternative.Grants.Count == 0 && alternative.Roles.Count == 0)
+                {
+                    failures.Add($"{key}:AnyOf:{i} references nothing: give it Grants or Roles.");
+                }
+
+                if (alternative.Grants.Any(string.IsNullOrWhiteSpace) || alternative.Roles.Any(string.IsNullOrWhiteSpace))
+                {
+                    failures.Add($"{key}:AnyOf:{i} has an empty grant or role name.");
+                }
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,85 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Api.Auth;
+
+/// <summary>Turns bearer challenges into Problem Details: 401 with RFC 6750 headers, or 503 when no key was ever loaded.</summary>
+internal sealed class BearerEvents(BearerChallengeWriter writer) : JwtBearerEvents
+{
+    public override Task Challenge(JwtBearerChallengeContext context)
+    {
+        context.HandleResponse();
+        return writer.WriteChallengeAsync(context.HttpContext, context.AuthenticateFailure);
+    }
+}
+
+internal sealed class BearerChallengeWriter(IProblemDetailsService problems, ILogger<BearerChallengeWriter> logger)
+{
+    public async Task WriteChallengeAsync(HttpContext http, Exception? failure)
+    {
+        if (FindKeysUnavailable(failure) is { } unavailable)
+        {
+            logger.LogWarning("Answering 503: no Scalekit signing key is loaded yet");
+            http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(unavailable.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "Service Unavailable",
+                "The signing keys needed to check access tokens could not be loaded from Scalekit. Try again later.", "signing_keys_unavailable");
+            return;
+        }
+
+        http.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        if (failure is null)
+        {
+            // RFC 6750 §3.1: a request without credentials gets a bare challenge.
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+            await WriteAsync(http, StatusCodes.Status401Unauthorized, "Unauthorized",
+                "A Scalekit access token is required in the Authorization header (Bearer).", "token_missing");
+            return;
+        }
+
+        var reason = TokenFailureReason.Of(failure);
+        http.Response.Headers.WWWAuthenticate = $"Bearer error=\"invalid_token\", error_description=\"{reason.Description}\"";
+        await WriteAsync(http, StatusCodes.Status401Unauthorized, "Unauthorized", reason.Description, reason.Code);
+    }
+
+    private Task WriteAsync(HttpContext http, int status, string title, string detail, string reason) =>
+        problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = new()
+            {
+                Status = status,
+                Title = title,
+                Detail = detail,
+                Extensions = { ["reason"] = reason },
+            },
+        }).AsTask();
+
+    private static SigningKeysUnavailableException? FindKeysUnavailable(Exception? failure) => failure switch
+    {
+        SigningKeysUnavailableException direct => direct,
+        AggregateException aggregate => aggregate.InnerExceptions.OfType<SigningKeysUnavailableException>().FirstOrDefault(),
+        _ => null,
+    };
+}
+
+/// <summary>A short, stable reason code for a rejected token (for the response, the audit log and metrics).</summary>
+public sealed record TokenFailureReason(string Code, string Description)
+{
+    public static TokenFailureReason Of(Exception? failure) => failure switch
+    {
+        AggregateException { InnerExceptions.Count: > 0 } aggregate => Of(aggregate.InnerExceptions[0]),
+        SecurityTokenExpiredException => new("expired", "The access token expired."),
+        SecurityTokenNotYetValidException => new("not_yet_valid", "The access token is not valid yet."),
+        SecurityTokenNoExpirationException => new("invalid_token", "The access token has no expiry."),
+        SecurityTokenInvalidAudienceException => new("bad_audience", "The access token was issued for another audience."),
+        SecurityTokenInvalidIssuerException => new("bad_issuer", "The access token was issued by another issuer."),
+        SecurityTokenSignatureKeyNotFoundException => new("unknown_kid", "The access token was signed with an unknown key."),
+        SecurityTokenInvalidSignatureException => new("bad_signature", "The access token signature is invalid."),
+        SecurityTokenInvalidAlgorithmException => new("bad_algorithm", "The access token must be signed with RS256."),
+        IdTokenRejectedException => new("id_token", "An ID token is not an access token."),
+        SecurityTokenMalformedException => new("malformed", "The access token is malformed."),
+        _ => new("invalid_token", "The access token is invalid."),
+    };
+}

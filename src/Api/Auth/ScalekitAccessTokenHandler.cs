@@ -1,0 +1,111 @@
+using System.Security.Claims;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Api.Auth;
+
+/// <summary>
+/// Validates Scalekit access tokens. Before the standard checks it rejects what must never reach an RSA verify
+/// (unreadable tokens, algorithms other than RS256, ID tokens) and makes sure the token's <c>kid</c> is loaded,
+/// refetching the JWKS (under its cooldown) so a key rotation is picked up in the same request.
+/// </summary>
+public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
+{
+    // Claims only an OpenID Connect ID token carries; an ID token is not an access token.
+    private static readonly string[] IdTokenMarkers = ["nonce", "at_hash", "c_hash"];
+
+    private readonly SigningKeyStore _keys;
+
+    public ScalekitAccessTokenHandler(SigningKeyStore keys)
+    {
+        _keys = keys;
+        MapInboundClaims = false;
+    }
+
+    public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
+    {
+        if (!CanReadToken(token))
+        {
+            return Invalid(new SecurityTokenMalformedException("The token is not a JWS compact serialization."));
+        }
+
+        JsonWebToken jwt;
+        try
+        {
+            jwt = ReadJsonWebToken(token);
+        }
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException)
+        {
+            return Invalid(new SecurityTokenMalformedException("The token could not be parsed."));
+        }
+
+        if (jwt.Alg != SecurityAlgorithms.RsaSha256)
+        {
+            return Invalid(new SecurityTokenInvalidAlgorithmException("Only RS256 tokens are accepted."));
+        }
+
+        if (IdTokenMarkers.Any(marker => jwt.TryGetClaim(marker, out _)))
+        {
+            return Invalid(new IdTokenRejectedException());
+        }
+
+        SigningKeyStore.KeySet keys;
+        try
+        {
+            keys = await _keys.GetKeysAsync();
+            if (!string.IsNullOrEmpty(jwt.Kid) && !keys.ByKid.ContainsKey(jwt.Kid))
+            {
+                keys = await _keys.RefreshAsync() ?? keys;
+            }
+        }
+        catch (SigningKeysUnavailableException ex)
+        {
+            return Invalid(ex);
+        }
+
+        var result = await base.ValidateTokenAsync(jwt, validationParameters);
+        if (result.IsValid)
+        {
+            SplitScopeString(result.ClaimsIdentity);
+        }
+
+        return result;
+    }
+
+    /// <summary>Used by <see cref="TokenValidationParameters.IssuerSigningKeyResolver"/>: the loaded key for the kid.</summary>
+    public static IEnumerable<SecurityKey> ResolveSigningKey(SigningKeyStore store, string? kid)
+    {
+        var keys = store.Current;
+        if (keys is null)
+        {
+            return [];
+        }
+
+        if (string.IsNullOrEmpty(kid))
+        {
+            return keys.ByKid.Values;
+        }
+
+        return keys.ByKid.TryGetValue(kid, out var key) ? [key] : [];
+    }
+
+    // Go's SDK reads scopes from the space-separated "scope" string, Node's from the "scopes" array: accept both.
+    private static void SplitScopeString(ClaimsIdentity identity)
+    {
+        foreach (var scope in identity.FindAll(ScalekitClaims.Scope).ToArray())
+        {
+            foreach (var value in scope.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!identity.HasClaim(ScalekitClaims.Scopes, value))
+                {
+                    identity.AddClaim(new Claim(ScalekitClaims.Scopes, value, ClaimValueTypes.String, scope.Issuer));
+                }
+            }
+        }
+    }
+
+    private static TokenValidationResult Invalid(Exception exception) => new() { IsValid = false, Exception = exception };
+}
+
+public sealed class IdTokenRejectedException()
+    : SecurityTokenValidationException("An ID token was presented where an access token is required.");

@@ -1,0 +1,143 @@
+using System.Collections.Frozen;
+using Api.Scalekit;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Api.Auth;
+
+/// <summary>
+/// The Scalekit environment's RSA signing keys from <c>{env}/keys</c>. Fetches are rate-limited by a cooldown so a
+/// flood of unknown <c>kid</c>s cannot hammer Scalekit; a failed or empty answer never replaces keys that worked.
+/// </summary>
+public sealed class SigningKeyStore(
+    IHttpClientFactory httpClientFactory,
+    IOptionsMonitor<ScalekitOptions> options,
+    TimeProvider timeProvider,
+    ILogger<SigningKeyStore> logger)
+{
+    public const string HttpClientName = "Scalekit.Jwks";
+
+    private readonly Lock _gate = new();
+    private volatile KeySet? _keys;
+    private Task<KeySet?>? _inFlight;
+    private long _lastAttemptTicks = long.MinValue;
+
+    public bool HasKeys => _keys is not null;
+
+    /// <summary>Keys by kid as last fetched; null until a fetch succeeded.</summary>
+    public KeySet? Current => _keys;
+
+    /// <summary>The loaded keys; fetches them first when none were ever loaded.</summary>
+    public async ValueTask<KeySet> GetKeysAsync()
+    {
+        var keys = _keys;
+        if (keys is not null)
+        {
+            if (timeProvider.GetUtcNow() - keys.FetchedAt > options.CurrentValue.JwksAutomaticRefreshInterval)
+            {
+                _ = RefreshAsync();
+            }
+
+            return keys;
+        }
+
+        return await RefreshAsync() ?? throw new SigningKeysUnavailableException(RetryAfter());
+    }
+
+    /// <summary>Refetches (at most once per cooldown, one request for all callers) and answers the newest keys.</summary>
+    public async ValueTask<KeySet?> RefreshAsync()
+    {
+        Task<KeySet?> fetch;
+        lock (_gate)
+        {
+            if (_inFlight is null)
+            {
+                var now = timeProvider.GetUtcNow().UtcTicks;
+                if (_lastAttemptTicks != long.MinValue && now - _lastAttemptTicks < options.CurrentValue.JwksRefreshCooldown.Ticks)
+                {
+                    return _keys;
+                }
+
+                _lastAttemptTicks = now;
+                _inFlight = FetchAndStoreAsync();
+            }
+
+            fetch = _inFlight;
+        }
+
+        return await fetch;
+    }
+
+    /// <summary>How long until the cooldown allows the next fetch.</summary>
+    public TimeSpan RetryAfter()
+    {
+        var elapsed = TimeSpan.FromTicks(timeProvider.GetUtcNow().UtcTicks - Volatile.Read(ref _lastAttemptTicks));
+        var wait = options.CurrentValue.JwksRefreshCooldown - elapsed;
+        return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+    }
+
+    private async Task<KeySet?> FetchAndStoreAsync()
+    {
+        try
+        {
+            var fetched = await FetchAsync();
+            if (fetched is not null)
+            {
+                _keys = fetched;
+            }
+
+            return _keys;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _inFlight = null;
+            }
+        }
+    }
+
+    private async Task<KeySet?> FetchAsync()
+    {
+        var uri = new Uri(options.CurrentValue.BaseUri, "keys");
+        try
+        {
+            var client = httpClientFactory.CreateClient(HttpClientName);
+            using var response = await client.GetAsync(uri);
+            if (!response.IsSuccessStatusCode)
+            {
+                logger.LogWarning("JWKS fetch answered {StatusCode}; keeping the keys already loaded", (int)response.StatusCode);
+                return null;
+            }
+
+            var json = await response.Content.ReadAsStringAsync();
+            var keys = new JsonWebKeySet(json).Keys
+                .Where(key => key.Kty == JsonWebAlgorithmsKeyTypes.RSA && key.Use is null or "" or JsonWebKeyUseNames.Sig && !string.IsNullOrEmpty(key.Kid))
+                .GroupBy(key => key.Kid, StringComparer.Ordinal)
+                .ToFrozenDictionary(group => group.Key, group => (SecurityKey)group.First(), StringComparer.Ordinal);
+
+            if (keys.Count == 0)
+            {
+                logger.LogWarning("JWKS answered no usable RSA signing key; keeping the keys already loaded");
+                return null;
+            }
+
+            logger.LogInformation("Loaded {KeyCount} signing keys from the Scalekit JWKS", keys.Count);
+            return new KeySet(keys, timeProvider.GetUtcNow());
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or ArgumentException or InvalidOperationException)
+        {
+            logger.LogWarning("JWKS fetch failed ({ErrorType}); keeping the keys already loaded", ex.GetType().Name);
+            return null;
+        }
+    }
+
+    public sealed record KeySet(FrozenDictionary<string, SecurityKey> ByKid, DateTimeOffset FetchedAt);
+}
+
+/// <summary>No signing key was ever obtained, so no token can be judged: the caller should come back later.</summary>
+public sealed class SigningKeysUnavailableException(TimeSpan retryAfter)
+    : Exception("The Scalekit signing keys are not available yet.")
+{
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}

@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Net;
+using Api.Scalekit;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+using ApiException = Refit.ApiException;
+
+namespace Api.Infrastructure;
+
+/// <summary>
+/// Maps failures to Problem Details. Upstream answers are translated, never forwarded: Scalekit's bodies and
+/// headers (and any token) stay inside this process.
+/// </summary>
+internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeProvider time, IConfiguration configuration, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested)
+        {
+            // The caller went away; there is nobody to answer.
+            return true;
+        }
+
+        var (problem, retryAfter) = Map(exception);
+        httpContext.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
+        if (retryAfter is { } seconds)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            ProblemDetails = problem,
+            Exception = exception,
+        });
+    }
+
+    private (ProblemDetails Problem, int? RetryAfter) Map(Exception exception)
+    {
+        switch (exception)
+        {
+            case BadHttpRequestException bad:
+                return (ApiProblems.Create(bad.StatusCode, ReasonPhrase(bad.StatusCode), BadRequestDetail(bad)), null);
+
+            case ApiException api:
+                return MapUpstreamAnswer(api);
+
+            case ManagementTokenException { CredentialsRejected: true }:
+                logger.LogError("Scalekit rejected this API's client credentials (Scalekit:ClientId / Scalekit:ClientSecret)");
+                return (BadGateway("Scalekit rejected this API's credentials."), null);
+
+            case ManagementTokenException:
+                return (ApiProblems.Create(503, "Service Unavailable", "Scalekit's token endpoint is unavailable. Try again later."), 5);
+
+            case BrokenCircuitException:
+                logger.LogWarning("Scalekit circuit is open; failing fast");
+                return (ApiProblems.Create(503, "Service Unavailable", "Scalekit is failing; requests are paused briefly. Try again later."),
+                    UpstreamRetryAfter.ToSeconds(UpstreamRetryAfter.CircuitBreakDuration(configuration)));
+
+            case TimeoutRejectedException:
+                logger.LogWarning("Scalekit did not answer in time");
+                return (ApiProblems.Create(504, "Gateway Timeout", "Scalekit did not answer in time."), null);
+
+            case HttpRequestException http:
+                logger.LogWarning("Scalekit could not be reached: {HttpError}", http.HttpRequestError);
+                return (BadGateway("Scalekit could not be reached."), null);
+
+            case ScalekitContractException contract:
+                logger.LogWarning("Scalekit answered outside its contract: {Reason}", contract.Message);
+                return (BadGateway("Scalekit answered with an unexpected body."), null);
+
+            default:
+                logger.LogError(exception, "Unhandled exception");
+                return (ApiProblems.Create(500, "Internal Server Error", "An unexpected error occurred."), null);
+        }
+    }
+
+    private (ProblemDetails, int?) MapUpstreamAnswer(ApiException api)
+    {
+        var status = (int)api.StatusCode;
+        logger.LogWarning("Scalekit answered {StatusCode} for {Method} {Route}", status, api.HttpMethod.Method, RouteOf(api.Uri));
+        return api.StatusCode switch
+        {
+            _ when status is >= 200 and < 300 => (BadGateway("Scalekit answered with an unreadable body."), null),
+            HttpStatusCode.BadRequest => (UpstreamValidation.ToProblem(api.Content), null),
+            HttpStatusCode.NotFound => (ApiProblems.OrganizationNotFound(), null),
+            HttpStatusCode.Conflict => (ApiProblems.Create(409, "Conflict", "An organization with these values already exists (for example the same externalId)."), null),
+            HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => (BadGateway("Scalekit refused this API's credentials."), null),
+            HttpStatusCode.TooManyRequests => (ApiProblems.Create(503, "Service Unavailable", "Scalekit's rate limit was reached. Try again later."),
+                UpstreamRetryAfter.ToSeconds(UpstreamRetryAfter.From(api.Headers.RetryAfter, time))),
+            _ => (BadGateway($"Scalekit answered {status}."), null),
+        };
+    }
+
+    private static ProblemDetails BadGateway(string detail) => ApiProblems.Create(502, "Bad Gateway", detail);
+
+    // Log the route shape, not ids or query strings.
+    private static string RouteOf(Uri? uri) => uri is null ? "?" : string.Join('/', uri.AbsolutePath.Split('/').Take(4));
+
+    private static string BadRequestDetail(BadHttpRequestException bad) => bad.StatusCode switch
+    {
+        StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
+        StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
+        _ when bad.InnerException is System.Text.Json.JsonException => "The request body is not valid JSON for this operation.",
+        _ => bad.Message,
+    };
+
+    private static string ReasonPhrase(int status) =>
+        Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : "Error";
+}

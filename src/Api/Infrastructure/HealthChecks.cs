@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Api.Auth;
+using Api.Scalekit;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Api.Infrastructure;
+
+public static class HealthChecks
+{
+    private const string Ready = "ready";
+
+    public static IServiceCollection AddApiHealthChecks(this IServiceCollection services)
+    {
+        services.AddSingleton<ScalekitReadinessCheck>();
+        services.AddHealthChecks().AddCheck<ScalekitReadinessCheck>("scalekit", tags: [Ready]);
+        return services;
+    }
+
+    /// <summary><c>/health/live</c>: the process answers. <c>/health/ready</c>: keys loaded and a management token obtainable.</summary>
+    public static IEndpointRouteBuilder MapApiHealthChecks(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync })
+            .AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(Ready), ResponseWriter = WriteAsync })
+            .AllowAnonymous();
+        return app;
+    }
+
+    private static Task WriteAsync(HttpContext http, HealthReport report)
+    {
+        var checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description });
+        if (report.Status == HealthStatus.Healthy)
+        {
+            http.Response.ContentType = "application/json";
+            return http.Response.WriteAsync(JsonSerializer.Serialize(new { status = report.Status.ToString(), checks }));
+        }
+
+        var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
+        var problem = ApiProblems.Create(StatusCodes.Status503ServiceUnavailable, "Service Unavailable", "The API is not ready to serve requests.");
+        problem.Extensions["checks"] = checks;
+        return problems.WriteAsync(new() { HttpContext = http, ProblemDetails = problem }).AsTask();
+    }
+}
+
+/// <summary>Ready = signing keys loaded and a management token obtainable. Cached briefly so probes do not hammer Scalekit.</summary>
+internal sealed class ScalekitReadinessCheck(SigningKeyStore keys, ManagementTokenProvider tokens, TimeProvider time) : IHealthCheck
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
+    private volatile Snapshot? _last;
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (_last is { } last && time.GetUtcNow() - last.At < CacheFor)
+        {
+            return last.Result;
+        }
+
+        var result = await EvaluateAsync(cancellationToken);
+        _last = new Snapshot(time.GetUtcNow(), result);
+        return result;
+    }
+
+    private async Task<HealthCheckResult> EvaluateAsync(CancellationToken cancellationToken)
+    {
+        if (!keys.HasKeys && await keys.RefreshAsync() is null)
+        {
+            return HealthCheckResult.Unhealthy("No Scalekit signing key is loaded.");
+        }
+
+        try
+        {
+            await tokens.GetTokenAsync(cancellationToken);
+        }
+        catch (ManagementTokenException ex)
+        {
+            return HealthCheckResult.Unhealthy(ex.CredentialsRejected
+                ? "Scalekit rejected the API's client credentials."
+                : "Scalekit's token endpoint is unreachable.");
+        }
+
+        return HealthCheckResult.Healthy();
+    }
+
+    private sealed record Snapshot(DateTimeOffset At, HealthCheckResult Result);
+}

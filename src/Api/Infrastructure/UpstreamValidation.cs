@@ -1,0 +1,72 @@
+using System.Text.Json;
+using Api.Scalekit;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Api.Infrastructure;
+
+/// <summary>Turns Scalekit's 400 body into this API's validation problem: known fields only, camelCase, no raw echo.</summary>
+internal static class UpstreamValidation
+{
+    private static readonly Dictionary<string, string> Fields = new(StringComparer.Ordinal)
+    {
+        ["display_name"] = "displayName",
+        ["external_id"] = "externalId",
+        ["metadata"] = "metadata",
+        ["slug"] = "slug",
+        ["logo_url"] = "logoUrl",
+        ["region_code"] = "regionCode",
+        ["id"] = "id",
+        ["page_size"] = "pageSize",
+        ["page_token"] = "pageToken",
+        ["features"] = "features",
+    };
+
+    public static ProblemDetails ToProblem(string? body)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var violation in Violations(body))
+        {
+            if (violation.Field is { } field && Fields.TryGetValue(field, out var name))
+            {
+                errors[name] = [Sanitize(violation.Description) ?? "Scalekit rejected this value."];
+            }
+        }
+
+        return new HttpValidationProblemDetails(errors)
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Title = "Bad Request",
+            Detail = "Scalekit rejected the request as invalid.",
+        };
+    }
+
+    private static IEnumerable<ScalekitFieldViolation> Violations(string? body)
+    {
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            return [];
+        }
+
+        try
+        {
+            var status = JsonSerializer.Deserialize(body, ScalekitJsonContext.Default.ScalekitStatus);
+            return status?.Details?.SelectMany(d => d.ValidationErrorInfo?.FieldViolations ?? []) ?? [];
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
+    }
+
+    // Descriptions are short human text; cap them and drop control characters before they reach a caller.
+    private static string? Sanitize(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        var clean = new string(text.Where(c => !char.IsControl(c)).Take(200).ToArray()).Trim();
+        return clean.Length == 0 ? null : clean;
+    }
+}

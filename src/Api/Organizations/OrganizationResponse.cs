@@ -1,0 +1,80 @@
+using System.Globalization;
+using Api.Scalekit;
+
+namespace Api.Organizations;
+
+/// <summary>An organization as this API returns it. Absent or empty upstream values are null.</summary>
+public sealed record OrganizationResponse(
+    string Id,
+    string? DisplayName,
+    string? ExternalId,
+    IReadOnlyDictionary<string, string>? Metadata,
+    string? RegionCode,
+    string? Slug,
+    string? LogoUrl,
+    OrganizationSettingsResponse Settings,
+    DateTimeOffset? CreateTime,
+    DateTimeOffset? UpdateTime);
+
+public sealed record OrganizationSettingsResponse(IReadOnlyList<FeatureResponse> Features);
+
+public sealed record FeatureResponse(string Name, bool Enabled);
+
+public static class OrganizationMapping
+{
+    public static OrganizationResponse ToResponse(this ScalekitOrganizationEnvelope envelope)
+    {
+        var organization = envelope.Organization;
+        if (organization is null || string.IsNullOrEmpty(organization.Id))
+        {
+            throw new ScalekitContractException("The organization body has no organization id.");
+        }
+
+        return new OrganizationResponse(
+            organization.Id,
+            NullIfEmpty(organization.DisplayName),
+            NullIfEmpty(organization.ExternalId),
+            organization.Metadata is { Count: > 0 } metadata ? metadata : null,
+            NullIfEmpty(organization.RegionCode),
+            NullIfEmpty(organization.Slug),
+            NullIfEmpty(organization.LogoUrl),
+            new OrganizationSettingsResponse(
+                organization.Settings?.Features?
+                    .Where(feature => !string.IsNullOrEmpty(feature.Name))
+                    .Select(feature => new FeatureResponse(feature.Name!, feature.Enabled))
+                    .ToArray() ?? []),
+            ParseTimestamp(organization.CreateTime),
+            ParseTimestamp(organization.UpdateTime));
+    }
+
+    /// <summary>RFC 3339 with 0-9 fractional digits (Scalekit sends nanoseconds; .NET keeps 7).</summary>
+    public static DateTimeOffset? ParseTimestamp(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        var text = value.Trim();
+        var dot = text.IndexOf('.', StringComparison.Ordinal);
+        if (dot >= 0)
+        {
+            var end = dot + 1;
+            while (end < text.Length && char.IsAsciiDigit(text[end]))
+            {
+                end++;
+            }
+
+            if (end - dot - 1 > 7)
+            {
+                text = string.Concat(text.AsSpan(0, dot + 8), text.AsSpan(end));
+            }
+        }
+
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var parsed)
+            ? parsed
+            : null;
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}

@@ -1,0 +1,39 @@
+using System.Text.RegularExpressions;
+using FluentValidation;
+
+namespace Api.Organizations;
+
+/// <summary>Field rules shared by create and update (Scalekit's own limits, SCALEKIT.md section 3).</summary>
+public static partial class OrganizationRules
+{
+    public static IRuleBuilderOptions<T, string?> ValidDisplayName<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.Must(value => value is null || (value.Trim().Length >= 1 && value.Length <= 200))
+            .WithMessage("displayName must be 1-200 characters and not blank.");
+
+    public static IRuleBuilderOptions<T, string?> ValidExternalId<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.Must(value => value is null || (value.Length is >= 1 and <= 255 && !value.Any(char.IsControl)))
+            .WithMessage("externalId must be 1-255 characters without control characters.");
+
+    public static IRuleBuilderOptions<T, string?> ValidSlug<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.Must(value => value is null || (value.Length <= 253 && SlugPattern().IsMatch(value)))
+            .WithMessage("slug must be at most 253 lowercase letters, digits and hyphens, not starting or ending with a hyphen.");
+
+    public static IRuleBuilderOptions<T, string?> ValidLogoUrl<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.Must(value => value is null
+                || (value.Length <= 1024
+                    && value.StartsWith("https://", StringComparison.Ordinal)
+                    && Uri.TryCreate(value, UriKind.Absolute, out var uri)
+                    && !string.IsNullOrEmpty(uri.Host)))
+            .WithMessage("logoUrl must be an absolute https:// URL of at most 1024 characters.");
+
+    public static IRuleBuilderOptions<T, Dictionary<string, string>?> ValidMetadata<T>(this IRuleBuilder<T, Dictionary<string, string>?> rule) =>
+        rule.Must(value => value is null
+                || (value.Count <= 10 && value.All(pair => pair.Key.Length is >= 3 and <= 25 && pair.Value is { Length: >= 1 and <= 256 })))
+            .WithMessage("metadata allows at most 10 pairs; keys 3-25 characters, values 1-256 characters.");
+
+    public static IRuleBuilderOptions<T, string?> ValidRegionCode<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.Must(code => code is null or "US" or "EU").WithMessage("regionCode must be \"US\" or \"EU\".");
+
+    [GeneratedRegex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    private static partial Regex SlugPattern();
+}

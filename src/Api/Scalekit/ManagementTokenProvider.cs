@@ -1,0 +1,147 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+
+namespace Api.Scalekit;
+
+/// <summary>
+/// Obtains the client-credentials token for Scalekit's management API and caches it by its <c>expires_in</c>.
+/// Concurrent callers share one in-flight request; a token Scalekit rejects is dropped and fetched anew.
+/// </summary>
+public sealed class ManagementTokenProvider(
+    IHttpClientFactory httpClientFactory,
+    IOptionsMonitor<ScalekitOptions> options,
+    TimeProvider timeProvider,
+    ILogger<ManagementTokenProvider> logger)
+{
+    public const string HttpClientName = "Scalekit.OAuth";
+
+    private readonly Lock _gate = new();
+    private volatile CachedToken? _current;
+    private Task<CachedToken>? _inFlight;
+
+    public ValueTask<string> GetTokenAsync(CancellationToken cancellationToken)
+    {
+        var current = _current;
+        if (current is not null && current.RefreshAt > timeProvider.GetUtcNow())
+        {
+            return ValueTask.FromResult(current.Value);
+        }
+
+        return new ValueTask<string>(RefreshAsync(cancellationToken));
+    }
+
+    /// <summary>Forgets <paramref name="rejectedToken"/> if it is still the cached one (a newer token is kept).</summary>
+    public void Invalidate(string rejectedToken)
+    {
+        var current = _current;
+        if (current is not null && current.Value == rejectedToken)
+        {
+            Interlocked.CompareExchange(ref _current, null, current);
+        }
+    }
+
+    private async Task<string> RefreshAsync(CancellationToken cancellationToken)
+    {
+        Task<CachedToken> fetch;
+        lock (_gate)
+        {
+            var current = _current;
+            if (current is not null && current.RefreshAt > timeProvider.GetUtcNow())
+            {
+                return current.Value;
+            }
+
+            // One request for everybody; it is not tied to the first caller's cancellation.
+            _inFlight ??= FetchAndStoreAsync();
+            fetch = _inFlight;
+        }
+
+        var token = await fetch.WaitAsync(cancellationToken);
+        return token.Value;
+    }
+
+    private async Task<CachedToken> FetchAndStoreAsync()
+    {
+        try
+        {
+            var token = await FetchAsync();
+            _current = token;
+            return token;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _inFlight = null;
+            }
+        }
+    }
+
+    private async Task<CachedToken> FetchAsync()
+    {
+        var settings = options.CurrentValue;
+        var client = httpClientFactory.CreateClient(HttpClientName);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(settings.BaseUri, "oauth/token"))
+        {
+            Content = new FormUrlEncodedContent(
+            [
+                new("grant_type", "client_credentials"),
+                new("client_id", settings.ClientId!),
+                new("client_secret", settings.ClientSecret!),
+            ]),
+        };
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or Polly.ExecutionRejectedException)
+        {
+            logger.LogWarning("Scalekit token endpoint unreachable: {ErrorType}", ex.GetType().Name);
+            throw new ManagementTokenException(credentialsRejected: false, "The Scalekit token endpoint could not be reached.", ex);
+        }
+
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                var rejected = response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
+                logger.LogWarning("Scalekit token endpoint answered {StatusCode}", (int)response.StatusCode);
+                throw new ManagementTokenException(rejected, $"The Scalekit token endpoint answered {(int)response.StatusCode}.");
+            }
+
+            ScalekitTokenResponse? body;
+            try
+            {
+                body = await response.Content.ReadFromJsonAsync(ScalekitJsonContext.Default.ScalekitTokenResponse);
+            }
+            catch (JsonException ex)
+            {
+                throw new ManagementTokenException(credentialsRejected: false, "The Scalekit token endpoint answered with unreadable JSON.", ex);
+            }
+
+            if (string.IsNullOrEmpty(body?.AccessToken))
+            {
+                throw new ManagementTokenException(credentialsRejected: false, "The Scalekit token endpoint answered without an access_token.");
+            }
+
+            var now = timeProvider.GetUtcNow();
+            var lifetime = TimeSpan.FromSeconds(Math.Clamp(body.ExpiresIn ?? 0, 0, TimeSpan.FromDays(7).TotalSeconds));
+            // A short-lived token would otherwise be "expired" the moment it arrives: keep at least half its life.
+            var margin = TimeSpan.FromTicks(Math.Min(settings.TokenRefreshMargin.Ticks, lifetime.Ticks / 2));
+            logger.LogInformation("Obtained a Scalekit management token valid for {Lifetime}", lifetime);
+            return new CachedToken(body.AccessToken, now + lifetime - margin);
+        }
+    }
+
+    private sealed record CachedToken(string Value, DateTimeOffset RefreshAt);
+}
+
+/// <summary>The management token could not be obtained: Scalekit refused our credentials, or could not be reached.</summary>
+public sealed class ManagementTokenException(bool credentialsRejected, string message, Exception? inner = null)
+    : Exception(message, inner)
+{
+    public bool CredentialsRejected { get; } = credentialsRejected;
+}

@@ -1,0 +1,119 @@
+using Microsoft.Extensions.Options;
+
+namespace Api.Scalekit;
+
+/// <summary>The <c>Scalekit</c> configuration section: where the environment is and how this API identifies itself.</summary>
+public sealed class ScalekitOptions
+{
+    public const string SectionName = "Scalekit";
+
+    public string? EnvironmentUrl { get; set; }
+
+    public string? ClientId { get; set; }
+
+    public string? ClientSecret { get; set; }
+
+    public string[] Audiences { get; set; } = [];
+
+    public string[] Issuers { get; set; } = [];
+
+    /// <summary>How long before <c>expires_in</c> runs out the management token is replaced.</summary>
+    public TimeSpan TokenRefreshMargin { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Least time between two JWKS fetches caused by unknown <c>kid</c>s or failures.</summary>
+    public TimeSpan JwksRefreshCooldown { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Signing keys are refetched in the background after this long even when every <c>kid</c> is known.</summary>
+    public TimeSpan JwksAutomaticRefreshInterval { get; set; } = TimeSpan.FromHours(1);
+
+    public Uri BaseUri => new(EnvironmentUrl!.TrimEnd('/') + "/", UriKind.Absolute);
+
+    /// <summary>Issuers accepted in <c>iss</c>: the configured ones, or the environment URL itself.</summary>
+    public IReadOnlyList<string> EffectiveIssuers =>
+        Issuers.Length > 0 ? Issuers : [EnvironmentUrl!.TrimEnd('/')];
+}
+
+internal sealed class ScalekitOptionsValidator : IValidateOptions<ScalekitOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ScalekitOptions options)
+    {
+        var failures = new List<string>();
+
+        if (string.IsNullOrWhiteSpace(options.EnvironmentUrl))
+        {
+            failures.Add("Scalekit:EnvironmentUrl is required (env Scalekit__EnvironmentUrl), e.g. https://acme.scalekit.dev.");
+        }
+        else if (UrlRule(options.EnvironmentUrl) is { } problem)
+        {
+            failures.Add($"Scalekit:EnvironmentUrl {problem}");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClientId))
+        {
+            failures.Add("Scalekit:ClientId is required (env Scalekit__ClientId): the API client's id (skc_...).");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClientSecret))
+        {
+            failures.Add("Scalekit:ClientSecret is required (env Scalekit__ClientSecret or user-secrets; never a committed file).");
+        }
+
+        if (options.Audiences.Length == 0 || options.Audiences.Any(string.IsNullOrWhiteSpace))
+        {
+            failures.Add("Scalekit:Audiences needs at least one non-empty value (env Scalekit__Audiences__0): the accepted 'aud' of access tokens.");
+        }
+
+        for (var i = 0; i < options.Issuers.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(options.Issuers[i]))
+            {
+                failures.Add($"Scalekit:Issuers:{i} is empty.");
+            }
+            else if (UrlRule(options.Issuers[i]) is { } problem)
+            {
+                failures.Add($"Scalekit:Issuers:{i} {problem}");
+            }
+        }
+
+        if (options.TokenRefreshMargin < TimeSpan.Zero)
+        {
+            failures.Add("Scalekit:TokenRefreshMargin must not be negative.");
+        }
+
+        if (options.JwksRefreshCooldown < TimeSpan.Zero)
+        {
+            failures.Add("Scalekit:JwksRefreshCooldown must not be negative.");
+        }
+
+        if (options.JwksAutomaticRefreshInterval <= TimeSpan.Zero)
+        {
+            failures.Add("Scalekit:JwksAutomaticRefreshInterval must be positive.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    // Plain http would let anyone on the path swap the signing keys; only a local emulator or fake may use it.
+    internal static string? UrlRule(string value)
+    {
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        {
+            return $"must be an absolute https:// URL, got '{value}'.";
+        }
+
+        if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment) || !string.IsNullOrEmpty(uri.UserInfo))
+        {
+            return "must not carry a query, fragment or credentials.";
+        }
+
+        if (uri.Scheme == Uri.UriSchemeHttp && !IsLoopback(uri))
+        {
+            return $"must use https:// (http:// is accepted only for localhost, 127.0.0.1 or ::1), got '{value}'.";
+        }
+
+        return null;
+    }
+
+    private static bool IsLoopback(Uri uri) =>
+        uri.Host is "localhost" or "127.0.0.1" or "[::1]" or "::1";
+}

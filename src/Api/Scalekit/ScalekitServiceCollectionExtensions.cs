@@ -1,0 +1,83 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+using Refit;
+
+namespace Api.Scalekit;
+
+public static class ScalekitServiceCollectionExtensions
+{
+    public const string ResilienceSection = "Scalekit:Resilience";
+
+    private static readonly RefitSettings RefitSettings = new(
+        new SystemTextJsonContentSerializer(new JsonSerializerOptions(ScalekitJsonContext.Default.Options)));
+
+    /// <summary>Scalekit's options, its management-token flow and the typed REST client with one resilience pipeline.</summary>
+    public static IHostApplicationBuilder AddScalekit(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<ScalekitOptions>().BindConfiguration(ScalekitOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ScalekitOptions>, ScalekitOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ManagementTokenProvider>();
+        services.AddTransient<ManagementTokenHandler>();
+
+        services.AddHttpClient(ManagementTokenProvider.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .AddStandardResilienceHandler()
+            .Configure(BindResilience);
+
+        var api = services.AddRefitClient<IScalekitApi>(RefitSettings)
+            .ConfigureHttpClient(ConfigureApiClient)
+            .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+
+        // Exactly one pipeline: stacked handlers would multiply retries.
+        api.AddStandardResilienceHandler()
+            .Configure(BindResilience)
+            .Configure(ConfigureApiResilience);
+
+        // Inside the pipeline, so every attempt carries a current token.
+        api.AddHttpMessageHandler<ManagementTokenHandler>();
+        return builder;
+    }
+
+    // Bound when the pipeline is built, so settings added later (tests, env) still apply.
+    private static void BindResilience(HttpStandardResilienceOptions options, IServiceProvider services) =>
+        services.GetRequiredService<IConfiguration>().GetSection(ResilienceSection).Bind(options);
+
+    private static void ConfigureApiClient(IServiceProvider services, HttpClient client)
+    {
+        client.BaseAddress = services.GetRequiredService<IOptions<ScalekitOptions>>().Value.BaseUri;
+        // The resilience pipeline owns every timeout.
+        client.Timeout = Timeout.InfiniteTimeSpan;
+    }
+
+    private static void ConfigureApiResilience(HttpStandardResilienceOptions options)
+    {
+        // A retried POST can create a second organization: only safe methods are retried.
+        options.Retry.DisableForUnsafeHttpMethods();
+        var isTransient = options.Retry.ShouldHandle;
+        options.Retry.ShouldHandle = async args =>
+            await isTransient(args) && !RetryAfterTooLong(args.Outcome);
+    }
+
+    // Waiting out a long Retry-After would blow the total timeout; answer 503 with the hint instead.
+    private static bool RetryAfterTooLong(Outcome<HttpResponseMessage> outcome) =>
+        outcome.Result?.Headers.RetryAfter is { } retryAfter
+        && UpstreamRetryAfter.From(retryAfter, TimeProvider.System) > UpstreamRetryAfter.LongestRetriedWait;
+
+    private static SocketsHttpHandler CreatePrimaryHandler() => new()
+    {
+        // A redirect from Scalekit is never expected; following it could carry the bearer token elsewhere.
+        AllowAutoRedirect = false,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        ConnectTimeout = TimeSpan.FromSeconds(5),
+        AutomaticDecompression = DecompressionMethods.All,
+    };
+}
