@@ -26,6 +26,6 @@ app.UseAuthorization();
 app.MapApiHealthChecks();
 app.MapOrganizations();
 
-return await StartupErrors.RunAsync(app);
+return await StartupChecks.RunAsync(app);     // configuration errors name the key to fix
 
 public partial class Program;

@@ -12,8 +12,8 @@ public static class AuthorizationSetup
         services.AddOptions<AccessRulesOptions>().BindConfiguration(AccessRulesOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AccessRulesOptions>, AccessRulesValidator>();
         services.AddSingleton<IAuthorizationHandler, AccessRuleHandler>();
+        services.AddSingleton<IAuthorizationHandler, UnlabelledEndpointHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessResultHandler>();
-        services.AddHostedService<EndpointPolicyCheck>();
 
         services.AddAuthorization();
         services.AddOptions<AuthorizationOptions>().Configure<IOptions<AccessRulesOptions>>(AddPolicies);
@@ -31,8 +31,7 @@ public static class AuthorizationSetup
 
         // Closed by default: an endpoint that names no policy (and is not explicitly anonymous) is never served.
         authorization.FallbackPolicy = new AuthorizationPolicyBuilder()
-            .RequireAuthenticatedUser()
-            .RequireAssertion(_ => false)
+            .AddRequirements(new UnlabelledEndpointRequirement())
             .Build();
     }
 }

@@ -4,18 +4,20 @@ using Microsoft.Extensions.Options;
 namespace Api.Auth;
 
 /// <summary>
-/// Refuses to start when an endpoint names a policy that has no configured rule: otherwise the first request to it
-/// would fail at run time instead of at deployment.
+/// Every endpoint that names a policy must have a configured rule: otherwise the first request to it would fail at
+/// run time instead of at deployment.
 /// </summary>
-internal sealed class EndpointPolicyCheck(EndpointDataSource endpoints, IOptions<AccessRulesOptions> rules) : IHostedService
+public static class EndpointPolicyCheck
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    public static void Verify(IEndpointRouteBuilder app)
     {
-        var missing = endpoints.Endpoints
+        var rules = app.ServiceProvider.GetRequiredService<IOptions<AccessRulesOptions>>().Value;
+        var missing = app.DataSources
+            .SelectMany(source => source.Endpoints)
             .SelectMany(endpoint => endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>())
             .Select(data => data.Policy)
             .OfType<string>()
-            .Where(policy => !rules.Value.Policies.ContainsKey(policy))
+            .Where(policy => !rules.Policies.ContainsKey(policy))
             .Distinct(StringComparer.Ordinal)
             .Select(policy => $"{AccessRulesOptions.SectionName}:Policies:{policy} is missing: an endpoint requires that policy.")
             .ToList();
@@ -24,9 +26,5 @@ internal sealed class EndpointPolicyCheck(EndpointDataSource endpoints, IOptions
         {
             throw new OptionsValidationException(AccessRulesOptions.SectionName, typeof(AccessRulesOptions), missing);
         }
-
-        return Task.CompletedTask;
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

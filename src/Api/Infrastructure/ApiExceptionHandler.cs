@@ -45,6 +45,10 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
             case BadHttpRequestException bad:
                 return (ApiProblems.Create(bad.StatusCode, ReasonPhrase(bad.StatusCode), BadRequestDetail(bad)), null);
 
+            // Refit wraps transport failures (timeouts, resets, our own token errors); judge the cause.
+            case Refit.ApiRequestException { InnerException: { } cause }:
+                return Map(cause);
+
             case ApiException api:
                 return MapUpstreamAnswer(api);
 

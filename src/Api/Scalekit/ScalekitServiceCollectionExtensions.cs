@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
@@ -11,9 +10,6 @@ namespace Api.Scalekit;
 public static class ScalekitServiceCollectionExtensions
 {
     public const string ResilienceSection = "Scalekit:Resilience";
-
-    private static readonly RefitSettings RefitSettings = new(
-        new SystemTextJsonContentSerializer(new JsonSerializerOptions(ScalekitJsonContext.Default.Options)));
 
     /// <summary>Scalekit's options, its management-token flow and the typed REST client with one resilience pipeline.</summary>
     public static IHostApplicationBuilder AddScalekit(this IHostApplicationBuilder builder)
@@ -31,7 +27,7 @@ public static class ScalekitServiceCollectionExtensions
             .AddStandardResilienceHandler()
             .Configure(BindResilience);
 
-        var api = services.AddRefitClient<IScalekitApi>(RefitSettings)
+        var api = services.AddRefitGeneratedClient<IScalekitApi>(ScalekitJsonContext.Default)
             .ConfigureHttpClient(ConfigureApiClient)
             .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);

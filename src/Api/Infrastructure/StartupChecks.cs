@@ -1,16 +1,21 @@
+using Api.Auth;
 using Microsoft.Extensions.Options;
 
 namespace Api.Infrastructure;
 
-public static class StartupErrors
+public static class StartupChecks
 {
-    /// <summary>Runs the app; a configuration mistake ends it with the keys to fix and exit code 1, not a stack trace.</summary>
+    /// <summary>
+    /// Checks the configuration, then runs the app. A mistake ends the process with the keys to fix and exit code 1,
+    /// not a stack trace.
+    /// </summary>
     public static async Task<int> RunAsync(WebApplication app)
     {
         try
         {
             // Validate before the host starts, so the failure is reported once, below, without a stack trace.
             app.Services.GetService<IStartupValidator>()?.Validate();
+            EndpointPolicyCheck.Verify(app);
             await app.RunAsync();
             return 0;
         }

@@ -1,0 +1,88 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Serilog.Core;
+
+namespace Api.Tests;
+
+/// <summary>The real API in-process, configured against a <see cref="ScalekitFake"/>; extra settings override.</summary>
+public sealed class ApiFactory(ScalekitFake fake, IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
+{
+    public LogCapture Logs { get; } = new();
+
+    public static Dictionary<string, string?> DefaultSettings(ScalekitFake fake) => new()
+    {
+        ["Scalekit:EnvironmentUrl"] = fake.Url,
+        ["Scalekit:ClientId"] = ScalekitFake.ClientId,
+        ["Scalekit:ClientSecret"] = ScalekitFake.ClientSecret,
+        ["Scalekit:Audiences:0"] = ScalekitFake.Audience,
+        ["Scalekit:Audiences:1"] = "skc_m2m_audience",
+        ["Scalekit:JwksRefreshCooldown"] = "00:00:30",
+        // Fast, bounded resilience: tests shrink delays through configuration, never sleep.
+        ["Scalekit:Resilience:Retry:Delay"] = "00:00:00.010",
+        ["Scalekit:Resilience:Retry:MaxRetryAttempts"] = "2",
+        ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:02",
+        ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:05",
+        ["Scalekit:Resilience:CircuitBreaker:MinimumThroughput"] = "1000",
+        ["Scalekit:Resilience:CircuitBreaker:SamplingDuration"] = "00:00:10",
+    };
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        // The repository's appsettings.json (copied next to the tests) is part of what is tested.
+        builder.UseContentRoot(AppContext.BaseDirectory);
+        builder.UseEnvironment("Testing");
+        var merged = DefaultSettings(fake);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            merged[key] = value;
+        }
+
+        foreach (var (key, value) in merged)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureServices(services => services.AddSingleton<ILogEventSink>(Logs));
+    }
+}
+
+/// <summary>A fake plus an API host shared by the tests of one class; each test starts from a clean fake.</summary>
+public class ApiFixture : IDisposable
+{
+    public ApiFixture()
+        : this(null)
+    {
+    }
+
+    protected ApiFixture(IReadOnlyDictionary<string, string?>? settings)
+    {
+        Fake = new ScalekitFake();
+        Tokens = new Tokens(Fake);
+        Factory = new ApiFactory(Fake, settings);
+    }
+
+    public ScalekitFake Fake { get; }
+
+    public Tokens Tokens { get; }
+
+    public ApiFactory Factory { get; }
+
+    public HttpClient Client(string? token = null)
+    {
+        var client = Factory.CreateClient(new() { AllowAutoRedirect = false });
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        }
+
+        return client;
+    }
+
+    public void Dispose()
+    {
+        Factory.Dispose();
+        Fake.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,164 @@
+using System.Net;
+using System.Net.Http.Json;
+
+namespace Api.Tests.Auth;
+
+public sealed class AuthorizationTests : IClassFixture<ApiFixture>
+{
+    private readonly ApiFixture _api;
+
+    public AuthorizationTests(ApiFixture api)
+    {
+        _api = api;
+        _api.Fake.Reset();
+        _api.Fake.AddOrganization(Tokens.OrgA);
+        _api.Fake.AddOrganization(Tokens.OrgB, "Globex");
+    }
+
+    public enum Kind { User, Machine }
+
+    private string Token(Kind kind, string? oid, params string[] grants) => kind == Kind.User
+        ? _api.Tokens.User(oid, permissions: grants)
+        : _api.Tokens.Machine(oid, scopes: grants);
+
+    [Theory]
+    [InlineData(Kind.User)]
+    [InlineData(Kind.Machine)]
+    public async Task CreateIsAllowedWithTheCreateGrant(Kind kind)
+    {
+        var response = await _api.Client(Token(kind, Tokens.OrgA, "organizations:create"))
+            .PostAsJsonAsync("/organizations", new { displayName = "Initech" });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Single(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    [Theory]
+    [InlineData(Kind.User)]
+    [InlineData(Kind.Machine)]
+    public async Task CreateIs403NamingTheGrantWhenItIsMissing(Kind kind)
+    {
+        var response = await _api.Client(Token(kind, Tokens.OrgA, "organizations:read", "organizations:read_all"))
+            .PostAsJsonAsync("/organizations", new { displayName = "Initech" });
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Forbidden);
+        Assert.Contains("organizations:create", problem.GetProperty("detail").GetString());
+        Assert.Equal("missing_grant", problem.GetProperty("reason").GetString());
+        Assert.Equal("Bearer error=\"insufficient_scope\", scope=\"organizations:create\"", response.Headers.WwwAuthenticate.ToString());
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    [Theory]
+    [InlineData(Kind.User)]
+    [InlineData(Kind.Machine)]
+    public async Task ReadingTheCallersOwnOrganizationIsAllowedWithTheReadGrant(Kind kind)
+    {
+        var response = await _api.Client(Token(kind, Tokens.OrgA, "organizations:read")).GetAsync($"/organizations/{Tokens.OrgA}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(Kind.User)]
+    [InlineData(Kind.Machine)]
+    public async Task ReadingAnotherOrganizationIsTheSame404AsAMissingOneAndNeverCallsScalekit(Kind kind)
+    {
+        var token = Token(kind, Tokens.OrgA, "organizations:read");
+
+        var otherOrg = await _api.Client(token).GetAsync($"/organizations/{Tokens.OrgB}");
+        var otherProblem = await ProblemAssert.IsProblem(otherOrg, HttpStatusCode.NotFound);
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1/organizations"));
+
+        var readAll = Token(kind, Tokens.OrgA, "organizations:read_all");
+        var missing = await _api.Client(readAll).GetAsync("/organizations/org_999");
+        var missingProblem = await ProblemAssert.IsProblem(missing, HttpStatusCode.NotFound);
+
+        foreach (var field in new[] { "type", "title", "status", "detail" })
+        {
+            Assert.Equal(missingProblem.GetProperty(field).ToString(), otherProblem.GetProperty(field).ToString());
+        }
+
+        Assert.False(otherProblem.TryGetProperty("reason", out _));
+    }
+
+    [Theory]
+    [InlineData(Kind.User)]
+    [InlineData(Kind.Machine)]
+    public async Task ReadAllCrossesOrganizations(Kind kind)
+    {
+        var response = await _api.Client(Token(kind, Tokens.OrgA, "organizations:read_all")).GetAsync($"/organizations/{Tokens.OrgB}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Tokens.OrgB, (await response.Content.ReadFromJsonAsync<Dictionary<string, object>>())!["id"].ToString());
+    }
+
+    [Theory]
+    [InlineData(Kind.User)]
+    [InlineData(Kind.Machine)]
+    public async Task ReadWithoutAnyReadGrantIs403(Kind kind)
+    {
+        var response = await _api.Client(Token(kind, Tokens.OrgA, "organizations:create")).GetAsync($"/organizations/{Tokens.OrgA}");
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Forbidden);
+        var detail = problem.GetProperty("detail").GetString();
+        Assert.Contains("organizations:read", detail);
+        Assert.Contains("organizations:read_all", detail);
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+    }
+
+    [Fact]
+    public async Task ReadWithTheGrantButNoOrganizationClaimIs403()
+    {
+        var response = await _api.Client(Token(Kind.User, oid: null, "organizations:read")).GetAsync($"/organizations/{Tokens.OrgA}");
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Forbidden);
+        Assert.Equal("oid_missing", problem.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task OrganizationIdsAreComparedExactly()
+    {
+        var response = await _api.Client(Token(Kind.User, "ORG_100", "organizations:read")).GetAsync($"/organizations/{Tokens.OrgA}");
+        await ProblemAssert.IsProblem(response, HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task AStringPermissionsClaimIsNotSplitIntoSeveralGrants()
+    {
+        var token = _api.Tokens.User(Tokens.OrgA, customize: c => c["permissions"] = "organizations:create organizations:read");
+        var response = await _api.Client(token).GetAsync($"/organizations/{Tokens.OrgA}");
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task AScopeStringIsSplitIntoScopes()
+    {
+        var token = _api.Tokens.Machine(Tokens.OrgA, customize: c =>
+        {
+            c.Remove("scopes");
+            c["scope"] = "openid organizations:read";
+        });
+        var response = await _api.Client(token).GetAsync($"/organizations/{Tokens.OrgA}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ARoleIsNotAGrant()
+    {
+        var token = _api.Tokens.User(Tokens.OrgA, permissions: [], roles: ["organizations:create", "admin"]);
+        var response = await _api.Client(token).PostAsJsonAsync("/organizations", new { displayName = "Initech" });
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task AnUnknownRouteIsAProblem404()
+    {
+        var response = await _api.Client(Token(Kind.User, Tokens.OrgA, "organizations:read")).GetAsync("/not-a-route");
+        await ProblemAssert.IsProblem(response, HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task AnUnsupportedMethodIsAProblem405()
+    {
+        var response = await _api.Client(Token(Kind.User, Tokens.OrgA, "organizations:read")).PutAsync($"/organizations/{Tokens.OrgA}", null);
+        await ProblemAssert.IsProblem(response, HttpStatusCode.MethodNotAllowed);
+    }
+}

@@ -1,0 +1,92 @@
+using System.Net;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace Api.Tests.Auth;
+
+public sealed class SigningKeyTests
+{
+    [Fact]
+    public async Task ARotatedKeyIsPickedUpWithoutARestart()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        var tokens = new Tokens(fake);
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" });
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+
+        fake.RotateKey();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("kid-2", fake.SigningKey.Kid);
+    }
+
+    [Fact]
+    public async Task WhenNoSigningKeyCouldEverBeLoadedRequestsGet503WithRetryAfter()
+    {
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/keys")).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(500));
+        var tokens = new Tokens(fake);
+        using var factory = new ApiFactory(fake);
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
+
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.NotNull(response.Headers.RetryAfter?.Delta);
+        Assert.True(response.Headers.RetryAfter!.Delta >= TimeSpan.FromSeconds(1));
+        Assert.Empty(fake.Requests("GET", "/api/v1"));
+    }
+
+    [Fact]
+    public async Task KeysAlreadyLoadedKeepWorkingWhenTheJwksEndpointGoesDown()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        var tokens = new Tokens(fake);
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" });
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+
+        fake.Server.Given(Request.Create().WithPath("/keys")).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(503));
+        // An unknown kid forces a (failing) refetch; the good keys must survive it.
+        var stranger = tokens.Sign(tokens.BaseClaims("usr_x", Tokens.OrgA), new TestKey("kid-stranger"));
+        var strangerClient = factory.CreateClient();
+        strangerClient.DefaultRequestHeaders.Authorization = new("Bearer", stranger);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await strangerClient.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(fake.JwksFetches >= 2);
+    }
+
+    [Fact]
+    public async Task AnEmptyKeySetNeverReplacesGoodKeys()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        var tokens = new Tokens(fake);
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" });
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+
+        fake.Server.Given(Request.Create().WithPath("/keys")).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody("{\"keys\":[]}"));
+        var stranger = tokens.Sign(tokens.BaseClaims("usr_x", Tokens.OrgA), new TestKey("kid-stranger"));
+        var strangerClient = factory.CreateClient();
+        strangerClient.DefaultRequestHeaders.Authorization = new("Bearer", stranger);
+        await strangerClient.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+    }
+}

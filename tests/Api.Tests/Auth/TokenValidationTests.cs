@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Api.Tests.Auth;
+
+public sealed class TokenValidationTests : IClassFixture<ApiFixture>
+{
+    private readonly ApiFixture _api;
+
+    public TokenValidationTests(ApiFixture api)
+    {
+        _api = api;
+        _api.Fake.Reset();
+        _api.Fake.AddOrganization(Tokens.OrgA);
+    }
+
+    private string ReadToken(Action<Dictionary<string, object>>? customize = null) =>
+        _api.Tokens.User(Tokens.OrgA, ["organizations:read"], customize: customize);
+
+    private Task<HttpResponseMessage> GetOwnOrganization(string? token) =>
+        _api.Client(token).GetAsync($"/organizations/{Tokens.OrgA}");
+
+    [Fact]
+    public async Task AValidTokenReadsItsOwnOrganization()
+    {
+        var response = await GetOwnOrganization(ReadToken());
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task AMissingTokenGets401WithABareBearerChallenge()
+    {
+        var response = await GetOwnOrganization(null);
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+        Assert.Equal("token_missing", problem.GetProperty("reason").GetString());
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+    }
+
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("a.b.c")]
+    [InlineData("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0")]
+    public async Task AMalformedTokenGets401InvalidToken(string token)
+    {
+        var response = await GetOwnOrganization(token);
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.StartsWith("Bearer error=\"invalid_token\"", response.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
+    public async Task AnUnsignedAlgNoneTokenIsRejected()
+    {
+        var claims = _api.Tokens.BaseClaims("usr_1", Tokens.OrgA);
+        claims["permissions"] = new[] { "organizations:read" };
+        var token = Tokens.Compose(new { alg = "none", typ = "JWT", kid = _api.Fake.SigningKey.Kid }, claims, sign: null);
+
+        var response = await GetOwnOrganization(token);
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("bad_algorithm", problem.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task AnHs256TokenSignedWithThePublicKeyIsRejected()
+    {
+        var claims = _api.Tokens.BaseClaims("usr_1", Tokens.OrgA);
+        claims["permissions"] = new[] { "organizations:read" };
+        var publicKeyPem = Encoding.ASCII.GetBytes(_api.Fake.SigningKey.Rsa.ExportSubjectPublicKeyInfoPem());
+        var token = Tokens.Compose(new { alg = "HS256", typ = "JWT", kid = _api.Fake.SigningKey.Kid }, claims,
+            input => HMACSHA256.HashData(publicKeyPem, input));
+
+        var response = await GetOwnOrganization(token);
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("bad_algorithm", problem.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task ATokenSignedWithAnotherKeyUnderAKnownKidIsRejected()
+    {
+        var impostor = new TestKey(_api.Fake.SigningKey.Kid);
+        var claims = _api.Tokens.BaseClaims("usr_1", Tokens.OrgA);
+        claims["permissions"] = new[] { "organizations:read" };
+
+        var response = await GetOwnOrganization(_api.Tokens.Sign(claims, impostor));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("bad_signature", problem.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task ATokenExpiredBeyondTheClockSkewIsRejected()
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var response = await GetOwnOrganization(ReadToken(c =>
+        {
+            c["iat"] = now - 3600;
+            c["nbf"] = now - 3600;
+            c["exp"] = now - 60;
+        }));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("expired", problem.GetProperty("reason").GetString());
+        Assert.Contains("invalid_token", response.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
+    public async Task ATokenExpiredWithinTheClockSkewIsAccepted()
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var response = await GetOwnOrganization(ReadToken(c =>
+        {
+            c["iat"] = now - 3600;
+            c["nbf"] = now - 3600;
+            c["exp"] = now - 10;
+        }));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ATokenWithoutExpiryIsRejected()
+    {
+        var response = await GetOwnOrganization(ReadToken(c => c.Remove("exp")));
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task ATokenFromAnotherIssuerIsRejected()
+    {
+        var response = await GetOwnOrganization(ReadToken(c => c["iss"] = "https://evil.scalekit.dev"));
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("bad_issuer", problem.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task ATokenForAnotherAudienceIsRejected()
+    {
+        var response = await GetOwnOrganization(ReadToken(c => c["aud"] = new[] { "skc_someone_else" }));
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("bad_audience", problem.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task AStringAudienceIsAcceptedLikeAnArray()
+    {
+        var response = await GetOwnOrganization(ReadToken(c => c["aud"] = ScalekitFake.Audience));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task AnyConfiguredAudienceIsAccepted()
+    {
+        var response = await GetOwnOrganization(ReadToken(c => c["aud"] = new[] { "other", "skc_m2m_audience" }));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task AnUnknownKidIsRejectedAfterOneCooldownLimitedRefetch()
+    {
+        var stranger = new TestKey("kid-unknown-" + Guid.NewGuid().ToString("N"));
+        var claims = _api.Tokens.BaseClaims("usr_1", Tokens.OrgA);
+        claims["permissions"] = new[] { "organizations:read" };
+        var token = _api.Tokens.Sign(claims, stranger);
+        // Make sure the keys were loaded, then count fetches caused by unknown kids only.
+        Assert.Equal(HttpStatusCode.OK, (await GetOwnOrganization(ReadToken())).StatusCode);
+        _api.Fake.ResetRequests();
+
+        for (var i = 0; i < 20; i++)
+        {
+            var response = await GetOwnOrganization(token);
+            var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+            Assert.Equal("unknown_kid", problem.GetProperty("reason").GetString());
+        }
+
+        Assert.True(_api.Fake.JwksFetches <= 1, $"{_api.Fake.JwksFetches} JWKS fetches for one cooldown window");
+    }
+
+    [Fact]
+    public async Task AnIdTokenIsNotAcceptedAsAnAccessToken()
+    {
+        var response = await GetOwnOrganization(ReadToken(c => c["nonce"] = "n-0S6_WzA2Mj"));
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("id_token", problem.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task ATokenInTheQueryStringIsIgnored()
+    {
+        var response = await _api.Client().GetAsync($"/organizations/{Tokens.OrgA}?access_token={ReadToken()}");
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
+    public async Task ANonBearerSchemeIsTreatedAsNoToken()
+    {
+        var client = _api.Client();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("a:b"u8.ToArray()));
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+    }
+}

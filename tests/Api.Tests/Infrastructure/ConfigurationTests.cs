@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using Api.Auth;
+using Api.Scalekit;
+
+namespace Api.Tests.Infrastructure;
+
+public sealed class ConfigurationTests
+{
+    private static ScalekitOptions Valid() => new()
+    {
+        EnvironmentUrl = "https://acme.scalekit.dev",
+        ClientId = "skc_1",
+        ClientSecret = "s",
+        Audiences = ["skc_app"],
+    };
+
+    private static string Failures(ScalekitOptions options) =>
+        new ScalekitOptionsValidator().Validate(null, options).FailureMessage ?? "";
+
+    [Fact]
+    public void ACompleteConfigurationIsValid() =>
+        Assert.True(new ScalekitOptionsValidator().Validate(null, Valid()).Succeeded);
+
+    [Theory]
+    [InlineData("http://acme.scalekit.dev")]
+    [InlineData("http://10.0.0.5:8080")]
+    [InlineData("ftp://acme.scalekit.dev")]
+    [InlineData("not a url")]
+    [InlineData("https://acme.scalekit.dev?x=1")]
+    [InlineData("https://user:pw@acme.scalekit.dev")]
+    public void AnUnsafeEnvironmentUrlIsRejectedNamingTheKey(string url)
+    {
+        var options = Valid();
+        options.EnvironmentUrl = url;
+        Assert.Contains("Scalekit:EnvironmentUrl", Failures(options));
+    }
+
+    [Theory]
+    [InlineData("http://localhost:5380")]
+    [InlineData("http://127.0.0.1:5380")]
+    [InlineData("http://[::1]:5380")]
+    [InlineData("https://auth.acme.com")]
+    public void LoopbackHttpAndAnyHttpsAreAccepted(string url) =>
+        Assert.Null(ScalekitOptionsValidator.UrlRule(url));
+
+    [Fact]
+    public void APlainHttpIssuerOffLoopbackIsRejectedNamingTheKey()
+    {
+        var options = Valid();
+        options.Issuers = ["https://auth.acme.com", "http://auth.acme.com"];
+        Assert.Contains("Scalekit:Issuers:1", Failures(options));
+    }
+
+    [Fact]
+    public void EmptyAudiencesAreRejectedNamingTheKey()
+    {
+        var options = Valid();
+        options.Audiences = [];
+        Assert.Contains("Scalekit:Audiences", Failures(options));
+    }
+
+    [Fact]
+    public void TheIssuerDefaultsToTheEnvironmentUrl()
+    {
+        var options = Valid();
+        options.EnvironmentUrl = "https://acme.scalekit.dev/";
+        Assert.Equal(["https://acme.scalekit.dev"], options.EffectiveIssuers);
+    }
+
+    [Fact]
+    public void ARuleThatReferencesNothingIsRejectedNamingTheKey()
+    {
+        var rules = new AccessRulesOptions();
+        rules.Policies["ReadOrganization"] = new AccessRule { AnyOf = [new AccessAlternative { SameOrganization = true }] };
+        rules.Policies["CreateOrganization"] = new AccessRule();
+
+        var failure = new AccessRulesValidator().Validate(null, rules).FailureMessage;
+
+        Assert.Contains("Authorization:Policies:ReadOrganization:AnyOf:0", failure);
+        Assert.Contains("Authorization:Policies:CreateOrganization:AnyOf", failure);
+    }
+
+    [Fact]
+    public async Task WithoutSettingsTheRealProcessExitsAtOnceNamingTheKeysWithoutAStackTrace()
+    {
+        var (exitCode, output) = await RunApiAsync(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+        });
+
+        Assert.Equal(1, exitCode);
+        foreach (var key in new[] { "Scalekit:EnvironmentUrl", "Scalekit:ClientId", "Scalekit:ClientSecret", "Scalekit:Audiences" })
+        {
+            Assert.Contains(key, output);
+        }
+
+        Assert.DoesNotContain("   at ", output);
+        Assert.DoesNotContain("Exception", output);
+    }
+
+    [Fact]
+    public async Task AnEndpointWhosePolicyHasNoRuleStopsTheRealProcessNamingTheKey()
+    {
+        var (exitCode, output) = await RunApiAsync(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            ["Scalekit__EnvironmentUrl"] = "https://acme.scalekit.dev",
+            ["Scalekit__ClientId"] = "skc_1",
+            ["Scalekit__ClientSecret"] = "s",
+            ["Scalekit__Audiences__0"] = "skc_app",
+            ["Authorization__Policies__CreateOrganization__AnyOf__0__Grants__0"] = "organizations:create",
+            // Renames the read policy's key away, as a typo in appsettings.json would.
+            ["Authorization__Policies__ReadOrganizationTypo__AnyOf__0__Grants__0"] = "organizations:read_all",
+        }, removeReadPolicy: true);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Authorization:Policies:ReadOrganization", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunApiAsync(Dictionary<string, string> environment, bool removeReadPolicy = false)
+    {
+        var workDir = Directory.CreateTempSubdirectory("api-config-test").FullName;
+        var settings = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "appsettings.json"));
+        if (removeReadPolicy)
+        {
+            settings = settings.Replace("\"ReadOrganization\"", "\"ReadOrganizationTypo\"", StringComparison.Ordinal);
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(workDir, "appsettings.json"), settings);
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Api.dll")])
+        {
+            WorkingDirectory = workDir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("Scalekit__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}

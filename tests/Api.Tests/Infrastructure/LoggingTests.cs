@@ -1,0 +1,41 @@
+using System.Net.Http.Json;
+
+namespace Api.Tests.Infrastructure;
+
+public sealed class LoggingTests
+{
+    [Fact]
+    public async Task NeitherBearerTokensNorTheClientSecretReachTheLogs()
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var token = fixture.Tokens.User(Tokens.OrgA, ["organizations:read", "organizations:create"]);
+        var client = fixture.Client(token);
+
+        await client.GetAsync($"/organizations/{Tokens.OrgA}");
+        await client.PostAsJsonAsync("/organizations", new { displayName = "Logged" });
+        await fixture.Client("tampered." + token).GetAsync($"/organizations/{Tokens.OrgA}");
+
+        var logs = fixture.Factory.Logs.AllText();
+        Assert.Contains("/organizations/{id}", logs);
+        Assert.DoesNotContain(token.Split('.')[1], logs);
+        Assert.DoesNotContain(token.Split('.')[2], logs);
+        Assert.DoesNotContain(ScalekitFake.ClientSecret, logs);
+        Assert.DoesNotContain(fixture.Fake.CurrentManagementToken, logs);
+        Assert.DoesNotContain("Authorization", logs, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task RequestLogsCarryTheRouteStatusAndCaller()
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        await fixture.Client(fixture.Tokens.User(Tokens.OrgA, ["organizations:read"])).GetAsync($"/organizations/{Tokens.OrgA}");
+
+        var request = Assert.Single(fixture.Factory.Logs.Events, e => e.Properties.ContainsKey("Route") && e.Properties.ContainsKey("StatusCode"));
+        Assert.Equal("200", request.Properties["StatusCode"].ToString());
+        Assert.Equal($"\"{Tokens.OrgA}\"", request.Properties["OrganizationId"].ToString());
+        Assert.StartsWith("\"usr_", request.Properties["Subject"].ToString());
+        Assert.True(request.Properties.ContainsKey("Elapsed"));
+    }
+}

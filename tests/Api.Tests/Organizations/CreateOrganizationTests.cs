@@ -1,0 +1,119 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Api.Tests.Organizations;
+
+public sealed class CreateOrganizationTests : IClassFixture<ApiFixture>
+{
+    private readonly ApiFixture _api;
+    private readonly HttpClient _client;
+
+    public CreateOrganizationTests(ApiFixture api)
+    {
+        _api = api;
+        _api.Fake.Reset();
+        _client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
+    }
+
+    [Fact]
+    public async Task CreateReturns201WithLocationAndTheOrganization()
+    {
+        var response = await _client.PostAsJsonAsync("/organizations", new
+        {
+            displayName = "Initech",
+            externalId = "crm-42",
+            metadata = new Dictionary<string, string> { ["plan"] = "enterprise" },
+            slug = "initech",
+            regionCode = "EU",
+        });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var id = body.RootElement.GetProperty("id").GetString();
+        Assert.StartsWith("org_", id);
+        Assert.Equal($"/organizations/{id}", response.Headers.Location?.OriginalString);
+        Assert.Equal("Initech", body.RootElement.GetProperty("displayName").GetString());
+        Assert.Equal("crm-42", body.RootElement.GetProperty("externalId").GetString());
+        Assert.Equal("enterprise", body.RootElement.GetProperty("metadata").GetProperty("plan").GetString());
+        Assert.Equal("EU", body.RootElement.GetProperty("regionCode").GetString());
+        Assert.Equal(JsonValueKind.Array, body.RootElement.GetProperty("settings").GetProperty("features").ValueKind);
+    }
+
+    [Fact]
+    public async Task ScalekitReceivesAFlatSnakeCaseBodyWithTheManagementToken()
+    {
+        await _client.PostAsJsonAsync("/organizations", new
+        {
+            displayName = "Initech",
+            externalId = "crm-42",
+            logoUrl = "https://cdn.example.com/logo.png",
+            id = "org_forged",
+            createTime = "2020-01-01T00:00:00Z",
+        });
+
+        var call = Assert.Single(_api.Fake.Requests("POST", "/api/v1/organizations"));
+        Assert.Equal($"Bearer {_api.Fake.CurrentManagementToken}", call.RequestMessage.Headers!["Authorization"].Single());
+        using var sent = JsonDocument.Parse(call.RequestMessage.Body!);
+        var names = sent.RootElement.EnumerateObject().Select(p => p.Name).Order().ToArray();
+        Assert.Equal(["display_name", "external_id", "logo_url"], names);
+        Assert.Equal("Initech", sent.RootElement.GetProperty("display_name").GetString());
+    }
+
+    public static TheoryData<string, string> InvalidBodies => new()
+    {
+        { """{}""", "displayName" },
+        { """{"displayName":""}""", "displayName" },
+        { """{"displayName":"   "}""", "displayName" },
+        { $$"""{"displayName":"{{new string('x', 201)}}"}""", "displayName" },
+        { """{"displayName":"A","slug":"Not_A_Slug"}""", "slug" },
+        { """{"displayName":"A","slug":"-edge"}""", "slug" },
+        { """{"displayName":"A","logoUrl":"http://insecure.example.com/x.png"}""", "logoUrl" },
+        { $$"""{"displayName":"A","logoUrl":"https://x.com/{{new string('a', 1020)}}"}""", "logoUrl" },
+        { """{"displayName":"A","regionCode":"APAC"}""", "regionCode" },
+        { """{"displayName":"A","metadata":{"ab":"short key"}}""", "metadata" },
+        { """{"displayName":"A","metadata":{"key":""}}""", "metadata" },
+        { $$"""{"displayName":"A","metadata":{{JsonSerializer.Serialize(Enumerable.Range(0, 11).ToDictionary(i => $"key{i}", i => "v"))}}}""", "metadata" },
+        { """{"displayName":"A","externalId":""}""", "externalId" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidBodies))]
+    public async Task InvalidInputIs400KeyedByFieldWithNoUpstreamCall(string json, string field)
+    {
+        var response = await _client.PostAsync("/organizations", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    [Theory]
+    [InlineData("{not json")]
+    [InlineData("""{"displayName": 42}""")]
+    [InlineData("[]")]
+    [InlineData("")]
+    public async Task MalformedJsonIs400(string json)
+    {
+        var response = await _client.PostAsync("/organizations", new StringContent(json, Encoding.UTF8, "application/json"));
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    [Fact]
+    public async Task ANonJsonBodyIs415()
+    {
+        var response = await _client.PostAsync("/organizations", new StringContent("displayName=A", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        await ProblemAssert.IsProblem(response, HttpStatusCode.UnsupportedMediaType);
+    }
+
+    [Fact]
+    public async Task AnOversizedBodyIs413()
+    {
+        var json = $$"""{"displayName":"A","pad":"{{new string('x', 70_000)}}"}""";
+        var response = await _client.PostAsync("/organizations", new StringContent(json, Encoding.UTF8, "application/json"));
+        await ProblemAssert.IsProblem(response, HttpStatusCode.RequestEntityTooLarge);
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+}

@@ -1,0 +1,192 @@
+using System.Net;
+using System.Net.Http.Json;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace Api.Tests.Scalekit;
+
+public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
+{
+    private const string Secret = "UPSTREAM-SECRET-DETAIL";
+    private readonly ApiFixture _api;
+
+    public UpstreamErrorMappingTests(ApiFixture api)
+    {
+        _api = api;
+        _api.Fake.Reset();
+    }
+
+    private HttpClient Platform() => _api.Client(_api.Tokens.Machine(Tokens.OrgA, ["organizations:read_all", "organizations:create"]));
+
+    private void GetAnswers(int status, string body, string? retryAfter = null)
+    {
+        var response = Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(body);
+        if (retryAfter is not null)
+        {
+            response = response.WithHeader("Retry-After", retryAfter);
+        }
+
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1).RespondWith(response);
+    }
+
+    public static TheoryData<int, HttpStatusCode> StatusTable => new()
+    {
+        { 400, HttpStatusCode.BadRequest },
+        { 404, HttpStatusCode.NotFound },
+        { 409, HttpStatusCode.Conflict },
+        { 403, HttpStatusCode.BadGateway },
+        { 500, HttpStatusCode.BadGateway },
+        { 501, HttpStatusCode.BadGateway },
+        { 503, HttpStatusCode.BadGateway },
+        { 504, HttpStatusCode.BadGateway },
+        { 302, HttpStatusCode.BadGateway },
+    };
+
+    [Theory]
+    [MemberData(nameof(StatusTable))]
+    public async Task UpstreamStatusesMapToTheDocumentedProblem(int upstream, HttpStatusCode expected)
+    {
+        GetAnswers(upstream, $$"""{"code":3,"message":"{{Secret}}","details":[]}""");
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(response, expected);
+        Assert.DoesNotContain(Secret, await response.Content.ReadAsStringAsync());
+        Assert.Null(response.Headers.Location);
+    }
+
+    [Fact]
+    public async Task AnUpstream400KeepsKnownFieldViolationsInCamelCase()
+    {
+        GetAnswers(400, """
+            {"code":3,"message":"UPSTREAM-SECRET-DETAIL","details":[{"@type":"type.googleapis.com/scalekit.v1.errdetails.ErrorInfo","error_code":"INVALID_ARGUMENT",
+             "validation_error_info":{"field_violations":[{"field":"display_name","description":"must be shorter"},{"field":"internal_thing","description":"x"}]}}]}
+            """);
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+        var errors = problem.GetProperty("errors");
+        Assert.Equal("must be shorter", errors.GetProperty("displayName")[0].GetString());
+        Assert.Single(errors.EnumerateObject());
+        Assert.DoesNotContain(Secret, problem.ToString());
+    }
+
+    [Fact]
+    public async Task An429WithRetryAfterBecomes503WithRetryAfter()
+    {
+        GetAnswers(429, """{"code":8,"message":"rate limited"}""", retryAfter: "17");
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(TimeSpan.FromSeconds(17), response.Headers.RetryAfter?.Delta);
+        // A long Retry-After is not waited out: one call, no retries.
+        Assert.Single(_api.Fake.Requests("GET", "/api/v1/organizations/org_1"));
+    }
+
+    [Fact]
+    public async Task An429WithoutRetryAfterBecomes503WithADefaultRetryAfter()
+    {
+        GetAnswers(429, """{"code":8,"message":"rate limited"}""");
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.True(response.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task AnUnreadableSuccessBodyIs502()
+    {
+        GetAnswers(200, """{"organization": {"id": 12, "display_name": """);
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+    }
+
+    [Fact]
+    public async Task ASuccessBodyWithoutAnOrganizationIs502()
+    {
+        GetAnswers(200, """{"something_else": {}}""");
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+    }
+
+    [Fact]
+    public async Task ARedirectIsNotFollowed()
+    {
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(307).WithHeader("Location", $"{_api.Fake.Url}/elsewhere"));
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+        Assert.Empty(_api.Fake.Requests("GET", "/elsewhere"));
+    }
+
+    [Fact]
+    public async Task ATransient503OnGetIsRetriedThenSucceeds()
+    {
+        _api.Fake.AddOrganization("org_1");
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
+            .InScenario("flaky").WillSetStateTo("recovered")
+            .RespondWith(Response.Create().WithStatusCode(503));
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, _api.Fake.Requests("GET", "/api/v1/organizations/org_1").Count);
+    }
+
+    [Fact]
+    public async Task APostIsNeverRetried()
+    {
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(503));
+
+        var response = await Platform().PostAsJsonAsync("/organizations", new { displayName = "Once" });
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+        Assert.Single(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    [Fact]
+    public async Task AnUpstream409OnCreateIs409()
+    {
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(409).WithBody("""{"code":6,"message":"UPSTREAM-SECRET-DETAIL"}"""));
+
+        var response = await Platform().PostAsJsonAsync("/organizations", new { displayName = "Twice", externalId = "dup" });
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Conflict);
+        Assert.DoesNotContain(Secret, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task ASlowUpstreamIs504WithinTheConfiguredTimeout()
+    {
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithDelay(TimeSpan.FromSeconds(20)));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.GatewayTimeout);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(15), $"took {started.Elapsed}");
+    }
+
+    [Fact]
+    public async Task AnUnreachableUpstreamIs502()
+    {
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithFault(WireMock.ResponseBuilders.FaultType.EMPTY_RESPONSE));
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+    }
+}

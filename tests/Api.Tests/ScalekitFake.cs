@@ -1,0 +1,191 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using WireMock;
+using WireMock.Logging;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+using WireMock.Settings;
+using WireMock.Types;
+using WireMock.Util;
+
+namespace Api.Tests;
+
+/// <summary>
+/// A WireMock.Net stand-in for a Scalekit environment: JWKS, discovery, the client-credentials endpoint and the
+/// organization routes. Tests add their own stubs on top (higher priority) to inject faults.
+/// </summary>
+public sealed class ScalekitFake : IDisposable
+{
+    public const string ClientId = "skc_test_api";
+    public const string ClientSecret = "test-secret-never-logged";
+    public const string Audience = "skc_test_app";
+
+    private readonly ConcurrentDictionary<string, string> _organizations = new(StringComparer.Ordinal);
+    private int _managementTokens;
+    private int _organizationIds;
+
+    public ScalekitFake()
+    {
+        Server = WireMockServer.Start(new WireMockServerSettings { Urls = [$"http://127.0.0.1:{FreePort()}"] });
+        Keys = [new TestKey("kid-1")];
+        Reset();
+    }
+
+    public WireMockServer Server { get; }
+
+    public string Url => Server.Urls[0];
+
+    public string Issuer => Url;
+
+    public List<TestKey> Keys { get; }
+
+    public TestKey SigningKey => Keys[^1];
+
+    /// <summary>The management token the fake issued last ("mgmt-N").</summary>
+    public string CurrentManagementToken => $"mgmt-{Volatile.Read(ref _managementTokens)}";
+
+    public int ManagementTokensIssued => Volatile.Read(ref _managementTokens);
+
+    /// <summary>Removes every stub and recorded request, then serves the healthy defaults again.</summary>
+    public void Reset()
+    {
+        Server.Reset();
+        _organizations.Clear();
+        ServeDefaults();
+    }
+
+    public void ResetRequests() => Server.ResetLogEntries();
+
+    public TestKey RotateKey()
+    {
+        var key = new TestKey($"kid-{Keys.Count + 1}");
+        Keys.Add(key);
+        return key;
+    }
+
+    public void AddOrganization(string id, string displayName = "Acme", string? externalId = null) =>
+        _organizations[id] = JsonSerializer.Serialize(new
+        {
+            id,
+            display_name = displayName,
+            external_id = externalId ?? "",
+            metadata = new Dictionary<string, string> { ["tier"] = "gold" },
+            region_code = "US",
+            slug = "acme",
+            logo_url = "",
+            settings = new { features = new[] { new { name = "sso", enabled = true } } },
+            create_time = "2025-01-02T03:04:05.123456789Z",
+            update_time = "2025-01-02T03:04:05Z",
+            some_future_field = new { nested = true },
+        });
+
+    public IReadOnlyList<ILogEntry> Requests(string method, string pathPrefix) =>
+        Server.LogEntries
+            .Where(e => string.Equals(e.RequestMessage.Method, method, StringComparison.OrdinalIgnoreCase)
+                && e.RequestMessage.Path.StartsWith(pathPrefix, StringComparison.Ordinal))
+            .ToList();
+
+    public int JwksFetches => Requests("GET", "/keys").Count;
+
+    public int TokenRequests => Requests("POST", "/oauth/token").Count;
+
+    public void Dispose() => Server.Stop();
+
+    private void ServeDefaults()
+    {
+        Server.Given(Request.Create().WithPath("/keys").UsingGet()).AtPriority(100)
+            .RespondWith(Response.Create().WithCallback(_ => Json(200, new { keys = Keys.Select(k => k.ToJwk()).ToArray() })));
+
+        Server.Given(Request.Create().WithPath("/.well-known/openid-configuration").UsingGet()).AtPriority(100)
+            .RespondWith(Response.Create().WithCallback(_ => Json(200, new { issuer = Issuer, jwks_uri = $"{Url}/keys", token_endpoint = $"{Url}/oauth/token" })));
+
+        Server.Given(Request.Create().WithPath("/oauth/token").UsingPost()).AtPriority(100)
+            .RespondWith(Response.Create().WithCallback(IssueManagementToken));
+
+        Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingPost()).AtPriority(100)
+            .RespondWith(Response.Create().WithCallback(CreateOrganization));
+
+        Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations/[^/]+$")).UsingGet()).AtPriority(100)
+            .RespondWith(Response.Create().WithCallback(GetOrganization));
+    }
+
+    private ResponseMessage IssueManagementToken(IRequestMessage request)
+    {
+        var form = request.Body ?? "";
+        if (!form.Contains("grant_type=client_credentials", StringComparison.Ordinal)
+            || !form.Contains($"client_id={ClientId}", StringComparison.Ordinal)
+            || !form.Contains($"client_secret={ClientSecret}", StringComparison.Ordinal))
+        {
+            return Json(401, new { error = "invalid_client" });
+        }
+
+        var number = Interlocked.Increment(ref _managementTokens);
+        return Json(200, new { access_token = $"mgmt-{number}", token_type = "Bearer", expires_in = 86399, scope = "openid" });
+    }
+
+    private ResponseMessage CreateOrganization(IRequestMessage request)
+    {
+        if (!Authorized(request))
+        {
+            return Unauthenticated();
+        }
+
+        using var body = JsonDocument.Parse(request.Body ?? "{}");
+        var id = $"org_{Interlocked.Increment(ref _organizationIds) + 1000}";
+        var root = body.RootElement;
+        var organization = new Dictionary<string, object?>
+        {
+            ["id"] = id,
+            ["display_name"] = root.TryGetProperty("display_name", out var name) ? name.GetString() : null,
+            ["external_id"] = root.TryGetProperty("external_id", out var external) ? external.GetString() : null,
+            ["metadata"] = root.TryGetProperty("metadata", out var metadata) ? metadata.Deserialize<Dictionary<string, string>>() : null,
+            ["region_code"] = root.TryGetProperty("region_code", out var region) ? region.GetString() : "US",
+            ["slug"] = root.TryGetProperty("slug", out var slug) ? slug.GetString() : null,
+            ["create_time"] = "2025-06-01T10:00:00.5Z",
+            ["update_time"] = "2025-06-01T10:00:00.5Z",
+        };
+        var json = JsonSerializer.Serialize(organization);
+        _organizations[id] = json;
+        return Raw(201, $"{{\"organization\":{json}}}");
+    }
+
+    private ResponseMessage GetOrganization(IRequestMessage request)
+    {
+        if (!Authorized(request))
+        {
+            return Unauthenticated();
+        }
+
+        var id = Uri.UnescapeDataString(request.Path["/api/v1/organizations/".Length..]);
+        return _organizations.TryGetValue(id, out var json)
+            ? Raw(200, $"{{\"organization\":{json}}}")
+            : Json(404, new { code = 5, message = "organization not found", details = new[] { new Dictionary<string, string> { ["@type"] = "type.googleapis.com/scalekit.v1.errdetails.ErrorInfo", ["error_code"] = "NOT_FOUND" } } });
+    }
+
+    private bool Authorized(IRequestMessage request) =>
+        request.Headers is not null
+        && request.Headers.TryGetValue("Authorization", out var values)
+        && values.Contains($"Bearer {CurrentManagementToken}");
+
+    private static ResponseMessage Unauthenticated() =>
+        Json(401, new { code = 16, message = "token is invalid" });
+
+    public static ResponseMessage Json(int status, object body) => Raw(status, JsonSerializer.Serialize(body));
+
+    public static ResponseMessage Raw(int status, string body) => new()
+    {
+        StatusCode = status,
+        Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new("application/json") },
+        BodyData = new BodyData { BodyAsString = body, DetectedBodyType = BodyType.String },
+    };
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

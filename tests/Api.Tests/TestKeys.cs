@@ -1,0 +1,35 @@
+using System.Security.Cryptography;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Api.Tests;
+
+/// <summary>An RSA signing key made for this test run, with its kid.</summary>
+public sealed class TestKey
+{
+    public TestKey(string kid)
+    {
+        Kid = kid;
+        Rsa = RSA.Create(2048);
+        SecurityKey = new RsaSecurityKey(Rsa) { KeyId = kid };
+    }
+
+    public string Kid { get; }
+
+    public RSA Rsa { get; }
+
+    public RsaSecurityKey SecurityKey { get; }
+
+    public object ToJwk()
+    {
+        var parameters = Rsa.ExportParameters(includePrivateParameters: false);
+        return new
+        {
+            kty = "RSA",
+            use = "sig",
+            alg = "RS256",
+            kid = Kid,
+            n = Base64UrlEncoder.Encode(parameters.Modulus),
+            e = Base64UrlEncoder.Encode(parameters.Exponent),
+        };
+    }
+}
