@@ -1,4 +1,4 @@
-namespace Scalekit.Emulator.Tokens;
+namespace Scalekit.Emulator;
 
 /// <summary>
 /// The claims of an access token to mint. Empty lists are left out of the token, as Scalekit does.

@@ -1,4 +1,6 @@
-namespace Scalekit.Emulator.Organizations;
+using Scalekit.Emulator.Organizations;
+
+namespace Scalekit.Emulator;
 
 /// <summary>
 /// The emulator's organizations, in memory and thread-safe. Tests may read it and reset it;
@@ -247,29 +249,4 @@ public sealed class EmulatorStore
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     private sealed record Entry(long Sequence, EmulatedOrganization Organization);
-}
-
-internal sealed record OrganizationPage(
-    IReadOnlyList<EmulatedOrganization> Organizations,
-    PageCursor? Next,
-    PageCursor? Previous,
-    int TotalSize);
-
-internal enum StoreOutcome
-{
-    Ok,
-    NotFound,
-    DuplicateExternalId,
-    RegionChange,
-}
-
-internal readonly record struct StoreResult(StoreOutcome Outcome, EmulatedOrganization? Organization)
-{
-    public static StoreResult NotFound => new(StoreOutcome.NotFound, null);
-
-    public static StoreResult DuplicateExternalId => new(StoreOutcome.DuplicateExternalId, null);
-
-    public static StoreResult RegionChange => new(StoreOutcome.RegionChange, null);
-
-    public static StoreResult Ok(EmulatedOrganization organization) => new(StoreOutcome.Ok, organization);
 }

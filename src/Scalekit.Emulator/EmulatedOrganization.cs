@@ -1,4 +1,4 @@
-namespace Scalekit.Emulator.Organizations;
+namespace Scalekit.Emulator;
 
 /// <summary>An organization as the emulator stores it (a snapshot: updates replace it).</summary>
 public sealed record EmulatedOrganization(
