@@ -19,6 +19,7 @@ public sealed class ScalekitEmulator : IAsyncDisposable
     private readonly SigningKeyRing _keys;
     private readonly AccessTokenMinter _minter;
     private readonly ManagementTokens _managementTokens;
+    private int _disposed;
 
     private ScalekitEmulator(WebApplication app, EmulatorAddress address)
     {
@@ -92,9 +93,14 @@ public sealed class ScalekitEmulator : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _app.StopAsync();
+        // The container disposes the key ring with the rest.
         await _app.DisposeAsync();
-        _keys.Dispose();
     }
 
     private static async Task<ScalekitEmulator> StartCoreAsync(EmulatorOptions options, CancellationToken ct)
@@ -118,6 +124,8 @@ public sealed class ScalekitEmulator : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // A failed start (port taken) reaches the caller as an exception; the host need not log it too.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         // Whoever started the emulator stops it; Ctrl+C is theirs to handle.
         builder.Services.AddSingleton<IHostLifetime, OwnerControlledLifetime>();
 
@@ -148,7 +156,16 @@ public sealed class ScalekitEmulator : IAsyncDisposable
             address.Bind(new Uri($"http://127.0.0.1:{options.Port}/"));
         }
 
-        await app.StartAsync(ct);
+        try
+        {
+            await app.StartAsync(ct);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         var bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
         address.Bind(new Uri(bound + "/"));
         return new ScalekitEmulator(app, address);

@@ -51,7 +51,18 @@ internal static class ServeCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
-        await using var emulator = await ScalekitEmulator.StartAsync(options);
+        ScalekitEmulator started;
+        try
+        {
+            started = await ScalekitEmulator.StartAsync(options);
+        }
+        catch (IOException e)
+        {
+            await stderr.WriteLineAsync($"Cannot listen on 127.0.0.1:{port} ({e.Message}). Pick another with --port.");
+            return 1;
+        }
+
+        await using var emulator = started;
         await PrintBannerAsync(emulator, parsed.Last("--audience") ?? options.ClientId, stdout);
         await stopped.Task;
         await stdout.WriteLineAsync("Stopping.");
