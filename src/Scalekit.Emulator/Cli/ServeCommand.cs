@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Scalekit.Emulator.Cli;
+
+/// <summary><c>dotnet run --project src/Scalekit.Emulator [-- --port N ...]</c>: serve until Ctrl+C.</summary>
+internal static class ServeCommand
+{
+    public const string Usage = """
+        Usage: Scalekit.Emulator [--port N] [--client-id ID] [--client-secret SECRET] [--issuer URL]
+                                 [--audience AUD] [--no-seed]
+               Scalekit.Emulator token --help
+
+          --port           port on 127.0.0.1 (default 5380; 0 picks a free one)
+          --client-id      management client id accepted by /oauth/token (default skc_local_emulator)
+          --client-secret  management client secret (default test_local_emulator_secret)
+          --issuer         iss of minted tokens (default: the base URL)
+          --audience       aud of the printed persona tokens (default: the client id)
+          --no-seed        start with no organizations instead of Acme and Globex
+        """;
+
+    private static readonly HashSet<string> ValueOptions = ["--port", "--client-id", "--client-secret", "--issuer", "--audience"];
+    private static readonly HashSet<string> Flags = ["--no-seed"];
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var parsed = CommandLine.Parse(args, ValueOptions, Flags, out var error);
+        if (parsed is null || parsed.HelpRequested)
+        {
+            (parsed is null ? stderr : stdout).WriteLine(error is null ? Usage : $"{error}\n\n{Usage}");
+            return parsed is null ? 2 : 0;
+        }
+
+        var port = EmulatorOptions.DefaultCliPort;
+        if (parsed.Last("--port") is { } rawPort && !int.TryParse(rawPort, NumberStyles.None, CultureInfo.InvariantCulture, out port))
+        {
+            await stderr.WriteLineAsync($"--port must be a number, not '{rawPort}'.");
+            return 2;
+        }
+
+        var options = new EmulatorOptions
+        {
+            Port = port,
+            ClientId = parsed.Last("--client-id") ?? EmulatorOptions.DefaultClientId,
+            ClientSecret = parsed.Last("--client-secret") ?? EmulatorOptions.DefaultClientSecret,
+            Issuer = parsed.Last("--issuer"),
+            SeedOrganizations = !parsed.Has("--no-seed"),
+        };
+
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+
+        ScalekitEmulator started;
+        try
+        {
+            started = await ScalekitEmulator.StartAsync(options);
+        }
+        catch (IOException e)
+        {
+            await stderr.WriteLineAsync($"Cannot listen on 127.0.0.1:{port} ({e.Message}). Pick another with --port.");
+            return 1;
+        }
+
+        await using var emulator = started;
+        await PrintBannerAsync(emulator, parsed.Last("--audience") ?? options.ClientId, stdout);
+        await stopped.Task;
+        await stdout.WriteLineAsync("Stopping.");
+        return 0;
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stopped.TrySetResult();
+        }
+    }
+
+    private static async Task PrintBannerAsync(ScalekitEmulator emulator, string audience, TextWriter stdout)
+    {
+        await stdout.WriteLineAsync($"""
+            Scalekit emulator listening on {emulator.BaseUrl.GetLeftPart(UriPartial.Authority)}
+              issuer         {emulator.Issuer}
+              client id      {emulator.Options.ClientId}
+              client secret  {emulator.Options.ClientSecret}
+            """);
+        foreach (var organization in emulator.Store.Organizations)
+        {
+            await stdout.WriteLineAsync($"  organization   {organization.Id}  {organization.DisplayName} (external id {organization.ExternalId})");
+        }
+
+        await stdout.WriteLineAsync($"\nPersona access tokens (aud {audience}, valid 24 h):");
+        foreach (var persona in emulator.Personas(audience))
+        {
+            await stdout.WriteLineAsync($"  {persona.Name}: {persona.Description}\n    {persona.Token}");
+        }
+
+        await stdout.WriteLineAsync("\nMint more: dotnet run --project src/Scalekit.Emulator -- token --help\nPress Ctrl+C to stop.");
+    }
+}

@@ -1,0 +1,60 @@
+using System.Net;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Scalekit.Emulator.Tokens;
+
+namespace Scalekit.Emulator.DevTools;
+
+/// <summary>
+/// Emulator-only endpoints (Scalekit has no such thing) that let the <c>token</c> command mint access tokens
+/// from a running emulator's key. Loopback callers only: whoever can call this can impersonate anyone.
+/// </summary>
+internal static class DevToolsEndpoints
+{
+    public const string TokensPath = "/_emulator/tokens";
+
+    public static RouteGroupBuilder MapDevTools(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/_emulator").AddEndpointFilter(LoopbackOnly);
+        group.MapPost("/tokens", MintToken);
+        return group;
+    }
+
+    internal static async ValueTask<object?> LoopbackOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        IsLoopback(context.HttpContext.Connection.RemoteIpAddress)
+            ? await next(context)
+            : TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "The emulator's dev endpoints answer loopback callers only.");
+
+    internal static bool IsLoopback(IPAddress? address) => address is not null && IPAddress.IsLoopback(address);
+
+    private static Results<Ok<MintedToken>, BadRequest<string>> MintToken(DevTokenRequest request, AccessTokenMinter minter)
+    {
+        if (string.IsNullOrWhiteSpace(request.Sub))
+        {
+            return TypedResults.BadRequest("sub is required");
+        }
+
+        var token = minter.Mint(new AccessTokenRequest
+        {
+            Subject = request.Sub,
+            OrganizationId = request.Oid,
+            Audiences = request.Aud ?? [],
+            Roles = request.Roles ?? [],
+            Permissions = request.Permissions ?? [],
+            Scopes = request.Scopes ?? [],
+            Lifetime = request.LifetimeSeconds is long seconds and > 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromHours(24),
+        });
+        return TypedResults.Ok(new MintedToken(token));
+    }
+}
+
+/// <summary>The body of <c>POST /_emulator/tokens</c>, snake_case like the rest of the emulator.</summary>
+internal sealed record DevTokenRequest(
+    string? Sub,
+    string? Oid,
+    IReadOnlyList<string>? Aud,
+    IReadOnlyList<string>? Roles,
+    IReadOnlyList<string>? Permissions,
+    IReadOnlyList<string>? Scopes,
+    long? LifetimeSeconds);
+
+internal sealed record MintedToken(string AccessToken);

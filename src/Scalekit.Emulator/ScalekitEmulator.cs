@@ -1,0 +1,180 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Scalekit.Emulator.DevTools;
+using Scalekit.Emulator.OAuth;
+using Scalekit.Emulator.Organizations;
+using Scalekit.Emulator.Tokens;
+
+namespace Scalekit.Emulator;
+
+/// <summary>
+/// A local Scalekit environment over real HTTP on 127.0.0.1: discovery, JWKS, client-credentials tokens and the
+/// organizations API, with an in-memory store. Start it, point the API at <see cref="BaseUrl"/>, dispose it to stop.
+/// </summary>
+public sealed class ScalekitEmulator : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly SigningKeyRing _keys;
+    private readonly AccessTokenMinter _minter;
+    private readonly ManagementTokens _managementTokens;
+    private int _disposed;
+
+    private ScalekitEmulator(WebApplication app, EmulatorAddress address)
+    {
+        _app = app;
+        _keys = app.Services.GetRequiredService<SigningKeyRing>();
+        _minter = app.Services.GetRequiredService<AccessTokenMinter>();
+        _managementTokens = app.Services.GetRequiredService<ManagementTokens>();
+        Store = app.Services.GetRequiredService<EmulatorStore>();
+        Options = app.Services.GetRequiredService<EmulatorOptions>();
+        BaseUrl = address.BaseUrl;
+        Issuer = address.Issuer;
+    }
+
+    /// <summary>Where it listens, e.g. http://127.0.0.1:5380/ — the Scalekit environment URL to configure.</summary>
+    public Uri BaseUrl { get; }
+
+    /// <summary>The <c>iss</c> of every token it mints: the base URL without trailing slash unless configured.</summary>
+    public string Issuer { get; }
+
+    /// <summary>The options it was started with (client id and secret included).</summary>
+    public EmulatorOptions Options { get; }
+
+    /// <summary>The organizations it serves.</summary>
+    public EmulatorStore Store { get; }
+
+    /// <summary>How many management tokens <c>POST /oauth/token</c> has issued (to check that a client caches them).</summary>
+    public int ManagementTokensIssued => _managementTokens.Issued;
+
+    /// <summary>
+    /// Starts Kestrel on 127.0.0.1. The emulator reads no configuration, environment variables or appsettings of
+    /// the process that hosts it, and logs warnings and errors only.
+    /// </summary>
+    public static async Task<ScalekitEmulator> StartAsync(EmulatorOptions? options = null, CancellationToken ct = default)
+    {
+        options ??= new EmulatorOptions();
+        options.Validate();
+
+        // Build and start with no ambient execution context: WebApplicationFactory's HostFactoryResolver captures
+        // the first host built in the API entry point's async flow, which must be the API's, not this one.
+        Task<ScalekitEmulator> start;
+        using (ExecutionContext.SuppressFlow())
+        {
+            start = Task.Run(() => StartCoreAsync(options, ct), ct);
+        }
+
+        return await start;
+    }
+
+    /// <summary>Signs an access token with the current key.</summary>
+    public string MintAccessToken(AccessTokenRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return _minter.Mint(request);
+    }
+
+    /// <summary>Fresh tokens for the ready-made callers: member, admin, other-org-member, m2m, platform.</summary>
+    public IReadOnlyList<Persona> Personas(string audience)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(audience);
+        return PersonaCatalog.Create(_minter, audience);
+    }
+
+    /// <summary>
+    /// Signs from now on with a new key and returns its <c>kid</c>. The previous keys stay in <c>/keys</c> unless
+    /// <paramref name="retirePrevious"/>, which makes tokens signed with them unverifiable.
+    /// </summary>
+    public string RotateSigningKey(bool retirePrevious = false) => _keys.Rotate(retirePrevious);
+
+    /// <summary>Invalidates every management token issued so far: the next <c>/api/v1/*</c> call answers 401.</summary>
+    public void RevokeManagementTokens() => _managementTokens.RevokeAll();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _app.StopAsync();
+        // The container disposes the key ring with the rest.
+        await _app.DisposeAsync();
+    }
+
+    private static async Task<ScalekitEmulator> StartCoreAsync(EmulatorOptions options, CancellationToken ct)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ApplicationName = typeof(ScalekitEmulator).Assembly.GetName().Name,
+            EnvironmentName = Environments.Production,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        // Forget the host process's appsettings.json, environment variables and args. Its ASPNETCORE_URLS or
+        // HTTP_PORTS already sit in the host settings, which win over an empty "urls", so name the address here
+        // rather than with Kestrel's Listen() (which would log an "Overriding address(es)" warning).
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [WebHostDefaults.ServerUrlsKey] = $"http://127.0.0.1:{options.Port}",
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // A failed start (port taken) reaches the caller as an exception; the host need not log it too.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        // Whoever started the emulator stops it; Ctrl+C is theirs to handle.
+        builder.Services.AddSingleton<IHostLifetime, OwnerControlledLifetime>();
+
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+        });
+
+        var address = new EmulatorAddress(options.Issuer);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(address);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<SigningKeyRing>();
+        builder.Services.AddSingleton<AccessTokenMinter>();
+        builder.Services.AddSingleton<ManagementTokens>();
+        builder.Services.AddSingleton(services =>
+            new EmulatorStore(options.SeedOrganizations, services.GetRequiredService<TimeProvider>()));
+
+        var app = builder.Build();
+        app.MapOAuth();
+        app.MapOrganizations();
+        app.MapDevTools();
+
+        if (options.Port != 0)
+        {
+            // Known up front, so even the first request after binding sees the right issuer.
+            address.Bind(new Uri($"http://127.0.0.1:{options.Port}/"));
+        }
+
+        try
+        {
+            await app.StartAsync(ct);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        var bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        address.Bind(new Uri(bound + "/"));
+        return new ScalekitEmulator(app, address);
+    }
+
+    private sealed class OwnerControlledLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Scalekit.Emulator;
+using Scalekit.Emulator.Cli;
+using Scalekit.Emulator.DevTools;
+
+namespace Api.Tests.Emulator;
+
+public sealed class DevToolsTests(EmulatorFixture fixture) : IClassFixture<EmulatorFixture>
+{
+    [Fact]
+    public async Task TokensEndpointMintsAVerifiableTokenWithTheRequestedClaims()
+    {
+        using var response = await fixture.Http.PostAsync("/_emulator/tokens", HttpJson.Json("""
+            {"sub":"usr_9","oid":"org_100000000000000002","aud":["skc_app"],"roles":["admin"],
+             "permissions":["organizations:read"],"scopes":["x"],"lifetime_seconds":60}
+            """));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var jwt = Jwt.Parse((await response.BodyAsync()).GetProperty("access_token").GetString()!);
+        Assert.True(jwt.VerifiesWith(await fixture.Http.GetFromJsonAsync<JsonElement>("/keys")));
+        Assert.Equal("usr_9", jwt.Payload.GetProperty("sub").GetString());
+        Assert.Equal(SeedData.GlobexOrganizationId, jwt.Payload.GetProperty("oid").GetString());
+        Assert.Equal(["skc_app"], jwt.Strings("aud"));
+        Assert.Equal(["admin"], jwt.Strings("roles"));
+        Assert.Equal(["organizations:read"], jwt.Strings("permissions"));
+        Assert.Equal(["x"], jwt.Strings("scopes"));
+        Assert.Equal(60, jwt.Payload.GetProperty("exp").GetInt64() - jwt.Payload.GetProperty("iat").GetInt64());
+    }
+
+    [Fact]
+    public async Task DevEndpointsRejectCallersThatAreNotOnLoopback()
+    {
+        var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = IPAddress.Parse("192.0.2.10");
+        var invocation = EndpointFilterInvocationContext.Create(context);
+        var reachedEndpoint = false;
+
+        var result = await DevToolsEndpoints.LoopbackOnly(invocation, _ =>
+        {
+            reachedEndpoint = true;
+            return ValueTask.FromResult<object?>(null);
+        });
+
+        Assert.False(reachedEndpoint);
+        Assert.Equal(StatusCodes.Status403Forbidden, Assert.IsAssignableFrom<IStatusCodeHttpResult>(result).StatusCode);
+        Assert.True(DevToolsEndpoints.IsLoopback(IPAddress.IPv6Loopback));
+        Assert.False(DevToolsEndpoints.IsLoopback(null));
+    }
+
+    [Fact]
+    public async Task TokenCommandPrintsOnlyATokenMintedByTheRunningEmulator()
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var exitCode = await TokenCommand.RunAsync(
+            ["--url", fixture.Emulator.BaseUrl.ToString(), "--oid", SeedData.AcmeOrganizationId, "--permission", "organizations:read",
+             "--permission", "organizations:create", "--role", "admin", "--scope", "x", "--sub", "usr_7", "--aud", "skc_app"],
+            stdout,
+            stderr);
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal("", stderr.ToString());
+        var token = stdout.ToString().TrimEnd('\n');
+        Assert.DoesNotContain('\n', token);
+        var jwt = Jwt.Parse(token);
+        Assert.True(jwt.VerifiesWith(await fixture.Http.GetFromJsonAsync<JsonElement>("/keys")));
+        Assert.Equal("usr_7", jwt.Payload.GetProperty("sub").GetString());
+        Assert.Equal(["organizations:read", "organizations:create"], jwt.Strings("permissions"));
+        Assert.Equal(["admin"], jwt.Strings("roles"));
+        Assert.Equal(["x"], jwt.Strings("scopes"));
+        Assert.Equal(["skc_app"], jwt.Strings("aud"));
+    }
+
+    [Fact]
+    public async Task TokenCommandExplainsWhenNoEmulatorAnswers()
+    {
+        int closedPort;
+        await using (var stopped = await ScalekitEmulator.StartAsync(new EmulatorOptions()))
+        {
+            closedPort = stopped.BaseUrl.Port;
+        }
+
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var exitCode = await TokenCommand.RunAsync(["--url", $"http://127.0.0.1:{closedPort}"], stdout, stderr);
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal("", stdout.ToString());
+        Assert.Contains("No emulator answered", stderr.ToString());
+    }
+
+    [Theory]
+    [InlineData("--bogus")]
+    [InlineData("--oid")]
+    [InlineData("--lifetime", "soon")]
+    public async Task TokenCommandRejectsBadArgumentsWithExitCode2(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var exitCode = await TokenCommand.RunAsync(args, stdout, stderr);
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal("", stdout.ToString());
+        Assert.NotEqual("", stderr.ToString());
+    }
+}
