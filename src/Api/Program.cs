@@ -1,5 +1,6 @@
 using Api.Auth;
 using Api.Infrastructure;
+using Api.LocalDevelopment;
 using Api.Organizations;
 using Api.Scalekit;
 using FluentValidation;
@@ -8,11 +9,13 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddObservability();                 // Serilog from configuration; never logs tokens
 builder.AddScalekit();                      // options, management token, typed client with one resilience pipeline
+builder.AddLocalScalekitEmulator();         // Development without Scalekit:EnvironmentUrl: an offline emulator
 builder.Services.AddApiAuthentication();    // Scalekit access tokens checked against the environment's JWKS
 builder.Services.AddApiAuthorization();     // one configured rule per policy; anything unlabelled is denied
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
 builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
 builder.Services.AddApiHealthChecks();
+builder.Services.AddApiOpenApi();           // /openapi/v1.json inferred from the endpoints
 
 var app = builder.Build();
 
@@ -24,6 +27,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapApiHealthChecks();
+app.MapApiOpenApi();
 app.MapOrganizations();
 
 return await StartupChecks.RunAsync(app);     // configuration errors name the key to fix

@@ -9,16 +9,30 @@ public static class OrganizationsEndpoints
 {
     public static RouteGroupBuilder MapOrganizations(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/organizations").WithTags("Organizations");
+        var group = app.MapGroup("/organizations")
+            .WithTags("Organizations")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
 
         group.MapPost("/", CreateOrganization)
             .RequireAuthorization(Policies.CreateOrganization)
             .Validate<RouteHandlerBuilder, CreateOrganizationRequest>()
-            .WithName("CreateOrganization");
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .WithName("CreateOrganization")
+            .WithSummary("Create an organization");
 
         group.MapGet("/{id}", GetOrganization)
             .RequireAuthorization(Policies.ReadOrganization)
-            .WithName("GetOrganization");
+            .WithName("GetOrganization")
+            .WithSummary("Get an organization by id");
 
         return group;
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Api.Auth;
 using Api.Scalekit;
 
@@ -130,36 +129,8 @@ public sealed class ConfigurationTests
         }
 
         await File.WriteAllTextAsync(Path.Combine(workDir, "appsettings.json"), settings);
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Api.dll")])
-        {
-            WorkingDirectory = workDir,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("Scalekit__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
+        await using var api = ApiProcess.Start(environment, workDir);
+        var exitCode = await api.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exitCode, api.Output);
     }
 }

@@ -1,0 +1,97 @@
+using Api.Auth;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+using Scalar.AspNetCore;
+
+namespace Api.Infrastructure;
+
+public static class OpenApiSetup
+{
+    private const string BearerScheme = "Bearer";
+
+    /// <summary>The OpenAPI document is inferred from the endpoints; transformers add bearer security and grants.</summary>
+    public static IServiceCollection AddApiOpenApi(this IServiceCollection services) =>
+        services.AddOpenApi(options =>
+        {
+            options.AddDocumentTransformer(DescribeDocument);
+            options.AddOperationTransformer<RequiredGrantsTransformer>();
+        });
+
+    /// <summary><c>/openapi/v1.json</c> for everyone; the interactive Scalar UI only in Development.</summary>
+    public static WebApplication MapApiOpenApi(this WebApplication app)
+    {
+        app.MapOpenApi().AllowAnonymous();
+        if (app.Environment.IsDevelopment())
+        {
+            app.MapScalarApiReference().AllowAnonymous();
+        }
+
+        return app;
+    }
+
+    private static Task DescribeDocument(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.Info.Title = "Organizations API";
+        document.Info.Description = "Scalekit organizations behind Scalekit access tokens. Every error is application/problem+json.";
+        document.Components ??= new OpenApiComponents();
+        document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+        document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http,
+            Scheme = "bearer",
+            BearerFormat = "JWT",
+            Description = "A Scalekit access token (RS256). User tokens carry `permissions`, machine-to-machine tokens `scopes`.",
+        };
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Marks each protected operation with the bearer requirement and the grants its policy asks for.</summary>
+    private sealed class RequiredGrantsTransformer(IOptions<AccessRulesOptions> rules) : IOpenApiOperationTransformer
+    {
+        public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+        {
+            var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+            var policy = metadata.OfType<IAuthorizeData>().Select(data => data.Policy).OfType<string>().FirstOrDefault();
+            if (policy is null || metadata.OfType<IAllowAnonymous>().Any())
+            {
+                return Task.CompletedTask;
+            }
+
+            operation.Security ??= [];
+            operation.Security.Add(new OpenApiSecurityRequirement
+            {
+                [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [],
+            });
+
+            if (rules.Value.Policies.TryGetValue(policy, out var rule))
+            {
+                var requirement = $"Policy `{policy}`: {Describe(rule)}.";
+                operation.Description = string.IsNullOrEmpty(operation.Description) ? requirement : $"{operation.Description}\n\n{requirement}";
+                operation.Extensions ??= new Dictionary<string, IOpenApiExtension>();
+                operation.Extensions["x-required-grants"] = new JsonNodeExtension(
+                    new System.Text.Json.Nodes.JsonArray(rule.AnyOf.SelectMany(a => a.Grants).Distinct().Select(g => (System.Text.Json.Nodes.JsonNode?)g).ToArray()));
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public static string Describe(AccessRule rule) => string.Join(" OR ", rule.AnyOf.Select(alternative =>
+        {
+            var parts = new List<string>();
+            if (alternative.Grants.Count > 0)
+            {
+                parts.Add("grant " + string.Join(" or ", alternative.Grants.Select(g => $"`{g}`")));
+            }
+
+            parts.AddRange(alternative.Roles.Select(role => $"role `{role}`"));
+            if (alternative.SameOrganization)
+            {
+                parts.Add("the token's `oid` is the organization");
+            }
+
+            return "(" + string.Join(" AND ", parts) + ")";
+        }));
+    }
+}

@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Api.Tests;
+
+/// <summary>The real API as a separate process (<c>dotnet Api.dll</c>), with its console captured line by line.</summary>
+public sealed class ApiProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _lines = new();
+    private readonly SemaphoreSlim _lineArrived = new(0);
+
+    private ApiProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => Add(e.Data);
+        process.ErrorDataReceived += (_, e) => Add(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Output => string.Join('\n', _lines);
+
+    /// <summary>Starts the API from <paramref name="workingDirectory"/> (default: the test output, which holds appsettings.json).</summary>
+    public static ApiProcess Start(IReadOnlyDictionary<string, string> environment, string? workingDirectory = null)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Api.dll")])
+        {
+            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+
+        // Only what the test says: no Scalekit or ASP.NET settings leak in from the machine running the tests.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("Scalekit__", StringComparison.Ordinal)
+                     || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal) || k.StartsWith("DOTNET_ENVIRONMENT", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        return new ApiProcess(Process.Start(start)!);
+    }
+
+    /// <summary>Waits for a console line containing <paramref name="text"/>; fails with the output so far.</summary>
+    public async Task<string> WaitForLineAsync(string text, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        var seen = 0;
+        while (true)
+        {
+            var lines = _lines.ToArray();
+            for (; seen < lines.Length; seen++)
+            {
+                if (lines[seen].Contains(text, StringComparison.Ordinal))
+                {
+                    return lines[seen];
+                }
+            }
+
+            if (_process.HasExited && lines.Length == _lines.Count)
+            {
+                throw new InvalidOperationException($"The API exited ({_process.ExitCode}) before printing '{text}':\n{Output}");
+            }
+
+            try
+            {
+                await _lineArrived.WaitAsync(TimeSpan.FromMilliseconds(200), cancel.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"No line with '{text}' within {timeout}:\n{Output}");
+            }
+        }
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        _lineArrived.Dispose();
+    }
+
+    private void Add(string? line)
+    {
+        if (line is not null)
+        {
+            _lines.Enqueue(line);
+            _lineArrived.Release();
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Api.Tests.Infrastructure;
+
+public sealed class OpenApiTests : IClassFixture<ApiFixture>
+{
+    private readonly ApiFixture _api;
+
+    public OpenApiTests(ApiFixture api) => _api = api;
+
+    [Fact]
+    public async Task TheDocumentDescribesEveryOperationWithBearerSecurityGrantsAndProblems()
+    {
+        var response = await _api.Client().GetAsync("/openapi/v1.json");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = document.RootElement;
+        Assert.Equal("bearer", root.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
+
+        var operations = root.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(op => (Name: $"{op.Name.ToUpperInvariant()} {path.Name}", Op: op.Value)))
+            .ToList();
+        Assert.Contains(operations, o => o.Name == "POST /organizations");
+        Assert.Contains(operations, o => o.Name == "GET /organizations/{id}");
+
+        foreach (var (name, operation) in operations)
+        {
+            Assert.True(operation.TryGetProperty("security", out var security) && security.GetArrayLength() > 0, $"{name} has no security");
+            Assert.True(operation.GetProperty("x-required-grants").GetArrayLength() > 0, $"{name} names no grant");
+            var responses = operation.GetProperty("responses");
+            foreach (var status in new[] { "400", "401", "403", "404", "502", "503", "504" })
+            {
+                Assert.True(responses.TryGetProperty(status, out var problem), $"{name} lacks {status}");
+                Assert.True(problem.GetProperty("content").TryGetProperty("application/problem+json", out _), $"{name} {status} is not a problem");
+            }
+        }
+
+        var create = operations.Single(o => o.Name == "POST /organizations").Op;
+        Assert.Equal("organizations:create", create.GetProperty("x-required-grants")[0].GetString());
+        Assert.True(create.GetProperty("responses").TryGetProperty("201", out _));
+        Assert.True(create.GetProperty("responses").TryGetProperty("409", out _));
+    }
+
+    [Fact]
+    public async Task TheInteractiveUiIsNotServedOutsideDevelopment()
+    {
+        var response = await _api.Client().GetAsync("/scalar/");
+        Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
+    }
+}

@@ -1,0 +1,71 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Api.Tests.LocalDevelopment;
+
+public sealed partial class LocalEmulatorProcessTests
+{
+    [Fact]
+    public async Task InDevelopmentWithNoScalekitSettingsTheRealApiRunsOfflineAndCreatesThenGetsWithPersonaTokens()
+    {
+        await using var api = ApiProcess.Start(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+        });
+
+        await api.WaitForLineAsync("Mint your own:", TimeSpan.FromSeconds(60));
+        var baseUrl = ApiLine().Match(api.Output).Groups[1].Value;
+        var admin = PersonaToken(api.Output, "admin");
+        var platform = PersonaToken(api.Output, "platform");
+        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+
+        using var create = new HttpRequestMessage(HttpMethod.Post, "/organizations") { Content = JsonContent.Create(new { displayName = "Round Trip Ltd", externalId = "rt-1" }) };
+        create.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin);
+        var created = await http.SendAsync(create);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+
+        using var get = new HttpRequestMessage(HttpMethod.Get, created.Headers.Location);
+        get.Headers.Authorization = new AuthenticationHeaderValue("Bearer", platform);
+        var fetched = await http.SendAsync(get);
+
+        Assert.Equal(HttpStatusCode.OK, fetched.StatusCode);
+        var body = JsonDocument.Parse(await fetched.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(id, body.GetProperty("id").GetString());
+        Assert.Equal("Round Trip Ltd", body.GetProperty("displayName").GetString());
+        Assert.Equal("rt-1", body.GetProperty("externalId").GetString());
+        Assert.Contains("Local Scalekit emulator: http://127.0.0.1:", api.Output);
+    }
+
+    [Fact]
+    public async Task OutsideDevelopmentTheEmulatorNeverStarts()
+    {
+        await using var api = ApiProcess.Start(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Staging",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+        });
+
+        Assert.Equal(1, await api.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("Scalekit:EnvironmentUrl", api.Output);
+        Assert.DoesNotContain("emulator", api.Output, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static string PersonaToken(string output, string persona)
+    {
+        var lines = output.Split('\n');
+        var index = Array.FindIndex(lines, line => line.TrimStart().StartsWith($"# {persona}:", StringComparison.Ordinal));
+        Assert.True(index >= 0, $"no {persona} persona in:\n{output}");
+        return BearerToken().Match(lines[index + 1]).Groups[1].Value;
+    }
+
+    [GeneratedRegex(@"API: (http://\S+)")]
+    private static partial Regex ApiLine();
+
+    [GeneratedRegex("Bearer ([A-Za-z0-9_.-]+)")]
+    private static partial Regex BearerToken();
+}
