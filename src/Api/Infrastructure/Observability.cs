@@ -1,4 +1,8 @@
 using Api.Auth;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
@@ -26,7 +30,33 @@ public static class Observability
                 logger.WriteTo.Console(new RenderedCompactJsonFormatter());
             }
         });
+        AddOpenTelemetry(builder);
         return builder;
+    }
+
+    /// <summary>The name of this API's own <see cref="System.Diagnostics.Metrics.Meter"/> and activity source.</summary>
+    public const string TelemetryName = "Organizations.Api";
+
+    // Traces and metrics (ASP.NET Core, HttpClient, our own meter). Trace context flows to Scalekit through
+    // HttpClient's traceparent header either way; exporting happens only when an OTLP endpoint is configured.
+    private static void AddOpenTelemetry(IHostApplicationBuilder builder)
+    {
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName))
+            .WithTracing(tracing => tracing
+                .AddAspNetCoreInstrumentation(options => options.Filter = http => !http.Request.Path.StartsWithSegments("/health"))
+                .AddHttpClientInstrumentation()
+                .AddSource(TelemetryName))
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddMeter(TelemetryName));
+
+        // The OpenTelemetry convention is an environment variable read at startup; without it nothing is exported.
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry.UseOtlpExporter();
+        }
     }
 
     /// <summary>One event per request: route, status, elapsed and who called (never the token or its header).</summary>

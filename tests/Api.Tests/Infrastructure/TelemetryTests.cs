@@ -1,0 +1,61 @@
+using System.Net;
+using System.Net.Http.Headers;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace Api.Tests.Infrastructure;
+
+public sealed class TelemetryTests
+{
+    [Fact]
+    public async Task TraceContextFlowsToScalekitAndMatchesTheProblemsTraceId()
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(404));
+
+        var response = await fixture.Client(fixture.Tokens.Machine(Tokens.OrgA, ["organizations:read_all"])).GetAsync("/organizations/org_1");
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.NotFound);
+        var traceId = problem.GetProperty("traceId").GetString()!;
+        var upstream = Assert.Single(fixture.Fake.Requests("GET", "/api/v1/organizations/org_1"));
+        var traceparent = upstream.RequestMessage.Headers!["traceparent"].Single();
+        Assert.Equal(traceId, traceparent.Split('-')[1]);
+    }
+
+    [Fact]
+    public async Task WithAnOtlpEndpointTheRealProcessExportsTraces()
+    {
+        using var collector = new ScalekitFake();
+        collector.Server.Given(Request.Create().WithPath("/v1/*").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200));
+        using var scalekit = new ScalekitFake();
+
+        await using var api = ApiProcess.Start(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            ["Scalekit__EnvironmentUrl"] = scalekit.Url,
+            ["Scalekit__ClientId"] = ScalekitFake.ClientId,
+            ["Scalekit__ClientSecret"] = ScalekitFake.ClientSecret,
+            ["Scalekit__Audiences__0"] = ScalekitFake.Audience,
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+        });
+        var listening = await api.WaitForLineAsync("Now listening on", TimeSpan.FromSeconds(60));
+        var baseUrl = System.Text.RegularExpressions.Regex.Match(listening, @"http://127\.0\.0\.1:\d+").Value;
+        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "not-a-token");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/organizations/org_1")).StatusCode);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (collector.Requests("POST", "/v1/traces").Count == 0 || collector.Requests("POST", "/v1/metrics").Count == 0)
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+
+        Assert.NotEmpty(collector.Requests("POST", "/v1/traces"));
+    }
+}
