@@ -3,13 +3,15 @@ using Api.Infrastructure;
 using Api.LocalDevelopment;
 using Api.Organizations;
 using Api.Scalekit;
+using Api.SharedState;
 using FluentValidation;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddObservability();                 // Serilog from configuration; never logs tokens
 builder.AddScalekit();                      // options, management token, typed client with one resilience pipeline
-builder.AddLocalScalekitEmulator();         // Development without Scalekit:EnvironmentUrl: an offline emulator
+builder.AddLocalScalekitEmulator();
+builder.Services.AddSharedState();          // ConnectionStrings:Redis shares state across replicas; else in memory         // Development without Scalekit:EnvironmentUrl: an offline emulator
 builder.Services.AddApiAuthentication();    // Scalekit access tokens checked against the environment's JWKS
 builder.Services.AddApiAuthorization();     // one configured rule per policy; anything unlabelled is denied
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json

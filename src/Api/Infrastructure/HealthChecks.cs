@@ -30,7 +30,8 @@ public static class HealthChecks
     private static Task WriteAsync(HttpContext http, HealthReport report)
     {
         var checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description });
-        if (report.Status == HealthStatus.Healthy)
+        // Degraded still serves traffic (200); only Unhealthy is an error, and errors are Problem Details.
+        if (report.Status != HealthStatus.Unhealthy)
         {
             http.Response.ContentType = "application/json";
             return http.Response.WriteAsync(JsonSerializer.Serialize(new { status = report.Status.ToString(), checks }));

@@ -21,7 +21,7 @@ public sealed class ManagementTokenHandler(ManagementTokenProvider tokens) : Del
 
         // A 401 is decided before Scalekit acts, so even a POST is safe to send once more.
         response.Dispose();
-        tokens.Invalidate(token);
+        await tokens.InvalidateAsync(token, cancellationToken);
         var fresh = await tokens.GetTokenAsync(cancellationToken);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", fresh);
         return await base.SendAsync(request, cancellationToken);

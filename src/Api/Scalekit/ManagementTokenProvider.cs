@@ -11,6 +11,7 @@ namespace Api.Scalekit;
 public sealed class ManagementTokenProvider(
     IHttpClientFactory httpClientFactory,
     IOptionsMonitor<ScalekitOptions> options,
+    IManagementTokenStore sharedTokens,
     TimeProvider timeProvider,
     ILogger<ManagementTokenProvider> logger)
 {
@@ -18,6 +19,7 @@ public sealed class ManagementTokenProvider(
 
     private readonly Lock _gate = new();
     private volatile CachedToken? _current;
+    private volatile string? _lastRejected;
     private Task<CachedToken>? _inFlight;
 
     public ValueTask<string> GetTokenAsync(CancellationToken cancellationToken)
@@ -31,14 +33,17 @@ public sealed class ManagementTokenProvider(
         return new ValueTask<string>(RefreshAsync(cancellationToken));
     }
 
-    /// <summary>Forgets <paramref name="rejectedToken"/> if it is still the cached one (a newer token is kept).</summary>
-    public void Invalidate(string rejectedToken)
+    /// <summary>Forgets <paramref name="rejectedToken"/> here and in the shared store, unless a newer token replaced it.</summary>
+    public async Task InvalidateAsync(string rejectedToken, CancellationToken cancellationToken)
     {
+        _lastRejected = rejectedToken;
         var current = _current;
         if (current is not null && current.Value == rejectedToken)
         {
             Interlocked.CompareExchange(ref _current, null, current);
         }
+
+        await sharedTokens.RemoveAsync(rejectedToken, cancellationToken);
     }
 
     private async Task<string> RefreshAsync(CancellationToken cancellationToken)
@@ -65,8 +70,16 @@ public sealed class ManagementTokenProvider(
     {
         try
         {
+            // Another replica may have fetched one already; Scalekit is asked only when none is shared.
+            var shared = await sharedTokens.GetAsync(CancellationToken.None);
+            if (shared is not null && shared.RefreshAt > timeProvider.GetUtcNow() && shared.Value != _lastRejected)
+            {
+                return _current = new CachedToken(shared.Value, shared.RefreshAt);
+            }
+
             var token = await FetchAsync();
             _current = token;
+            await sharedTokens.SetAsync(new SharedManagementToken(token.Value, token.RefreshAt), CancellationToken.None);
             return token;
         }
         finally

@@ -1,0 +1,52 @@
+using Api.Scalekit;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Api.SharedState;
+
+public static class SharedStateSetup
+{
+    public const string ConnectionStringName = "Redis";
+
+    /// <summary>
+    /// State that must hold for every replica. With <c>ConnectionStrings:Redis</c> it lives in Redis; without it,
+    /// in this process (the zero-setup default). Decided when first needed, so test and env overrides apply.
+    /// </summary>
+    public static IServiceCollection AddSharedState(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => new RedisConnection(ConnectionString(sp)
+            ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set.")));
+        services.AddSingleton<IManagementTokenStore>(sp => ConnectionString(sp) is null
+            ? LocalManagementTokenStore.Instance
+            : ActivatorUtilities.CreateInstance<RedisManagementTokenStore>(sp));
+        services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
+        return services;
+    }
+
+    public static string? ConnectionString(IServiceProvider services) =>
+        services.GetRequiredService<IConfiguration>().GetConnectionString(ConnectionStringName) is { Length: > 0 } value ? value : null;
+}
+
+/// <summary>Redis down is a degradation, not an outage: reads and un-keyed creates still work.</summary>
+internal sealed class RedisHealthCheck(IServiceProvider services) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (SharedStateSetup.ConnectionString(services) is null)
+        {
+            return HealthCheckResult.Healthy("Shared state is in memory (no ConnectionStrings:Redis).");
+        }
+
+        var redis = services.GetRequiredService<RedisConnection>();
+        try
+        {
+            var database = await redis.DatabaseAsync();
+            await database.PingAsync();
+            return HealthCheckResult.Healthy("Redis reachable.");
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus,
+                "Redis unreachable: idempotent creates answer 503 until it is back; reads and other creates work.");
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Api.Tests.SharedState;
+
+public sealed class SharedManagementTokenTests
+{
+    private static Dictionary<string, string?> WithRedis(RedisServer redis) => new() { ["ConnectionStrings:Redis"] = redis.ConnectionString };
+
+    [RedisFact]
+    public async Task TwoReplicasSharingRedisFetchOneManagementTokenBetweenThem()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        var token = new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]);
+        using var replicaA = new ApiFactory(fake, WithRedis(redis));
+        using var replicaB = new ApiFactory(fake, WithRedis(redis));
+
+        foreach (var replica in new[] { replicaA, replicaB, replicaA, replicaB })
+        {
+            var client = replica.CreateClient();
+            client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        }
+
+        Assert.Equal(1, fake.TokenRequests);
+    }
+
+    [RedisFact]
+    public async Task TheSharedTokenIsUnreadableInRedis()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        using var replica = new ApiFactory(fake, WithRedis(redis));
+        var client = replica.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+
+        var database = await redis.DatabaseAsync();
+        var key = Assert.Single(await redis.KeysAsync("orgapi:mgmt-token:*"));
+        var stored = (await database.StringGetAsync(key)).ToString();
+        Assert.DoesNotContain(fake.CurrentManagementToken, stored);
+        Assert.DoesNotContain(ScalekitFake.ClientId, key);
+        Assert.True((await database.KeyTimeToLiveAsync(key)) > TimeSpan.Zero);
+    }
+
+    [RedisFact]
+    public async Task WhenRedisIsDownReadsStillWorkReadinessReportsDegradedAndRecoveryIsAutomatic()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        using var replica = new ApiFactory(fake, WithRedis(redis));
+        var client = replica.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+
+        await redis.StopAsync();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        var degraded = await client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, degraded.StatusCode);
+        using (var body = JsonDocument.Parse(await degraded.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal("Degraded", body.RootElement.GetProperty("status").GetString());
+            Assert.Equal("Degraded", body.RootElement.GetProperty("checks").GetProperty("redis").GetProperty("status").GetString());
+        }
+
+        await redis.StartAgainAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        string status;
+        do
+        {
+            using var body = JsonDocument.Parse(await (await client.GetAsync("/health/ready", timeout.Token)).Content.ReadAsStringAsync(timeout.Token));
+            status = body.RootElement.GetProperty("status").GetString()!;
+        }
+        while (status != "Healthy" && !timeout.IsCancellationRequested);
+
+        Assert.Equal("Healthy", status);
+    }
+}
