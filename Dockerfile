@@ -11,6 +11,16 @@ COPY appsettings.json ./
 COPY src/ src/
 RUN dotnet publish src/Api/Api.csproj --configuration Release --no-restore --output /app
 
+# The local Scalekit emulator, for deploy/compose.yaml only (docker build --target emulator).
+FROM build AS emulator-build
+RUN dotnet publish src/Scalekit.Emulator/Scalekit.Emulator.csproj --configuration Release --output /emulator
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS emulator
+WORKDIR /emulator
+COPY --from=emulator-build /emulator ./
+USER $APP_UID
+ENTRYPOINT ["dotnet", "Scalekit.Emulator.dll", "--port", "5380"]
+
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS final
 WORKDIR /app
 # Production: the local emulator never starts; Scalekit__* settings are required.
