@@ -18,6 +18,7 @@ public static class ScalekitServiceCollectionExtensions
         services.AddOptions<ScalekitOptions>().BindConfiguration(ScalekitOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ScalekitOptions>, ScalekitOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IManagementTokenStore>(LocalManagementTokenStore.Instance);
         services.AddSingleton<ManagementTokenProvider>();
         services.AddTransient<ManagementTokenHandler>();
 

@@ -1,4 +1,5 @@
 using Api.Scalekit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Api.SharedState;
@@ -15,9 +16,9 @@ public static class SharedStateSetup
     {
         services.AddSingleton(sp => new RedisConnection(ConnectionString(sp)
             ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set.")));
-        services.AddSingleton<IManagementTokenStore>(sp => ConnectionString(sp) is null
+        services.Replace(ServiceDescriptor.Singleton<IManagementTokenStore>(sp => ConnectionString(sp) is null
             ? LocalManagementTokenStore.Instance
-            : ActivatorUtilities.CreateInstance<RedisManagementTokenStore>(sp));
+            : ActivatorUtilities.CreateInstance<RedisManagementTokenStore>(sp)));
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
         return services;
     }
