@@ -9,6 +9,10 @@ namespace Api.Scalekit;
     NumberHandling = JsonNumberHandling.AllowReadingFromString)]
 [JsonSerializable(typeof(ScalekitOrganizationEnvelope))]
 [JsonSerializable(typeof(ScalekitCreateOrganization))]
+[JsonSerializable(typeof(ScalekitUpdateOrganization))]
+[JsonSerializable(typeof(ScalekitOrganizationSettings))]
+[JsonSerializable(typeof(ScalekitOrganizationList))]
+[JsonSerializable(typeof(ScalekitPortalLinkEnvelope))]
 [JsonSerializable(typeof(ScalekitTokenResponse))]
 [JsonSerializable(typeof(ScalekitStatus))]
 public sealed partial class ScalekitJsonContext : JsonSerializerContext;

@@ -45,6 +45,36 @@ public sealed record ScalekitCreateOrganization
     public string? RegionCode { get; init; }
 }
 
+/// <summary>Body of <c>PATCH /api/v1/organizations/{id}</c>: only the fields to change (null = not sent, "" = clear).</summary>
+public sealed record ScalekitUpdateOrganization
+{
+    public string? DisplayName { get; init; }
+    public string? ExternalId { get; init; }
+    public Dictionary<string, string>? Metadata { get; init; }
+    public string? Slug { get; init; }
+    public string? LogoUrl { get; init; }
+}
+
+public sealed record ScalekitOrganizationList
+{
+    public List<ScalekitOrganization>? Organizations { get; init; }
+    public string? NextPageToken { get; init; }
+    public string? PrevPageToken { get; init; }
+    public int? TotalSize { get; init; }
+}
+
+public sealed record ScalekitPortalLinkEnvelope
+{
+    public ScalekitPortalLink? Link { get; init; }
+}
+
+public sealed record ScalekitPortalLink
+{
+    public string? Id { get; init; }
+    public string? Location { get; init; }
+    public string? ExpireTime { get; init; }
+}
+
 public sealed record ScalekitTokenResponse
 {
     public string? AccessToken { get; init; }
