@@ -12,9 +12,9 @@ public sealed class AccessRuleRequirement(string policy, AccessRule rule) : IAut
 
     public AccessRule Rule { get; } = rule;
 
-    public AccessDecision Evaluate(ClaimsPrincipal user, string? routeOrganizationId)
+    public AccessDecision Evaluate(ClaimsPrincipal user, OrganizationTarget target)
     {
-        var decisions = Rule.AnyOf.Select(alternative => Evaluate(alternative, user, routeOrganizationId)).ToList();
+        var decisions = Rule.AnyOf.Select(alternative => Evaluate(alternative, user, target)).ToList();
         if (decisions.Any(decision => decision.Allowed))
         {
             return AccessDecision.Allow;
@@ -29,7 +29,7 @@ public sealed class AccessRuleRequirement(string policy, AccessRule rule) : IAut
                 Rule.AnyOf.SelectMany(a => a.Grants).Distinct(StringComparer.Ordinal).ToArray(), []);
     }
 
-    private static AccessDecision Evaluate(AccessAlternative alternative, ClaimsPrincipal user, string? routeOrganizationId)
+    private static AccessDecision Evaluate(AccessAlternative alternative, ClaimsPrincipal user, OrganizationTarget target)
     {
         if (alternative.Grants.Count > 0 && !alternative.Grants.Any(grant => ScalekitClaims.HasGrant(user, grant)))
         {
@@ -50,7 +50,8 @@ public sealed class AccessRuleRequirement(string policy, AccessRule rule) : IAut
                 return new AccessDecision(false, AccessDenialReason.OrganizationMissing, [], []);
             }
 
-            if (!string.Equals(callerOrganization, routeOrganizationId, StringComparison.Ordinal))
+            // A pending target is checked again by the handler once it knows the organization.
+            if (!target.Pending && !string.Equals(callerOrganization, target.Id, StringComparison.Ordinal))
             {
                 return new AccessDecision(false, AccessDenialReason.OrganizationMismatch, [], []);
             }
@@ -102,8 +103,7 @@ internal sealed class AccessRuleHandler : AuthorizationHandler<AccessRuleRequire
             return Task.CompletedTask;
         }
 
-        var routeOrganizationId = (context.Resource as HttpContext)?.GetRouteValue(AccessRuleRequirement.OrganizationRouteValue) as string;
-        var decision = requirement.Evaluate(context.User, routeOrganizationId);
+        var decision = requirement.Evaluate(context.User, OrganizationTarget.Of(context.Resource, context.User));
         if (decision.Allowed)
         {
             context.Succeed(requirement);

@@ -4,27 +4,48 @@ using Microsoft.Extensions.Options;
 namespace Api.Auth;
 
 /// <summary>
-/// Every endpoint that names a policy must have a configured rule: otherwise the first request to it would fail at
-/// run time instead of at deployment.
+/// Every endpoint that names a policy must have a configured rule, and a rule asking for the same organization must
+/// sit on an endpoint that knows its organization: otherwise the mistake would show at run time (every request
+/// failing, or a check that can never pass) instead of at deployment.
 /// </summary>
 public static class EndpointPolicyCheck
 {
     public static void Verify(IEndpointRouteBuilder app)
     {
         var rules = app.ServiceProvider.GetRequiredService<IOptions<AccessRulesOptions>>().Value;
-        var missing = app.DataSources
-            .SelectMany(source => source.Endpoints)
-            .SelectMany(endpoint => endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>())
-            .Select(data => data.Policy)
-            .OfType<string>()
+        var endpoints = app.DataSources.SelectMany(source => source.Endpoints).ToList();
+        var failures = endpoints
+            .SelectMany(PoliciesOf)
             .Where(policy => !rules.Policies.ContainsKey(policy))
             .Distinct(StringComparer.Ordinal)
             .Select(policy => $"{AccessRulesOptions.SectionName}:Policies:{policy} is missing: an endpoint requires that policy.")
+            .Concat(endpoints.OfType<RouteEndpoint>().SelectMany(endpoint => SameOrganizationWithoutOrganization(endpoint, rules)))
+            .Distinct(StringComparer.Ordinal)
             .ToList();
 
-        if (missing.Count > 0)
+        if (failures.Count > 0)
         {
-            throw new OptionsValidationException(AccessRulesOptions.SectionName, typeof(AccessRulesOptions), missing);
+            throw new OptionsValidationException(AccessRulesOptions.SectionName, typeof(AccessRulesOptions), failures);
         }
+    }
+
+    private static IEnumerable<string> PoliciesOf(Endpoint endpoint) =>
+        endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(data => data.Policy).OfType<string>();
+
+    private static IEnumerable<string> SameOrganizationWithoutOrganization(RouteEndpoint endpoint, AccessRulesOptions rules)
+    {
+        var scope = endpoint.Metadata.GetMetadata<OrganizationScopeMetadata>()?.Scope ?? OrganizationScope.RouteId;
+        if (scope != OrganizationScope.RouteId || endpoint.RoutePattern.GetParameter(AccessRuleRequirement.OrganizationRouteValue) is not null)
+        {
+            return [];
+        }
+
+        return PoliciesOf(endpoint)
+            .Where(rules.Policies.ContainsKey)
+            .SelectMany(policy => rules.Policies[policy].AnyOf
+                .Select((alternative, index) => (alternative, index))
+                .Where(pair => pair.alternative.SameOrganization)
+                .Select(pair => $"{AccessRulesOptions.SectionName}:Policies:{policy}:AnyOf:{pair.index}:SameOrganization cannot be checked on "
+                    + $"'{endpoint.RoutePattern.RawText}': that route names no organization."));
     }
 }

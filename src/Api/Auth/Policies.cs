@@ -5,4 +5,11 @@ public static class Policies
 {
     public const string CreateOrganization = "CreateOrganization";
     public const string ReadOrganization = "ReadOrganization";
+    public const string ReadCurrentOrganization = "ReadCurrentOrganization";
+    public const string ListOrganizations = "ListOrganizations";
+    public const string ReadOrganizationByExternalId = "ReadOrganizationByExternalId";
+    public const string UpdateOrganization = "UpdateOrganization";
+    public const string UpdateOrganizationSettings = "UpdateOrganizationSettings";
+    public const string DeleteOrganization = "DeleteOrganization";
+    public const string CreatePortalLink = "CreatePortalLink";
 }
