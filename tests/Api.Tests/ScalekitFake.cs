@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using WireMock;
 using WireMock.Logging;
 using WireMock.RequestBuilders;
@@ -66,13 +67,13 @@ public sealed class ScalekitFake : IDisposable
         return key;
     }
 
-    public void AddOrganization(string id, string displayName = "Acme", string? externalId = null) =>
+    public void AddOrganization(string id, string displayName = "Acme", string? externalId = null, Dictionary<string, string>? metadata = null) =>
         _organizations[id] = JsonSerializer.Serialize(new
         {
             id,
             display_name = displayName,
             external_id = externalId ?? "",
-            metadata = new Dictionary<string, string> { ["tier"] = "gold" },
+            metadata = metadata ?? new Dictionary<string, string> { ["tier"] = "gold" },
             region_code = "US",
             slug = "acme",
             logo_url = "",
@@ -81,6 +82,9 @@ public sealed class ScalekitFake : IDisposable
             update_time = "2025-01-02T03:04:05Z",
             some_future_field = new { nested = true },
         });
+
+    /// <summary>The organization as the fake holds it now (Scalekit's snake_case JSON), or null when there is none.</summary>
+    public JsonObject? Stored(string id) => _organizations.TryGetValue(id, out var json) ? JsonNode.Parse(json)!.AsObject() : null;
 
     public IReadOnlyList<ILogEntry> Requests(string method, string pathPrefix) =>
         Server.LogEntries
@@ -110,6 +114,24 @@ public sealed class ScalekitFake : IDisposable
 
         Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations/[^/]+$")).UsingGet()).AtPriority(100)
             .RespondWith(Response.Create().WithCallback(GetOrganization));
+
+        Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingGet()).AtPriority(100)
+            .RespondWith(Response.Create().WithCallback(ListOrganizations));
+
+        Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations:external/.+$")).UsingGet()).AtPriority(100)
+            .RespondWith(Response.Create().WithCallback(GetOrganizationByExternalId));
+
+        Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations/[^/]+$")).UsingPatch()).AtPriority(100)
+            .RespondWith(Response.Create().WithCallback(UpdateOrganization));
+
+        Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations/[^/]+$")).UsingDelete()).AtPriority(100)
+            .RespondWith(Response.Create().WithCallback(DeleteOrganization));
+
+        Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations/[^/]+/settings$")).UsingPatch()).AtPriority(100)
+            .RespondWith(Response.Create().WithCallback(UpdateSettings));
+
+        Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations/[^/]+/portal_links$")).UsingPut()).AtPriority(100)
+            .RespondWith(Response.Create().WithCallback(GeneratePortalLink));
     }
 
     private ResponseMessage IssueManagementToken(IRequestMessage request)
@@ -160,10 +182,181 @@ public sealed class ScalekitFake : IDisposable
         }
 
         var id = Uri.UnescapeDataString(request.Path["/api/v1/organizations/".Length..]);
-        return _organizations.TryGetValue(id, out var json)
-            ? Raw(200, $"{{\"organization\":{json}}}")
-            : Json(404, new { code = 5, message = "organization not found", details = new[] { new Dictionary<string, string> { ["@type"] = "type.googleapis.com/scalekit.v1.errdetails.ErrorInfo", ["error_code"] = "NOT_FOUND" } } });
+        return _organizations.TryGetValue(id, out var json) ? Raw(200, $"{{\"organization\":{json}}}") : NotFound();
     }
+
+    // Ordered by id; a next-page token is the page's last id, a previous-page token "<" + its first (opaque to the API).
+    private ResponseMessage ListOrganizations(IRequestMessage request)
+    {
+        if (!Authorized(request))
+        {
+            return Unauthenticated();
+        }
+
+        var size = QueryValue(request, "page_size") is { } rawSize ? int.Parse(rawSize, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        if (size > 100)
+        {
+            return InvalidArgument("page_size", "value must be between 0 and 100");
+        }
+
+        size = size == 0 ? 10 : size;
+        var externalId = QueryValue(request, "external_id");
+        var matching = _organizations
+            .Select(pair => (Id: pair.Key, Node: JsonNode.Parse(pair.Value)!.AsObject()))
+            .Where(org => externalId is null || (string?)org.Node["external_id"] == externalId)
+            .OrderBy(org => org.Id, StringComparer.Ordinal)
+            .ToList();
+        var token = QueryValue(request, "page_token");
+        var start = token switch
+        {
+            null => 0,
+            ['<', .. var before] => Math.Max(0, matching.Count(org => string.CompareOrdinal(org.Id, before) < 0) - size),
+            _ => matching.Count(org => string.CompareOrdinal(org.Id, token) <= 0),
+        };
+        var page = matching.Skip(start).Take(size).ToList();
+        var next = page.Count > 0 && start + page.Count < matching.Count ? page[^1].Id : "";
+        var previous = page.Count > 0 && start > 0 ? "<" + page[0].Id : "";
+        return Raw(200, new JsonObject
+        {
+            ["organizations"] = new JsonArray([.. page.Select(org => (JsonNode)org.Node)]),
+            ["next_page_token"] = next,
+            ["prev_page_token"] = previous,
+            ["total_size"] = matching.Count,
+        }.ToJsonString());
+    }
+
+    private ResponseMessage GetOrganizationByExternalId(IRequestMessage request)
+    {
+        if (!Authorized(request))
+        {
+            return Unauthenticated();
+        }
+
+        // WireMock hands over the path unescaped, an escaped slash included.
+        var externalId = request.Path["/api/v1/organizations:external/".Length..];
+        var match = _organizations.Values.FirstOrDefault(json => (string?)JsonNode.Parse(json)!["external_id"] == externalId);
+        return match is not null ? Raw(200, $"{{\"organization\":{match}}}") : NotFound();
+    }
+
+    // Only the fields sent change; "" clears an optional string; metadata is replaced as a whole.
+    private ResponseMessage UpdateOrganization(IRequestMessage request)
+    {
+        if (!Authorized(request))
+        {
+            return Unauthenticated();
+        }
+
+        var id = LastSegment(request);
+        if (!_organizations.TryGetValue(id, out var json))
+        {
+            return NotFound();
+        }
+
+        var organization = JsonNode.Parse(json)!.AsObject();
+        var patch = JsonNode.Parse(request.Body ?? "{}")!.AsObject();
+        if (patch["region_code"] is { } region && (string?)region != (string?)organization["region_code"])
+        {
+            return InvalidArgument("region_code", "region_code cannot be changed");
+        }
+
+        foreach (var (name, value) in patch)
+        {
+            if (name is "display_name" or "external_id" or "metadata" or "slug" or "logo_url")
+            {
+                organization[name] = value?.DeepClone();
+            }
+        }
+
+        organization["update_time"] = "2025-07-01T12:00:00Z";
+        _organizations[id] = organization.ToJsonString();
+        return Raw(200, $"{{\"organization\":{_organizations[id]}}}");
+    }
+
+    private ResponseMessage DeleteOrganization(IRequestMessage request)
+    {
+        if (!Authorized(request))
+        {
+            return Unauthenticated();
+        }
+
+        return _organizations.TryRemove(LastSegment(request), out _) ? Raw(200, "{}") : NotFound();
+    }
+
+    // Features named are set; others keep their state.
+    private ResponseMessage UpdateSettings(IRequestMessage request)
+    {
+        if (!Authorized(request))
+        {
+            return Unauthenticated();
+        }
+
+        var id = request.Path.Split('/')[^2];
+        if (!_organizations.TryGetValue(id, out var json))
+        {
+            return NotFound();
+        }
+
+        var organization = JsonNode.Parse(json)!.AsObject();
+        var features = organization["settings"]?["features"]?.AsArray() ?? [];
+        foreach (var change in JsonNode.Parse(request.Body ?? "{}")!["features"]!.AsArray())
+        {
+            var existing = features.FirstOrDefault(f => (string?)f!["name"] == (string?)change!["name"]);
+            if (existing is not null)
+            {
+                existing["enabled"] = change!["enabled"]!.DeepClone();
+            }
+            else
+            {
+                features.Add(change!.DeepClone());
+            }
+        }
+
+        organization["settings"] = new JsonObject { ["features"] = features.DeepClone() };
+        _organizations[id] = organization.ToJsonString();
+        return Raw(200, $"{{\"organization\":{_organizations[id]}}}");
+    }
+
+    private ResponseMessage GeneratePortalLink(IRequestMessage request)
+    {
+        if (!Authorized(request))
+        {
+            return Unauthenticated();
+        }
+
+        var id = request.Path.Split('/')[^2];
+        if (request.Query?.TryGetValue("features", out var features) == true && features.Any(f => f is not ("sso" or "dir_sync")))
+        {
+            return InvalidArgument("features", "unknown feature");
+        }
+
+        return _organizations.ContainsKey(id)
+            ? Json(200, new { link = new { id = "lnk_" + Guid.NewGuid().ToString("N")[..12], location = $"https://acme.scalekit.dev/magicLink/{id}", expire_time = "2025-07-08T12:00:00.123456789Z" } })
+            : NotFound();
+    }
+
+    private static string? QueryValue(IRequestMessage request, string name) =>
+        request.Query?.TryGetValue(name, out var values) == true && values.Count > 0 && values[0].Length > 0 ? values[0] : null;
+
+    private static string LastSegment(IRequestMessage request) => request.Path[(request.Path.LastIndexOf('/') + 1)..];
+
+    private static ResponseMessage NotFound() =>
+        Json(404, new { code = 5, message = "organization not found", details = new[] { new Dictionary<string, string> { ["@type"] = "type.googleapis.com/scalekit.v1.errdetails.ErrorInfo", ["error_code"] = "NOT_FOUND" } } });
+
+    private static ResponseMessage InvalidArgument(string field, string description) =>
+        Json(400, new
+        {
+            code = 3,
+            message = description,
+            details = new object[]
+            {
+                new Dictionary<string, object>
+                {
+                    ["@type"] = "type.googleapis.com/scalekit.v1.errdetails.ErrorInfo",
+                    ["error_code"] = "INVALID_ARGUMENT",
+                    ["validation_error_info"] = new { field_violations = new[] { new { field, description } } },
+                },
+            },
+        });
 
     private bool Authorized(IRequestMessage request) =>
         request.Headers is not null

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http.Features;
+
 namespace Api.Organizations;
 
 public static class OrganizationId
@@ -5,4 +7,33 @@ public static class OrganizationId
     /// <summary>Whether <paramref name="id"/> can be a Scalekit organization id: 1-32 of [A-Za-z0-9_-].</summary>
     public static bool IsWellFormed(string? id) =>
         !string.IsNullOrEmpty(id) && id.Length <= 32 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
+}
+
+public static class ExternalIds
+{
+    /// <summary>
+    /// The external id exactly as the client escaped it in the last path segment, unescaped once. The route value
+    /// cannot be trusted for this: the server leaves an escaped slash (%2F) escaped while unescaping everything else,
+    /// so "a%2Fb" and "a%252Fb" would both arrive as "a%2Fb".
+    /// </summary>
+    public static string FromLastPathSegment(HttpContext context, string routeValue)
+    {
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(rawTarget) || !rawTarget.StartsWith('/'))
+        {
+            return routeValue;
+        }
+
+        var path = rawTarget.AsSpan();
+        if (path.IndexOfAny('?', '#') is var end and >= 0)
+        {
+            path = path[..end];
+        }
+
+        return Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..].ToString());
+    }
+
+    /// <summary>Whether <paramref name="externalId"/> can be an organization's external id (the create/update rule).</summary>
+    public static bool IsWellFormed(string? externalId) =>
+        externalId is { Length: >= 1 and <= 255 } && !externalId.Any(char.IsControl);
 }

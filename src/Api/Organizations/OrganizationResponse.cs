@@ -22,9 +22,28 @@ public sealed record FeatureResponse(string Name, bool Enabled);
 
 public static class OrganizationMapping
 {
-    public static OrganizationResponse ToResponse(this ScalekitOrganizationEnvelope envelope)
+    public static OrganizationResponse ToResponse(this ScalekitOrganizationEnvelope envelope) => envelope.Organization.ToResponse();
+
+    public static OrganizationListResponse ToResponse(this ScalekitOrganizationList list) => new(
+        [.. (list.Organizations ?? []).Select(organization => organization.ToResponse())],
+        NullIfEmpty(list.NextPageToken),
+        NullIfEmpty(list.PrevPageToken),
+        // proto3 leaves a zero out.
+        list.TotalSize ?? 0);
+
+    public static PortalLinkResponse ToResponse(this ScalekitPortalLinkEnvelope envelope)
     {
-        var organization = envelope.Organization;
+        var link = envelope.Link;
+        if (string.IsNullOrEmpty(link?.Id) || !Uri.TryCreate(link.Location, UriKind.Absolute, out _))
+        {
+            throw new ScalekitContractException("The portal link body has no link id or location.");
+        }
+
+        return new PortalLinkResponse(link.Id, link.Location!, ParseTimestamp(link.ExpireTime));
+    }
+
+    public static OrganizationResponse ToResponse(this ScalekitOrganization? organization)
+    {
         if (organization is null || string.IsNullOrEmpty(organization.Id))
         {
             throw new ScalekitContractException("The organization body has no organization id.");

@@ -11,7 +11,7 @@ public static partial class OrganizationRules
             .WithMessage("displayName must be 1-200 characters and not blank.");
 
     public static IRuleBuilderOptions<T, string?> ValidExternalId<T>(this IRuleBuilder<T, string?> rule) =>
-        rule.Must(value => value is null || (value.Length is >= 1 and <= 255 && !value.Any(char.IsControl)))
+        rule.Must(value => value is null || ExternalIds.IsWellFormed(value))
             .WithMessage("externalId must be 1-255 characters without control characters.");
 
     public static IRuleBuilderOptions<T, string?> ValidSlug<T>(this IRuleBuilder<T, string?> rule) =>
@@ -26,14 +26,35 @@ public static partial class OrganizationRules
                     && !string.IsNullOrEmpty(uri.Host)))
             .WithMessage("logoUrl must be an absolute https:// URL of at most 1024 characters.");
 
+    public const int MaxMetadataPairs = 10;
+
+    public const string MetadataMessage = "metadata allows at most 10 pairs; keys 3-25 characters, values 1-256 characters.";
+
     public static IRuleBuilderOptions<T, Dictionary<string, string>?> ValidMetadata<T>(this IRuleBuilder<T, Dictionary<string, string>?> rule) =>
+        rule.Must(value => value is null || (value.Count <= MaxMetadataPairs && value.All(IsValidMetadataPair)))
+            .WithMessage(MetadataMessage);
+
+    /// <summary>A metadata merge patch: pairs with a value are set (and checked), pairs with null remove the key.</summary>
+    public static IRuleBuilderOptions<T, Dictionary<string, string?>?> ValidMetadataPatch<T>(this IRuleBuilder<T, Dictionary<string, string?>?> rule) =>
         rule.Must(value => value is null
-                || (value.Count <= 10 && value.All(pair => pair.Key.Length is >= 3 and <= 25 && pair.Value is { Length: >= 1 and <= 256 })))
-            .WithMessage("metadata allows at most 10 pairs; keys 3-25 characters, values 1-256 characters.");
+                || (value.Count(pair => pair.Value is not null) <= MaxMetadataPairs
+                    && value.Where(pair => pair.Value is not null).All(pair => IsValidMetadataPair(new(pair.Key, pair.Value!)))))
+            .WithMessage(MetadataMessage);
+
+    /// <summary>A feature name as in <c>settings.features[].name</c> ("sso", "dir_sync").</summary>
+    public static IRuleBuilderOptions<T, string?> ValidFeatureName<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.Must(value => value is not null && FeatureNamePattern().IsMatch(value))
+            .WithMessage("name must be 1-64 letters, digits, '_' or '-'.");
+
+    private static bool IsValidMetadataPair(KeyValuePair<string, string> pair) =>
+        pair.Key.Length is >= 3 and <= 25 && pair.Value is { Length: >= 1 and <= 256 };
 
     public static IRuleBuilderOptions<T, string?> ValidRegionCode<T>(this IRuleBuilder<T, string?> rule) =>
         rule.Must(code => code is null or "US" or "EU").WithMessage("regionCode must be \"US\" or \"EU\".");
 
-    [GeneratedRegex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\z", RegexOptions.CultureInvariant)]
     private static partial Regex SlugPattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,64}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex FeatureNamePattern();
 }

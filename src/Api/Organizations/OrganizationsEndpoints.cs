@@ -1,12 +1,18 @@
+using System.Security.Claims;
 using Api.Auth;
 using Api.Infrastructure;
 using Api.Scalekit;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 
 namespace Api.Organizations;
 
 public static class OrganizationsEndpoints
 {
+    private const string MergePatchJson = "application/merge-patch+json";
+
     public static RouteGroupBuilder MapOrganizations(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/organizations")
@@ -29,10 +35,45 @@ public static class OrganizationsEndpoints
             .WithName("CreateOrganization")
             .WithSummary("Create an organization");
 
+        group.MapGet("/", ListOrganizations)
+            .RequireAuthorization(Policies.ListOrganizations)
+            .Validate<RouteHandlerBuilder, ListOrganizationsQuery>()
+            .WithName("ListOrganizations");
+
+        group.MapGet("/current", GetCurrentOrganization)
+            .RequireAuthorization(Policies.ReadCurrentOrganization)
+            .ActsOnCallersOrganization()
+            .WithName("GetCurrentOrganization");
+
+        group.MapGet("/external/{externalId}", GetOrganizationByExternalId)
+            .RequireAuthorization(Policies.ReadOrganizationByExternalId)
+            .ActsOnOrganizationFoundByHandler()
+            .WithName("GetOrganizationByExternalId");
+
         group.MapGet("/{id}", GetOrganization)
             .RequireAuthorization(Policies.ReadOrganization)
             .WithName("GetOrganization")
             .WithSummary("Get an organization by id");
+
+        group.MapPatch("/{id}", UpdateOrganization)
+            .RequireAuthorization(Policies.UpdateOrganization)
+            .Accepts<UpdateOrganizationRequest>(MergePatchJson, "application/json")
+            .Validate<RouteHandlerBuilder, UpdateOrganizationRequest>()
+            .WithName("UpdateOrganization");
+
+        group.MapPatch("/{id}/settings", UpdateOrganizationSettings)
+            .RequireAuthorization(Policies.UpdateOrganizationSettings)
+            .Validate<RouteHandlerBuilder, UpdateOrganizationSettingsRequest>()
+            .WithName("UpdateOrganizationSettings");
+
+        group.MapDelete("/{id}", DeleteOrganization)
+            .RequireAuthorization(Policies.DeleteOrganization)
+            .WithName("DeleteOrganization");
+
+        group.MapPost("/{id}/portal-links", CreatePortalLink)
+            .RequireAuthorization(Policies.CreatePortalLink)
+            .Validate<RouteHandlerBuilder, PortalLinkRequest>()
+            .WithName("CreatePortalLink");
 
         return group;
     }
@@ -42,6 +83,38 @@ public static class OrganizationsEndpoints
     {
         var created = (await scalekit.CreateOrganizationAsync(request.ToWire(), cancellationToken)).ToResponse();
         return TypedResults.Created($"/organizations/{Uri.EscapeDataString(created.Id)}", created);
+    }
+
+    public static async Task<Ok<OrganizationListResponse>> ListOrganizations(
+        [AsParameters] ListOrganizationsQuery query, IScalekitApi scalekit, CancellationToken cancellationToken)
+    {
+        var page = await scalekit.ListOrganizationsAsync(
+            query.EffectivePageSize, query.EffectivePageToken, query.EffectiveExternalId, cancellationToken);
+        return TypedResults.Ok(page.ToResponse());
+    }
+
+    public static async Task<Results<Ok<OrganizationResponse>, ProblemHttpResult>> GetCurrentOrganization(
+        ClaimsPrincipal user, IScalekitApi scalekit, CancellationToken cancellationToken) =>
+        await GetOrganization(ScalekitClaims.OrganizationIdOf(user) ?? "", scalekit, cancellationToken);
+
+    public static async Task<Results<Ok<OrganizationResponse>, ProblemHttpResult>> GetOrganizationByExternalId(
+        string externalId, HttpContext context, IAuthorizationService authorization, IScalekitApi scalekit, CancellationToken cancellationToken)
+    {
+        externalId = ExternalIds.FromLastPathSegment(context, externalId);
+        if (!ExternalIds.IsWellFormed(externalId))
+        {
+            return TypedResults.Problem(ApiProblems.OrganizationNotFound());
+        }
+
+        var organization = (await scalekit.GetOrganizationByExternalIdAsync(externalId, cancellationToken)).ToResponse();
+
+        // Only now is the organization known: someone else's is the same 404 as a missing one.
+        if (!await authorization.MayActOnAsync(context.User, organization.Id, Policies.ReadOrganizationByExternalId))
+        {
+            return TypedResults.Problem(ApiProblems.OrganizationNotFound());
+        }
+
+        return TypedResults.Ok(organization);
     }
 
     public static async Task<Results<Ok<OrganizationResponse>, ProblemHttpResult>> GetOrganization(
@@ -55,5 +128,70 @@ public static class OrganizationsEndpoints
 
         var organization = await scalekit.GetOrganizationAsync(id, cancellationToken);
         return TypedResults.Ok(organization.ToResponse());
+    }
+
+    public static async Task<Results<Ok<OrganizationResponse>, ValidationProblem, ProblemHttpResult>> UpdateOrganization(
+        string id, UpdateOrganizationRequest request, IScalekitApi scalekit, CancellationToken cancellationToken)
+    {
+        if (!OrganizationId.IsWellFormed(id))
+        {
+            return TypedResults.Problem(ApiProblems.OrganizationNotFound());
+        }
+
+        // Scalekit replaces the whole metadata map, so a key-by-key merge starts from the current one. Two concurrent
+        // metadata patches can therefore lose one of them (Scalekit offers no precondition to prevent it).
+        var currentMetadata = request.MergesMetadata
+            ? (await scalekit.GetOrganizationAsync(id, cancellationToken)).ToResponse().Metadata
+            : null;
+        var change = request.ToWire(currentMetadata);
+        if (change.Metadata is { Count: > OrganizationRules.MaxMetadataPairs })
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["metadata"] = [OrganizationRules.MetadataMessage] },
+                detail: "After merging, the organization would have too many metadata pairs.");
+        }
+
+        var updated = await scalekit.UpdateOrganizationAsync(id, change, cancellationToken);
+        return TypedResults.Ok(updated.ToResponse());
+    }
+
+    public static async Task<Results<Ok<OrganizationResponse>, ProblemHttpResult>> UpdateOrganizationSettings(
+        string id, UpdateOrganizationSettingsRequest request, IScalekitApi scalekit, CancellationToken cancellationToken)
+    {
+        if (!OrganizationId.IsWellFormed(id))
+        {
+            return TypedResults.Problem(ApiProblems.OrganizationNotFound());
+        }
+
+        var updated = await scalekit.UpdateOrganizationSettingsAsync(id, request.ToWire(), cancellationToken);
+        return TypedResults.Ok(updated.ToResponse());
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteOrganization(
+        string id, IScalekitApi scalekit, CancellationToken cancellationToken)
+    {
+        if (!OrganizationId.IsWellFormed(id))
+        {
+            return TypedResults.Problem(ApiProblems.OrganizationNotFound());
+        }
+
+        await scalekit.DeleteOrganizationAsync(id, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Results<Ok<PortalLinkResponse>, ProblemHttpResult>> CreatePortalLink(
+        string id, [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] PortalLinkRequest? request, HttpResponse response,
+        IScalekitApi scalekit, CancellationToken cancellationToken)
+    {
+        if (!OrganizationId.IsWellFormed(id))
+        {
+            return TypedResults.Problem(ApiProblems.OrganizationNotFound());
+        }
+
+        var features = request?.Features is { Count: > 0 } requested ? requested.OfType<string>().Distinct(StringComparer.Ordinal).ToList() : null;
+        var link = (await scalekit.GeneratePortalLinkAsync(id, features, cancellationToken)).ToResponse();
+        // Whoever holds the location can configure the organization's SSO: keep it out of every cache.
+        response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(link);
     }
 }

@@ -1,0 +1,30 @@
+using FluentValidation;
+
+namespace Api.Organizations;
+
+/// <summary>Query of <c>GET /organizations</c>. Page tokens are Scalekit's, opaque and passed through; empty means absent.</summary>
+public sealed record ListOrganizationsQuery(int? PageSize, string? PageToken, string? ExternalId)
+{
+    public const int DefaultPageSize = 10;
+    public const int MaxPageSize = 100;
+    public const int MaxPageTokenLength = 1024;
+
+    public int EffectivePageSize => PageSize ?? DefaultPageSize;
+
+    public string? EffectivePageToken => string.IsNullOrEmpty(PageToken) ? null : PageToken;
+
+    public string? EffectiveExternalId => string.IsNullOrEmpty(ExternalId) ? null : ExternalId;
+}
+
+public sealed class ListOrganizationsQueryValidator : AbstractValidator<ListOrganizationsQuery>
+{
+    public ListOrganizationsQueryValidator()
+    {
+        RuleFor(q => q.PageSize).InclusiveBetween(1, ListOrganizationsQuery.MaxPageSize)
+            .WithMessage($"pageSize must be between 1 and {ListOrganizationsQuery.MaxPageSize}.");
+        RuleFor(q => q.PageToken)
+            .Must(token => token is null || (token.Length <= ListOrganizationsQuery.MaxPageTokenLength && !token.Any(char.IsControl)))
+            .WithMessage($"pageToken must be a token from a previous page (at most {ListOrganizationsQuery.MaxPageTokenLength} characters).");
+        RuleFor(q => q.EffectiveExternalId).ValidExternalId().OverridePropertyName("externalId");
+    }
+}
