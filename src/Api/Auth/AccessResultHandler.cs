@@ -49,8 +49,9 @@ internal sealed class AccessResultHandler(IProblemDetailsService problems) : IAu
             $"The access token lacks the grant (permission or scope) {string.Join(" or ", decision.MissingGrants.Select(g => $"'{g}'"))}.",
             decision.MissingGrants),
         { Reason: AccessDenialReason.MissingRole } => (
-            $"The access token lacks the role {string.Join(" and ", decision.MissingRoles.Select(r => $"'{r}'"))}.",
-            []),
+            $"The access token lacks the role {string.Join(" and ", decision.MissingRoles.Select(r => $"'{r}'"))}"
+                + (decision.MissingGrants.Count > 0 ? $" (or the grant {string.Join(" or ", decision.MissingGrants.Select(g => $"'{g}'"))})." : "."),
+            decision.MissingGrants),
         { Reason: AccessDenialReason.OrganizationMissing } => (
             "The access token carries no organization (oid) claim.",
             []),

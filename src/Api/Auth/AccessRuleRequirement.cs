@@ -22,12 +22,22 @@ public sealed class AccessRuleRequirement(string policy, AccessRule rule) : IAut
 
         // Report the failure closest to success: "you hold the grant but this is not your organization" becomes
         // a 404 that looks exactly like a real not-found, so callers cannot probe other tenants' ids.
-        return decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.OrganizationMismatch)
-            ?? decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.OrganizationMissing)
-            ?? decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.MissingRole)
-            ?? new AccessDecision(false, AccessDenialReason.MissingGrant,
-                Rule.AnyOf.SelectMany(a => a.Grants).Distinct(StringComparer.Ordinal).ToArray(), []);
+        var organizationDenial = decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.OrganizationMismatch)
+            ?? decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.OrganizationMissing);
+        if (organizationDenial is not null)
+        {
+            return organizationDenial;
+        }
+
+        // A missing role also names the grants of the other alternatives: an M2M caller can hold those, never a role.
+        var missingRole = decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.MissingRole);
+        return missingRole is not null
+            ? missingRole with { MissingGrants = GrantsOf(decisions.Where(d => d.Reason == AccessDenialReason.MissingGrant)) }
+            : new AccessDecision(false, AccessDenialReason.MissingGrant, GrantsOf(decisions), []);
     }
+
+    private static string[] GrantsOf(IEnumerable<AccessDecision> decisions) =>
+        decisions.SelectMany(d => d.MissingGrants).Distinct(StringComparer.Ordinal).ToArray();
 
     private static AccessDecision Evaluate(AccessAlternative alternative, ClaimsPrincipal user, OrganizationTarget target)
     {
