@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Api.Tests.Auth;
 
@@ -26,6 +27,27 @@ public sealed class FallbackPolicyTests : IClassFixture<ApiFixture>
             var policies = endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy).OfType<string>().ToList();
             Assert.True(anonymous || policies.Count > 0, $"{endpoint.DisplayName} has no explicit policy");
         }
+    }
+
+    [Fact]
+    public void EveryOrganizationsEndpointNamesExactlyOneConfiguredPolicyAndOnlyHealthAndOpenApiAreAnonymous()
+    {
+        var rules = _api.Factory.Services.GetRequiredService<IOptions<AccessRulesOptions>>().Value;
+        var endpoints = _api.Factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
+
+        var anonymous = endpoints.Where(e => e.Metadata.GetMetadata<IAllowAnonymous>() is not null).Select(e => e.RoutePattern.RawText).Order().ToList();
+        Assert.Equal(["/health/live", "/health/ready", "/openapi/{documentName}.json"], anonymous);
+
+        var organizations = endpoints.Where(e => e.RoutePattern.RawText!.StartsWith("/organizations", StringComparison.Ordinal)).ToList();
+        Assert.Equal(9, organizations.Count);
+        foreach (var endpoint in organizations)
+        {
+            var policy = Assert.Single(endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>()).Policy;
+            Assert.True(policy is not null && rules.Policies.ContainsKey(policy), $"{endpoint.DisplayName} names policy '{policy}' without a configured rule");
+        }
+
+        var policies = organizations.Select(e => e.Metadata.GetRequiredMetadata<IAuthorizeData>().Policy).ToList();
+        Assert.Equal(policies.Count, policies.Distinct(StringComparer.Ordinal).Count());
     }
 
     [Fact]

@@ -1,0 +1,48 @@
+using System.Net;
+using System.Text;
+
+namespace Api.Tests.Auth;
+
+public sealed class RenamedRulesFixture() : ApiFixture(new Dictionary<string, string?>
+{
+    ["Authorization:Policies:UpdateOrganization:AnyOf:0:Roles:0"] = "org_owner",
+    ["Authorization:Policies:ListOrganizations:AnyOf:0:Grants:0"] = "platform:orgs.list",
+});
+
+/// <summary>Operators rename permissions and roles in configuration; no code change is needed.</summary>
+public sealed class RenamedRulesTests : IClassFixture<RenamedRulesFixture>
+{
+    private readonly RenamedRulesFixture _api;
+
+    public RenamedRulesTests(RenamedRulesFixture api)
+    {
+        _api = api;
+        _api.Fake.Reset();
+        _api.Fake.AddOrganization(Tokens.OrgA);
+    }
+
+    private Task<HttpResponseMessage> Rename(string token) =>
+        _api.Client(token).PatchAsync($"/organizations/{Tokens.OrgA}", new StringContent("""{"displayName":"Renamed"}""", Encoding.UTF8, "application/json"));
+
+    [Fact]
+    public async Task ARenamedRoleIsTheOneThatCounts()
+    {
+        var owner = await Rename(_api.Tokens.User(Tokens.OrgA, roles: ["org_owner"]));
+        var admin = await Rename(_api.Tokens.User(Tokens.OrgA, roles: ["admin"]));
+
+        Assert.Equal(HttpStatusCode.OK, owner.StatusCode);
+        var problem = await ProblemAssert.IsProblem(admin, HttpStatusCode.Forbidden);
+        Assert.Contains("'org_owner'", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task ARenamedGrantIsTheOneThatCounts()
+    {
+        var renamed = await _api.Client(_api.Tokens.Machine(Tokens.OrgA, ["platform:orgs.list"])).GetAsync("/organizations");
+        var original = await _api.Client(_api.Tokens.Machine(Tokens.OrgA, ["organizations:read_all"])).GetAsync("/organizations");
+
+        Assert.Equal(HttpStatusCode.OK, renamed.StatusCode);
+        var problem = await ProblemAssert.IsProblem(original, HttpStatusCode.Forbidden);
+        Assert.Equal(["platform:orgs.list"], problem.GetProperty("requiredGrants").EnumerateArray().Select(g => g.GetString()));
+    }
+}
