@@ -30,10 +30,18 @@ public static class ExternalIds
             path = path[..end];
         }
 
+        path = path.TrimEnd('/');
+
         return Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..].ToString());
     }
 
     /// <summary>Whether <paramref name="externalId"/> can be an organization's external id (the create/update rule).</summary>
     public static bool IsWellFormed(string? externalId) =>
         externalId is { Length: >= 1 and <= 255 } && !externalId.Any(char.IsControl);
+
+    /// <summary>
+    /// Whether <paramref name="externalId"/> can travel as a path segment: "." and ".." would be resolved away by the
+    /// URI, sending the management token to another Scalekit path (such ids are found with <c>?externalId=</c>).
+    /// </summary>
+    public static bool IsPathSegment(string externalId) => IsWellFormed(externalId) && externalId is not ("." or "..");
 }

@@ -101,7 +101,7 @@ public static class OrganizationsEndpoints
         string externalId, HttpContext context, IAuthorizationService authorization, IScalekitApi scalekit, CancellationToken cancellationToken)
     {
         externalId = ExternalIds.FromLastPathSegment(context, externalId);
-        if (!ExternalIds.IsWellFormed(externalId))
+        if (!ExternalIds.IsPathSegment(externalId))
         {
             return TypedResults.Problem(ApiProblems.OrganizationNotFound());
         }

@@ -47,16 +47,12 @@ public sealed class UpdateOrganizationRequest
     /// <summary>RFC 7396 on a string map: null patch = empty map; otherwise set the given keys, drop the null ones.</summary>
     public static Dictionary<string, string> MergeMetadata(IReadOnlyDictionary<string, string>? current, IReadOnlyDictionary<string, string?>? patch)
     {
-        var merged = new Dictionary<string, string>(StringComparer.Ordinal);
         if (patch is null)
         {
-            return merged;
+            return new Dictionary<string, string>(StringComparer.Ordinal);
         }
 
-        foreach (var (key, value) in current ?? new Dictionary<string, string>())
-        {
-            merged[key] = value;
-        }
+        var merged = new Dictionary<string, string>(current ?? new Dictionary<string, string>(), StringComparer.Ordinal);
 
         foreach (var (key, value) in patch)
         {
