@@ -1,9 +1,13 @@
 using FluentValidation;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Api.Organizations;
 
 /// <summary>Query of <c>GET /organizations</c>. Page tokens are Scalekit's, opaque and passed through; empty means absent.</summary>
-public sealed record ListOrganizationsQuery(int? PageSize, string? PageToken, string? ExternalId)
+public sealed record ListOrganizationsQuery(
+    [FromQuery(Name = "pageSize")] int? PageSize,
+    [FromQuery(Name = "pageToken")] string? PageToken,
+    [FromQuery(Name = "externalId")] string? ExternalId)
 {
     public const int DefaultPageSize = 10;
     public const int MaxPageSize = 100;

@@ -38,17 +38,21 @@ public static class OrganizationsEndpoints
         group.MapGet("/", ListOrganizations)
             .RequireAuthorization(Policies.ListOrganizations)
             .Validate<RouteHandlerBuilder, ListOrganizationsQuery>()
-            .WithName("ListOrganizations");
+            .ProducesValidationProblem()
+            .WithName("ListOrganizations")
+            .WithSummary("List organizations, a page at a time");
 
         group.MapGet("/current", GetCurrentOrganization)
             .RequireAuthorization(Policies.ReadCurrentOrganization)
             .ActsOnCallersOrganization()
-            .WithName("GetCurrentOrganization");
+            .WithName("GetCurrentOrganization")
+            .WithSummary("Get the organization of the token's oid");
 
         group.MapGet("/external/{externalId}", GetOrganizationByExternalId)
             .RequireAuthorization(Policies.ReadOrganizationByExternalId)
             .ActsOnOrganizationFoundByHandler()
-            .WithName("GetOrganizationByExternalId");
+            .WithName("GetOrganizationByExternalId")
+            .WithSummary("Get an organization by its external id");
 
         group.MapGet("/{id}", GetOrganization)
             .RequireAuthorization(Policies.ReadOrganization)
@@ -59,21 +63,35 @@ public static class OrganizationsEndpoints
             .RequireAuthorization(Policies.UpdateOrganization)
             .Accepts<UpdateOrganizationRequest>(MergePatchJson, "application/json")
             .Validate<RouteHandlerBuilder, UpdateOrganizationRequest>()
-            .WithName("UpdateOrganization");
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .WithName("UpdateOrganization")
+            .WithSummary("Change some fields of an organization (JSON Merge Patch)");
 
         group.MapPatch("/{id}/settings", UpdateOrganizationSettings)
             .RequireAuthorization(Policies.UpdateOrganizationSettings)
             .Validate<RouteHandlerBuilder, UpdateOrganizationSettingsRequest>()
-            .WithName("UpdateOrganizationSettings");
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .WithName("UpdateOrganizationSettings")
+            .WithSummary("Turn an organization's features on or off");
 
         group.MapDelete("/{id}", DeleteOrganization)
             .RequireAuthorization(Policies.DeleteOrganization)
-            .WithName("DeleteOrganization");
+            .WithName("DeleteOrganization")
+            .WithSummary("Delete an organization");
 
         group.MapPost("/{id}/portal-links", CreatePortalLink)
             .RequireAuthorization(Policies.CreatePortalLink)
             .Validate<RouteHandlerBuilder, PortalLinkRequest>()
-            .WithName("CreatePortalLink");
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .WithName("CreatePortalLink")
+            .WithSummary("Generate a one-time admin-portal link (SSO, directory sync setup)");
 
         return group;
     }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text.Json.Serialization;
 using Api.Scalekit;
 using FluentValidation;
 
@@ -29,9 +30,11 @@ public sealed class UpdateOrganizationRequest
 
     public bool Has(string property) => _sent.Contains(property);
 
+    [JsonIgnore]
     public bool ChangesSomething => _sent.Count > 0;
 
     /// <summary>Merging needs the organization's current metadata: Scalekit replaces the whole map it is sent.</summary>
+    [JsonIgnore]
     public bool MergesMetadata => Metadata is not null;
 
     /// <summary>Only the fields that were sent; a cleared optional string goes to Scalekit as "".</summary>

@@ -44,6 +44,28 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task TheOrganizationsSurfaceIsDescribedInThisApisCamelCaseContract()
+    {
+        using var document = JsonDocument.Parse(await _api.Client().GetStringAsync("/openapi/v1.json"));
+        var paths = document.RootElement.GetProperty("paths");
+        var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
+
+        var list = paths.GetProperty("/organizations").GetProperty("get");
+        Assert.Equal(["pageSize", "pageToken", "externalId"], list.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+
+        var patch = paths.GetProperty("/organizations/{id}").GetProperty("patch");
+        Assert.True(patch.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/merge-patch+json", out _));
+        Assert.Equal(
+            ["displayName", "externalId", "logoUrl", "metadata", "regionCode", "slug"],
+            schemas.GetProperty("UpdateOrganizationRequest").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+
+        Assert.True(paths.GetProperty("/organizations/{id}").GetProperty("delete").GetProperty("responses").TryGetProperty("204", out _));
+        Assert.Equal(
+            ["expireTime", "id", "location"],
+            schemas.GetProperty("PortalLinkResponse").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task TheInteractiveUiIsNotServedOutsideDevelopment()
     {
         var response = await _api.Client().GetAsync("/scalar/");
