@@ -10,8 +10,8 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddObservability();                 // Serilog from configuration; never logs tokens
 builder.AddScalekit();                      // options, management token, typed client with one resilience pipeline
-builder.AddLocalScalekitEmulator();
-builder.Services.AddSharedState();          // ConnectionStrings:Redis shares state across replicas; else in memory         // Development without Scalekit:EnvironmentUrl: an offline emulator
+builder.AddLocalScalekitEmulator();         // Development without Scalekit:EnvironmentUrl: an offline emulator
+builder.Services.AddSharedState();          // ConnectionStrings:Redis shares state across replicas; else in memory
 builder.Services.AddApiAuthentication();    // Scalekit access tokens checked against the environment's JWKS
 builder.Services.AddApiAuthorization();     // one configured rule per policy; anything unlabelled is denied
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
@@ -32,6 +32,6 @@ app.MapApiHealthChecks();
 app.MapApiOpenApi();
 app.MapOrganizations();
 
-return await StartupChecks.RunAsync(app);     // configuration errors name the key to fix
+return await StartupChecks.RunAsync(app);   // configuration errors name the key to fix
 
 public partial class Program;
