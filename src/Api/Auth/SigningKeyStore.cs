@@ -50,7 +50,8 @@ public sealed class SigningKeyStore(
         Task<KeySet?> fetch;
         lock (_gate)
         {
-            if (_inFlight is null)
+            // A fetch that completed synchronously ran its cleanup before it was stored: never reuse a finished one.
+            if (_inFlight is null || _inFlight.IsCompleted)
             {
                 var now = timeProvider.GetUtcNow().UtcTicks;
                 if (_lastAttemptTicks != long.MinValue && now - _lastAttemptTicks < options.CurrentValue.JwksRefreshCooldown.Ticks)

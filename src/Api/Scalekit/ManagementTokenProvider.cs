@@ -52,8 +52,13 @@ public sealed class ManagementTokenProvider(
                 return current.Value;
             }
 
-            // One request for everybody; it is not tied to the first caller's cancellation.
-            _inFlight ??= FetchAndStoreAsync();
+            // One request for everybody; it is not tied to the first caller's cancellation. A fetch that completed
+            // synchronously ran its cleanup before it was stored here: never reuse a finished one.
+            if (_inFlight is null || _inFlight.IsCompleted)
+            {
+                _inFlight = FetchAndStoreAsync();
+            }
+
             fetch = _inFlight;
         }
 
