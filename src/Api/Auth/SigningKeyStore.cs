@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Api.Infrastructure;
 using Api.Scalekit;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
@@ -13,6 +14,7 @@ public sealed class SigningKeyStore(
     IHttpClientFactory httpClientFactory,
     IOptionsMonitor<ScalekitOptions> options,
     TimeProvider timeProvider,
+    ApiMetrics metrics,
     ILogger<SigningKeyStore> logger)
 {
     public const string HttpClientName = "Scalekit.Jwks";
@@ -108,6 +110,7 @@ public sealed class SigningKeyStore(
             if (!response.IsSuccessStatusCode)
             {
                 logger.LogWarning("JWKS fetch answered {StatusCode}; keeping the keys already loaded", (int)response.StatusCode);
+                metrics.JwksRefreshed("failure");
                 return null;
             }
 
@@ -120,15 +123,18 @@ public sealed class SigningKeyStore(
             if (keys.Count == 0)
             {
                 logger.LogWarning("JWKS answered no usable RSA signing key; keeping the keys already loaded");
+                metrics.JwksRefreshed("empty");
                 return null;
             }
 
             logger.LogInformation("Loaded {KeyCount} signing keys from the Scalekit JWKS", keys.Count);
+            metrics.JwksRefreshed("success");
             return new KeySet(keys, timeProvider.GetUtcNow());
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or ArgumentException or InvalidOperationException)
         {
             logger.LogWarning("JWKS fetch failed ({ErrorType}); keeping the keys already loaded", ex.GetType().Name);
+            metrics.JwksRefreshed("failure");
             return null;
         }
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Api.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace Api.Scalekit;
@@ -12,6 +13,7 @@ public sealed class ManagementTokenProvider(
     IHttpClientFactory httpClientFactory,
     IOptionsMonitor<ScalekitOptions> options,
     TimeProvider timeProvider,
+    ApiMetrics metrics,
     ILogger<ManagementTokenProvider> logger)
 {
     public const string HttpClientName = "Scalekit.OAuth";
@@ -72,7 +74,13 @@ public sealed class ManagementTokenProvider(
         {
             var token = await FetchAsync();
             _current = token;
+            metrics.ManagementTokenRefreshed("success");
             return token;
+        }
+        catch (ManagementTokenException ex)
+        {
+            metrics.ManagementTokenRefreshed(ex.CredentialsRejected ? "rejected" : "unavailable");
+            throw;
         }
         finally
         {

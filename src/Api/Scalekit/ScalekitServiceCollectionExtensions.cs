@@ -20,6 +20,7 @@ public static class ScalekitServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ManagementTokenProvider>();
         services.AddTransient<ManagementTokenHandler>();
+        services.AddTransient<UpstreamCallMetricsHandler>();
 
         services.AddHttpClient(ManagementTokenProvider.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
@@ -37,8 +38,9 @@ public static class ScalekitServiceCollectionExtensions
             .Configure(BindResilience)
             .Configure(ConfigureApiResilience);
 
-        // Inside the pipeline, so every attempt carries a current token.
+        // Inside the pipeline, so every attempt carries a current token; innermost, every exchange is counted.
         api.AddHttpMessageHandler<ManagementTokenHandler>();
+        api.AddHttpMessageHandler<UpstreamCallMetricsHandler>();
         return builder;
     }
 
