@@ -20,6 +20,27 @@ public sealed class MetricsTests
             .Sum(m => m.Value);
 
     [Fact]
+    public async Task AccessDenialsAreCountedByReasonAndPolicy()
+    {
+        using var fixture = new ApiFixture();
+        using var denials = Collect(fixture.Factory, ApiMetrics.AccessDenials);
+        var tokens = fixture.Tokens;
+        var expired = tokens.User(customize: Tokens.Expired);
+
+        await fixture.Client().GetAsync($"/organizations/{Tokens.OrgA}");
+        await fixture.Client(expired).GetAsync($"/organizations/{Tokens.OrgA}");
+        await fixture.Client(tokens.User(permissions: ["organizations:read"])).PostAsJsonAsync("/organizations", new { displayName = "X" });
+        await fixture.Client(tokens.User(Tokens.OrgA, ["organizations:read"])).GetAsync($"/organizations/{Tokens.OrgB}");
+        await fixture.Client(tokens.User(Tokens.OrgA, ["organizations:read"])).GetAsync($"/organizations/{Tokens.OrgB}");
+
+        Assert.Equal(1, Count(denials, ("reason", "token_missing"), ("policy", "ReadOrganization")));
+        Assert.Equal(1, Count(denials, ("reason", "expired")));
+        Assert.Equal(1, Count(denials, ("reason", "missing_grant"), ("policy", "CreateOrganization")));
+        Assert.Equal(2, Count(denials, ("reason", "org_mismatch"), ("policy", "ReadOrganization")));
+        Assert.Equal(5, Count(denials));
+    }
+
+    [Fact]
     public async Task UpstreamCallsAreCountedPerAttemptByRouteTemplateAndOutcome()
     {
         using var fixture = new ApiFixture();
