@@ -10,6 +10,7 @@ builder.AddObservability();                 // Serilog from configuration; never
 builder.AddScalekit();                      // options, management token, typed client with one resilience pipeline
 builder.Services.AddApiAuthentication();    // Scalekit access tokens checked against the environment's JWKS
 builder.Services.AddApiAuthorization();     // one configured rule per policy; anything unlabelled is denied
+builder.Services.AddApiRateLimiting();      // per-caller budgets for reads and writes; 429 with Retry-After
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
 builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
 builder.Services.AddApiHealthChecks();
@@ -22,6 +23,7 @@ app.UseStatusCodePages();                   // bodiless errors (404, 405) become
 app.UseRequestBodyLimit(64 * 1024);
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();                       // after authorization: budgets belong to authenticated callers
 
 app.MapApiHealthChecks();
 app.MapOrganizations();

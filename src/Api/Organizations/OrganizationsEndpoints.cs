@@ -9,7 +9,8 @@ public static class OrganizationsEndpoints
 {
     public static RouteGroupBuilder MapOrganizations(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/organizations").WithTags("Organizations");
+        var group = app.MapGroup("/organizations").WithTags("Organizations")
+            .RequireRateLimiting(RateLimitPolicies.PerCaller);
 
         group.MapPost("/", CreateOrganization)
             .RequireAuthorization(Policies.CreateOrganization)
