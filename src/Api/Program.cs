@@ -1,4 +1,5 @@
 using Api.Auth;
+using Api.Idempotency;
 using Api.Infrastructure;
 using Api.Organizations;
 using Api.Scalekit;
@@ -11,6 +12,7 @@ builder.AddScalekit();                      // options, management token, typed 
 builder.Services.AddApiAuthentication();    // Scalekit access tokens checked against the environment's JWKS
 builder.Services.AddApiAuthorization();     // one configured rule per policy; anything unlabelled is denied
 builder.Services.AddApiRateLimiting();      // per-caller budgets for reads and writes; 429 with Retry-After
+builder.Services.AddIdempotency();          // Idempotency-Key on creates: replays, never a second organization
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
 builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
 builder.Services.AddApiHealthChecks();

@@ -24,6 +24,7 @@ public sealed class ScalekitFake : IDisposable
     public const string Audience = "skc_test_app";
 
     private readonly ConcurrentDictionary<string, string> _organizations = new(StringComparer.Ordinal);
+    private readonly Lock _createGate = new();
     private int _managementTokens;
     private int _organizationIds;
 
@@ -82,6 +83,16 @@ public sealed class ScalekitFake : IDisposable
             some_future_field = new { nested = true },
         });
 
+    /// <summary>Ids of the organizations the fake holds with this external id (Scalekit allows one).</summary>
+    public IReadOnlyList<string> OrganizationsWithExternalId(string externalId) =>
+        _organizations.Where(pair => ExternalIdOf(pair.Value) == externalId).Select(pair => pair.Key).ToList();
+
+    private static string? ExternalIdOf(string organizationJson)
+    {
+        using var organization = JsonDocument.Parse(organizationJson);
+        return organization.RootElement.TryGetProperty("external_id", out var value) ? value.GetString() : null;
+    }
+
     public IReadOnlyList<ILogEntry> Requests(string method, string pathPrefix) =>
         Server.LogEntries
             .Where(e => string.Equals(e.RequestMessage.Method, method, StringComparison.OrdinalIgnoreCase)
@@ -110,6 +121,9 @@ public sealed class ScalekitFake : IDisposable
 
         Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations/[^/]+$")).UsingGet()).AtPriority(100)
             .RespondWith(Response.Create().WithCallback(GetOrganization));
+
+        Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations:external/.+$")).UsingGet()).AtPriority(100)
+            .RespondWith(Response.Create().WithCallback(GetOrganizationByExternalId));
     }
 
     private ResponseMessage IssueManagementToken(IRequestMessage request)
@@ -126,7 +140,11 @@ public sealed class ScalekitFake : IDisposable
         return Json(200, new { access_token = $"mgmt-{number}", token_type = "Bearer", expires_in = 86399, scope = "openid" });
     }
 
-    private ResponseMessage CreateOrganization(IRequestMessage request)
+    /// <summary>
+    /// Scalekit's create: 201 with the new organization, or 409 when its external id is taken. Public so fault stubs
+    /// can let the create happen and then break the answer.
+    /// </summary>
+    public ResponseMessage CreateOrganization(IRequestMessage request)
     {
         if (!Authorized(request))
         {
@@ -134,8 +152,22 @@ public sealed class ScalekitFake : IDisposable
         }
 
         using var body = JsonDocument.Parse(request.Body ?? "{}");
-        var id = $"org_{Interlocked.Increment(ref _organizationIds) + 1000}";
         var root = body.RootElement;
+        lock (_createGate)
+        {
+            if (root.TryGetProperty("external_id", out var wanted) && wanted.GetString() is { Length: > 0 } externalId
+                && OrganizationsWithExternalId(externalId).Count > 0)
+            {
+                return Json(409, new { code = 6, message = "organization with this external_id already exists" });
+            }
+
+            return Raw(201, $"{{\"organization\":{Store(root)}}}");
+        }
+    }
+
+    private string Store(JsonElement root)
+    {
+        var id = $"org_{Interlocked.Increment(ref _organizationIds) + 1000}";
         var organization = new Dictionary<string, object?>
         {
             ["id"] = id,
@@ -149,7 +181,7 @@ public sealed class ScalekitFake : IDisposable
         };
         var json = JsonSerializer.Serialize(organization);
         _organizations[id] = json;
-        return Raw(201, $"{{\"organization\":{json}}}");
+        return json;
     }
 
     private ResponseMessage GetOrganization(IRequestMessage request)
@@ -160,10 +192,23 @@ public sealed class ScalekitFake : IDisposable
         }
 
         var id = Uri.UnescapeDataString(request.Path["/api/v1/organizations/".Length..]);
-        return _organizations.TryGetValue(id, out var json)
-            ? Raw(200, $"{{\"organization\":{json}}}")
-            : Json(404, new { code = 5, message = "organization not found", details = new[] { new Dictionary<string, string> { ["@type"] = "type.googleapis.com/scalekit.v1.errdetails.ErrorInfo", ["error_code"] = "NOT_FOUND" } } });
+        return _organizations.TryGetValue(id, out var json) ? Raw(200, $"{{\"organization\":{json}}}") : NotFound();
     }
+
+    private ResponseMessage GetOrganizationByExternalId(IRequestMessage request)
+    {
+        if (!Authorized(request))
+        {
+            return Unauthenticated();
+        }
+
+        // WireMock's Path is already decoded; the external id is one escaped segment of the raw URL.
+        var externalId = Uri.UnescapeDataString(new Uri(request.Url).AbsolutePath["/api/v1/organizations:external/".Length..]);
+        return OrganizationsWithExternalId(externalId) is [var id] ? Raw(200, $"{{\"organization\":{_organizations[id]}}}") : NotFound();
+    }
+
+    private static ResponseMessage NotFound() =>
+        Json(404, new { code = 5, message = "organization not found", details = new[] { new Dictionary<string, string> { ["@type"] = "type.googleapis.com/scalekit.v1.errdetails.ErrorInfo", ["error_code"] = "NOT_FOUND" } } });
 
     private bool Authorized(IRequestMessage request) =>
         request.Headers is not null

@@ -10,4 +10,7 @@ public interface IScalekitApi
 
     [Get("/api/v1/organizations/{id}")]
     Task<ScalekitOrganizationEnvelope> GetOrganizationAsync(string id, CancellationToken cancellationToken);
+
+    [Get("/api/v1/organizations:external/{externalId}")]
+    Task<ScalekitOrganizationEnvelope> GetOrganizationByExternalIdAsync(string externalId, CancellationToken cancellationToken);
 }
