@@ -1,7 +1,10 @@
 using System.Collections.Concurrent;
+using System.Collections.Specialized;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using WireMock;
 using WireMock.Logging;
 using WireMock.RequestBuilders;
@@ -25,12 +28,18 @@ public sealed class ScalekitFake : IDisposable
 
     private readonly ConcurrentDictionary<string, string> _organizations = new(StringComparer.Ordinal);
     private readonly Lock _createGate = new();
+    private readonly List<ConnectionFault> _connectionFaults = [];
     private int _managementTokens;
     private int _organizationIds;
+    private int _brokenConnections;
 
     public ScalekitFake()
     {
-        Server = WireMockServer.Start(new WireMockServerSettings { Urls = [$"http://127.0.0.1:{FreePort()}"] });
+        Server = WireMockServer.Start(new WireMockServerSettings
+        {
+            Urls = [$"http://127.0.0.1:{FreePort()}"],
+            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(BreakConnectionsAsync),
+        });
         Keys = [new TestKey("kid-1")];
         Reset();
     }
@@ -50,15 +59,37 @@ public sealed class ScalekitFake : IDisposable
 
     public int ManagementTokensIssued => Volatile.Read(ref _managementTokens);
 
+    /// <summary>Connections broken by <see cref="BreakNextConnection"/> so far.</summary>
+    public int BrokenConnections => Volatile.Read(ref _brokenConnections);
+
     /// <summary>Removes every stub and recorded request, then serves the healthy defaults again.</summary>
     public void Reset()
     {
         Server.Reset();
         _organizations.Clear();
+        Interlocked.Exchange(ref _brokenConnections, 0);
+        lock (_connectionFaults)
+        {
+            _connectionFaults.Clear();
+        }
+
         ServeDefaults();
     }
 
     public void ResetRequests() => Server.ResetLogEntries();
+
+    /// <summary>
+    /// Breaks the TCP connection of the next request to <paramref name="method"/> <paramref name="path"/> (whose body
+    /// contains <paramref name="bodyContains"/>, if given), which WireMock's own faults cannot do: before Scalekit sees
+    /// the request, or after it acted on it (the answer is lost).
+    /// </summary>
+    public void BreakNextConnection(string method, string path, bool afterHandling, string? bodyContains = null)
+    {
+        lock (_connectionFaults)
+        {
+            _connectionFaults.Add(new ConnectionFault(method, path, afterHandling, bodyContains));
+        }
+    }
 
     public TestKey RotateKey()
     {
@@ -99,6 +130,33 @@ public sealed class ScalekitFake : IDisposable
                 && e.RequestMessage.Path.StartsWith(pathPrefix, StringComparison.Ordinal))
             .ToList();
 
+    /// <summary>
+    /// Completes once the fake has logged at least <paramref name="count"/> such requests. WireMock logs a request after
+    /// answering it, so a delayed or broken answer shows up late: wait for it instead of sleeping.
+    /// </summary>
+    public async Task WhenReceived(string method, string pathPrefix, int count)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Check(object? sender, NotifyCollectionChangedEventArgs? args)
+        {
+            if (Requests(method, pathPrefix).Count >= count)
+            {
+                reached.TrySetResult();
+            }
+        }
+
+        Server.LogEntriesChanged += Check;
+        try
+        {
+            Check(null, null);
+            await reached.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            Server.LogEntriesChanged -= Check;
+        }
+    }
+
     public int JwksFetches => Requests("GET", "/keys").Count;
 
     public int TokenRequests => Requests("POST", "/oauth/token").Count;
@@ -125,6 +183,54 @@ public sealed class ScalekitFake : IDisposable
         Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations:external/.+$")).UsingGet()).AtPriority(100)
             .RespondWith(Response.Create().WithCallback(GetOrganizationByExternalId));
     }
+
+    private async Task BreakConnectionsAsync(HttpContext context, Func<Task> next)
+    {
+        var fault = await TakeConnectionFaultAsync(context.Request);
+        if (fault is null)
+        {
+            await next();
+            return;
+        }
+
+        if (fault.AfterHandling)
+        {
+            // Let the request be handled (and logged), swallow its answer, then drop the connection.
+            context.Response.Body = Stream.Null;
+            await next();
+        }
+
+        Interlocked.Increment(ref _brokenConnections);
+        context.Abort();
+    }
+
+    private async Task<ConnectionFault?> TakeConnectionFaultAsync(HttpRequest request)
+    {
+        lock (_connectionFaults)
+        {
+            if (_connectionFaults.Count == 0)
+            {
+                return null;
+            }
+        }
+
+        request.EnableBuffering();
+        var body = await new StreamReader(request.Body).ReadToEndAsync();
+        request.Body.Position = 0;
+        lock (_connectionFaults)
+        {
+            var fault = _connectionFaults.Find(f => HttpMethods.Equals(f.Method, request.Method) && request.Path == f.Path
+                && (f.BodyContains is null || body.Contains(f.BodyContains, StringComparison.Ordinal)));
+            if (fault is not null)
+            {
+                _connectionFaults.Remove(fault);
+            }
+
+            return fault;
+        }
+    }
+
+    private sealed record ConnectionFault(string Method, string Path, bool AfterHandling, string? BodyContains);
 
     private ResponseMessage IssueManagementToken(IRequestMessage request)
     {
