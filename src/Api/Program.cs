@@ -1,4 +1,5 @@
 using Api.Auth;
+using Api.Idempotency;
 using Api.Infrastructure;
 using Api.LocalDevelopment;
 using Api.Organizations;
@@ -14,6 +15,8 @@ builder.AddLocalScalekitEmulator();         // Development without Scalekit:Envi
 builder.Services.AddSharedState();          // ConnectionStrings:Redis shares state across replicas; else in memory
 builder.Services.AddApiAuthentication();    // Scalekit access tokens checked against the environment's JWKS
 builder.Services.AddApiAuthorization();     // one configured rule per policy; anything unlabelled is denied
+builder.Services.AddApiRateLimiting();      // per-caller budgets for reads and writes; 429 with Retry-After
+builder.Services.AddIdempotency();          // Idempotency-Key on creates: replays, never a second organization
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
 builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
 builder.Services.AddApiHealthChecks();
@@ -27,6 +30,7 @@ app.UseStatusCodePages();                   // bodiless errors (404, 405) become
 app.UseRequestBodyLimit(64 * 1024);
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();                       // after authorization: budgets belong to authenticated callers
 
 app.MapApiHealthChecks();
 app.MapApiOpenApi();

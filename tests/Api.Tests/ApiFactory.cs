@@ -1,12 +1,17 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Serilog.Core;
 
 namespace Api.Tests;
 
-/// <summary>The real API in-process, configured against a <see cref="ScalekitFake"/>; extra settings override.</summary>
-public sealed class ApiFactory(ScalekitFake fake, IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
+/// <summary>
+/// The real API in-process, configured against a <see cref="ScalekitFake"/>; extra settings override, and
+/// <paramref name="services"/> may swap a dependency such as a clock.
+/// </summary>
+public sealed class ApiFactory(ScalekitFake fake, IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    : WebApplicationFactory<Program>
 {
     public LogCapture Logs { get; } = new();
 
@@ -43,7 +48,9 @@ public sealed class ApiFactory(ScalekitFake fake, IReadOnlyDictionary<string, st
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureServices(services => services.AddSingleton<ILogEventSink>(Logs));
+        builder.ConfigureServices(collection => collection.AddSingleton<ILogEventSink>(Logs));
+        // After the app's own registrations, so a test's replacement wins.
+        builder.ConfigureTestServices(collection => services?.Invoke(collection));
     }
 }
 

@@ -1,8 +1,11 @@
 using System.Collections.Concurrent;
+using System.Collections.Specialized;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using WireMock;
 using WireMock.Logging;
 using WireMock.RequestBuilders;
@@ -25,12 +28,19 @@ public sealed class ScalekitFake : IDisposable
     public const string Audience = "skc_test_app";
 
     private readonly ConcurrentDictionary<string, string> _organizations = new(StringComparer.Ordinal);
+    private readonly Lock _createGate = new();
+    private readonly List<ConnectionFault> _connectionFaults = [];
     private int _managementTokens;
     private int _organizationIds;
+    private int _brokenConnections;
 
     public ScalekitFake()
     {
-        Server = WireMockServer.Start(new WireMockServerSettings { Urls = [$"http://127.0.0.1:{FreePort()}"] });
+        Server = WireMockServer.Start(new WireMockServerSettings
+        {
+            Urls = [$"http://127.0.0.1:{FreePort()}"],
+            PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(BreakConnectionsAsync),
+        });
         Keys = [new TestKey("kid-1")];
         Reset();
     }
@@ -50,15 +60,37 @@ public sealed class ScalekitFake : IDisposable
 
     public int ManagementTokensIssued => Volatile.Read(ref _managementTokens);
 
+    /// <summary>Connections broken by <see cref="BreakNextConnection"/> so far.</summary>
+    public int BrokenConnections => Volatile.Read(ref _brokenConnections);
+
     /// <summary>Removes every stub and recorded request, then serves the healthy defaults again.</summary>
     public void Reset()
     {
         Server.Reset();
         _organizations.Clear();
+        Interlocked.Exchange(ref _brokenConnections, 0);
+        lock (_connectionFaults)
+        {
+            _connectionFaults.Clear();
+        }
+
         ServeDefaults();
     }
 
     public void ResetRequests() => Server.ResetLogEntries();
+
+    /// <summary>
+    /// Breaks the TCP connection of the next request to <paramref name="method"/> <paramref name="path"/> (whose body
+    /// contains <paramref name="bodyContains"/>, if given), which WireMock's own faults cannot do: before Scalekit sees
+    /// the request, or after it acted on it (the answer is lost).
+    /// </summary>
+    public void BreakNextConnection(string method, string path, bool afterHandling, string? bodyContains = null)
+    {
+        lock (_connectionFaults)
+        {
+            _connectionFaults.Add(new ConnectionFault(method, path, afterHandling, bodyContains));
+        }
+    }
 
     public TestKey RotateKey()
     {
@@ -86,11 +118,48 @@ public sealed class ScalekitFake : IDisposable
     /// <summary>The organization as the fake holds it now (Scalekit's snake_case JSON), or null when there is none.</summary>
     public JsonObject? Stored(string id) => _organizations.TryGetValue(id, out var json) ? JsonNode.Parse(json)!.AsObject() : null;
 
+    /// <summary>Ids of the organizations the fake holds with this external id (Scalekit allows one).</summary>
+    public IReadOnlyList<string> OrganizationsWithExternalId(string externalId) =>
+        _organizations.Where(pair => ExternalIdOf(pair.Value) == externalId).Select(pair => pair.Key).ToList();
+
+    private static string? ExternalIdOf(string organizationJson)
+    {
+        using var organization = JsonDocument.Parse(organizationJson);
+        return organization.RootElement.TryGetProperty("external_id", out var value) ? value.GetString() : null;
+    }
+
     public IReadOnlyList<ILogEntry> Requests(string method, string pathPrefix) =>
         Server.LogEntries
             .Where(e => string.Equals(e.RequestMessage.Method, method, StringComparison.OrdinalIgnoreCase)
                 && e.RequestMessage.Path.StartsWith(pathPrefix, StringComparison.Ordinal))
             .ToList();
+
+    /// <summary>
+    /// Completes once the fake has logged at least <paramref name="count"/> such requests. WireMock logs a request after
+    /// answering it, so a delayed or broken answer shows up late: wait for it instead of sleeping.
+    /// </summary>
+    public async Task WhenReceived(string method, string pathPrefix, int count)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Check(object? sender, NotifyCollectionChangedEventArgs? args)
+        {
+            if (Requests(method, pathPrefix).Count >= count)
+            {
+                reached.TrySetResult();
+            }
+        }
+
+        Server.LogEntriesChanged += Check;
+        try
+        {
+            Check(null, null);
+            await reached.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            Server.LogEntriesChanged -= Check;
+        }
+    }
 
     public int JwksFetches => Requests("GET", "/keys").Count;
 
@@ -134,6 +203,54 @@ public sealed class ScalekitFake : IDisposable
             .RespondWith(Response.Create().WithCallback(GeneratePortalLink));
     }
 
+    private async Task BreakConnectionsAsync(HttpContext context, Func<Task> next)
+    {
+        var fault = await TakeConnectionFaultAsync(context.Request);
+        if (fault is null)
+        {
+            await next();
+            return;
+        }
+
+        if (fault.AfterHandling)
+        {
+            // Let the request be handled (and logged), swallow its answer, then drop the connection.
+            context.Response.Body = Stream.Null;
+            await next();
+        }
+
+        Interlocked.Increment(ref _brokenConnections);
+        context.Abort();
+    }
+
+    private async Task<ConnectionFault?> TakeConnectionFaultAsync(HttpRequest request)
+    {
+        lock (_connectionFaults)
+        {
+            if (_connectionFaults.Count == 0)
+            {
+                return null;
+            }
+        }
+
+        request.EnableBuffering();
+        var body = await new StreamReader(request.Body).ReadToEndAsync();
+        request.Body.Position = 0;
+        lock (_connectionFaults)
+        {
+            var fault = _connectionFaults.Find(f => HttpMethods.Equals(f.Method, request.Method) && request.Path == f.Path
+                && (f.BodyContains is null || body.Contains(f.BodyContains, StringComparison.Ordinal)));
+            if (fault is not null)
+            {
+                _connectionFaults.Remove(fault);
+            }
+
+            return fault;
+        }
+    }
+
+    private sealed record ConnectionFault(string Method, string Path, bool AfterHandling, string? BodyContains);
+
     private ResponseMessage IssueManagementToken(IRequestMessage request)
     {
         var form = request.Body ?? "";
@@ -148,7 +265,11 @@ public sealed class ScalekitFake : IDisposable
         return Json(200, new { access_token = $"mgmt-{number}", token_type = "Bearer", expires_in = 86399, scope = "openid" });
     }
 
-    private ResponseMessage CreateOrganization(IRequestMessage request)
+    /// <summary>
+    /// Scalekit's create: 201 with the new organization, or 409 when its external id is taken. Public so fault stubs
+    /// can let the create happen and then break the answer.
+    /// </summary>
+    public ResponseMessage CreateOrganization(IRequestMessage request)
     {
         if (!Authorized(request))
         {
@@ -156,8 +277,22 @@ public sealed class ScalekitFake : IDisposable
         }
 
         using var body = JsonDocument.Parse(request.Body ?? "{}");
-        var id = $"org_{Interlocked.Increment(ref _organizationIds) + 1000}";
         var root = body.RootElement;
+        lock (_createGate)
+        {
+            if (root.TryGetProperty("external_id", out var wanted) && wanted.GetString() is { Length: > 0 } externalId
+                && OrganizationsWithExternalId(externalId).Count > 0)
+            {
+                return Json(409, new { code = 6, message = "organization with this external_id already exists" });
+            }
+
+            return Raw(201, $"{{\"organization\":{Store(root)}}}");
+        }
+    }
+
+    private string Store(JsonElement root)
+    {
+        var id = $"org_{Interlocked.Increment(ref _organizationIds) + 1000}";
         var organization = new Dictionary<string, object?>
         {
             ["id"] = id,
@@ -171,7 +306,7 @@ public sealed class ScalekitFake : IDisposable
         };
         var json = JsonSerializer.Serialize(organization);
         _organizations[id] = json;
-        return Raw(201, $"{{\"organization\":{json}}}");
+        return json;
     }
 
     private ResponseMessage GetOrganization(IRequestMessage request)
@@ -232,10 +367,9 @@ public sealed class ScalekitFake : IDisposable
             return Unauthenticated();
         }
 
-        // WireMock hands over the path unescaped, an escaped slash included.
-        var externalId = request.Path["/api/v1/organizations:external/".Length..];
-        var match = _organizations.Values.FirstOrDefault(json => (string?)JsonNode.Parse(json)!["external_id"] == externalId);
-        return match is not null ? Raw(200, $"{{\"organization\":{match}}}") : NotFound();
+        // WireMock's Path is already decoded; the external id is one escaped segment of the raw URL.
+        var externalId = Uri.UnescapeDataString(new Uri(request.Url).AbsolutePath["/api/v1/organizations:external/".Length..]);
+        return OrganizationsWithExternalId(externalId) is [var id] ? Raw(200, $"{{\"organization\":{_organizations[id]}}}") : NotFound();
     }
 
     // Only the fields sent change; "" clears an optional string; metadata is replaced as a whole.

@@ -33,6 +33,15 @@ public sealed class Tokens(ScalekitFake fake)
         return Sign(claims);
     }
 
+    /// <summary>Makes a token expired well beyond the clock skew (and consistent: issued and valid before it expired).</summary>
+    public static void Expired(Dictionary<string, object> claims)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        claims["iat"] = now - 3600;
+        claims["nbf"] = now - 3600;
+        claims["exp"] = now - 600;
+    }
+
     public string Machine(string? oid = OrgA, string[]? scopes = null, Action<Dictionary<string, object>>? customize = null)
     {
         var clientId = "m2morg_" + Guid.NewGuid().ToString("N")[..12];

@@ -6,9 +6,10 @@ namespace Api.Auth;
 
 /// <summary>
 /// Writes authorization failures as Problem Details: 403 naming what is missing, or, for a caller who holds the
-/// grant but asks about another organization, the very same 404 a missing organization gets.
+/// grant but asks about another organization, the very same 404 a missing organization gets. Every decision made
+/// here is audited (a challenge is audited where it is written, in <see cref="BearerChallengeWriter"/>).
 /// </summary>
-internal sealed class AccessResultHandler(IProblemDetailsService problems) : IAuthorizationMiddlewareResultHandler
+internal sealed class AccessResultHandler(IProblemDetailsService problems, AccessAudit audit) : IAuthorizationMiddlewareResultHandler
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();
 
@@ -16,11 +17,17 @@ internal sealed class AccessResultHandler(IProblemDetailsService problems) : IAu
     {
         if (!authorizeResult.Forbidden)
         {
+            if (authorizeResult.Succeeded)
+            {
+                audit.Allowed(context);
+            }
+
             await _default.HandleAsync(next, context, policy, authorizeResult);
             return;
         }
 
         var denial = authorizeResult.AuthorizationFailure?.FailureReasons.OfType<AccessDenial>().FirstOrDefault();
+        audit.Denied(context, denial?.Decision.Code ?? "no_policy", denial?.Policy);
         if (denial?.Decision.Reason == AccessDenialReason.OrganizationMismatch)
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;

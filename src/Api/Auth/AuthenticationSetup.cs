@@ -13,6 +13,7 @@ public static class AuthenticationSetup
         services.AddSingleton<SigningKeyStore>();
         services.AddSingleton<ScalekitAccessTokenHandler>();
         services.AddSingleton<BearerChallengeWriter>();
+        services.AddSingleton<AccessAudit>();
         services.AddSingleton<BearerEvents>();
         services.AddHttpClient(SigningKeyStore.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(5))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });

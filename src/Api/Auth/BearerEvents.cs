@@ -14,13 +14,14 @@ internal sealed class BearerEvents(BearerChallengeWriter writer) : JwtBearerEven
     }
 }
 
-internal sealed class BearerChallengeWriter(IProblemDetailsService problems, ILogger<BearerChallengeWriter> logger)
+internal sealed class BearerChallengeWriter(IProblemDetailsService problems, AccessAudit audit, ILogger<BearerChallengeWriter> logger)
 {
     public async Task WriteChallengeAsync(HttpContext http, Exception? failure)
     {
         if (FindKeysUnavailable(failure) is { } unavailable)
         {
             logger.LogWarning("Answering 503: no Scalekit signing key is loaded yet");
+            audit.Denied(http, "signing_keys_unavailable");
             http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(unavailable.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             await WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "Service Unavailable",
@@ -33,12 +34,14 @@ internal sealed class BearerChallengeWriter(IProblemDetailsService problems, ILo
         {
             // RFC 6750 §3.1: a request without credentials gets a bare challenge.
             http.Response.Headers.WWWAuthenticate = "Bearer";
+            audit.Denied(http, "token_missing");
             await WriteAsync(http, StatusCodes.Status401Unauthorized, "Unauthorized",
                 "A Scalekit access token is required in the Authorization header (Bearer).", "token_missing");
             return;
         }
 
         var reason = TokenFailureReason.Of(failure);
+        audit.Denied(http, reason.Code);
         http.Response.Headers.WWWAuthenticate = $"Bearer error=\"invalid_token\", error_description=\"{reason.Description}\"";
         await WriteAsync(http, StatusCodes.Status401Unauthorized, "Unauthorized", reason.Description, reason.Code);
     }

@@ -20,6 +20,19 @@ public static class ScalekitClaims
 
     public static string? ClientIdOf(ClaimsPrincipal user) => NonEmpty(user.FindFirst(ClientId)?.Value);
 
+    /// <summary>
+    /// Who is calling, for per-caller state (rate limits, idempotency keys): the <c>client_id</c> of a
+    /// machine-to-machine token (whose <c>sub</c> is that same client id), the <c>sub</c> of a user token.
+    /// </summary>
+    public static string? CallerOf(ClaimsPrincipal user)
+    {
+        var subject = SubjectOf(user);
+        var clientId = ClientIdOf(user);
+        return subject is null || subject == clientId
+            ? clientId is null ? null : $"client:{clientId}"
+            : $"user:{subject}";
+    }
+
     /// <summary>A caller's grants: the permissions of a user token plus the scopes of a machine-to-machine token.</summary>
     public static bool HasGrant(ClaimsPrincipal user, string grant) =>
         user.HasClaim(Permissions, grant) || user.HasClaim(Scopes, grant);

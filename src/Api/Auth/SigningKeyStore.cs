@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Api.Infrastructure;
 using Api.Scalekit;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
@@ -13,6 +14,7 @@ public sealed class SigningKeyStore(
     IHttpClientFactory httpClientFactory,
     IOptionsMonitor<ScalekitOptions> options,
     TimeProvider timeProvider,
+    ApiMetrics metrics,
     ILogger<SigningKeyStore> logger)
 {
     public const string HttpClientName = "Scalekit.Jwks";
@@ -50,7 +52,8 @@ public sealed class SigningKeyStore(
         Task<KeySet?> fetch;
         lock (_gate)
         {
-            if (_inFlight is null)
+            // A fetch that completed synchronously ran its cleanup before it was stored: never reuse a finished one.
+            if (_inFlight is null || _inFlight.IsCompleted)
             {
                 var now = timeProvider.GetUtcNow().UtcTicks;
                 if (_lastAttemptTicks != long.MinValue && now - _lastAttemptTicks < options.CurrentValue.JwksRefreshCooldown.Ticks)
@@ -107,6 +110,7 @@ public sealed class SigningKeyStore(
             if (!response.IsSuccessStatusCode)
             {
                 logger.LogWarning("JWKS fetch answered {StatusCode}; keeping the keys already loaded", (int)response.StatusCode);
+                metrics.JwksRefreshed("failure");
                 return null;
             }
 
@@ -119,15 +123,18 @@ public sealed class SigningKeyStore(
             if (keys.Count == 0)
             {
                 logger.LogWarning("JWKS answered no usable RSA signing key; keeping the keys already loaded");
+                metrics.JwksRefreshed("empty");
                 return null;
             }
 
             logger.LogInformation("Loaded {KeyCount} signing keys from the Scalekit JWKS", keys.Count);
+            metrics.JwksRefreshed("success");
             return new KeySet(keys, timeProvider.GetUtcNow());
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or ArgumentException or InvalidOperationException)
         {
             logger.LogWarning("JWKS fetch failed ({ErrorType}); keeping the keys already loaded", ex.GetType().Name);
+            metrics.JwksRefreshed("failure");
             return null;
         }
     }

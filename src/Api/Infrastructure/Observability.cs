@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Api.Auth;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -11,9 +12,14 @@ namespace Api.Infrastructure;
 
 public static class Observability
 {
-    /// <summary>Serilog from the <c>Serilog</c> section: readable console in Development, compact JSON elsewhere.</summary>
+    /// <summary>
+    /// Serilog from the <c>Serilog</c> section (readable console in Development, compact JSON elsewhere) and the
+    /// API's own meter (<see cref="ApiMetrics"/>).
+    /// </summary>
     public static IHostApplicationBuilder AddObservability(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<ApiMetrics>();
         var development = builder.Environment.IsDevelopment();
         // preserveStaticLogger: several hosts in one process (tests) must not share one global logger.
         builder.Services.AddSerilog(preserveStaticLogger: true, configureLogger: (services, logger) =>

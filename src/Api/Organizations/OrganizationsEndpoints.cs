@@ -1,11 +1,14 @@
+using System.Net;
 using System.Security.Claims;
 using Api.Auth;
+using Api.Idempotency;
 using Api.Infrastructure;
 using Api.Scalekit;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.ModelBinding;
+using Refit;
 
 namespace Api.Organizations;
 
@@ -23,11 +26,13 @@ public static class OrganizationsEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status502BadGateway)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout)
+            .RequireRateLimiting(RateLimitPolicies.PerCaller);
 
         group.MapPost("/", CreateOrganization)
             .RequireAuthorization(Policies.CreateOrganization)
             .Validate<RouteHandlerBuilder, CreateOrganizationRequest>()
+            .WithIdempotency<CreateOrganizationRequest>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -97,9 +102,27 @@ public static class OrganizationsEndpoints
     }
 
     public static async Task<Created<OrganizationResponse>> CreateOrganization(
-        CreateOrganizationRequest request, IScalekitApi scalekit, CancellationToken cancellationToken)
+        CreateOrganizationRequest request, IdempotentRetry retry, IScalekitApi scalekit, CancellationToken cancellationToken)
     {
-        var created = (await scalekit.CreateOrganizationAsync(request.ToWire(), cancellationToken)).ToResponse();
+        // The earlier attempt with this Idempotency-Key may have created the organization without telling us:
+        // its externalId finds it, so a retry never creates a second one.
+        var reconcile = retry.PreviousOutcomeUnknown && request.ExternalId is not null;
+        var organization = reconcile ? await FindByExternalIdAsync(scalekit, request.ExternalId!, cancellationToken) : null;
+        try
+        {
+            organization ??= await scalekit.CreateOrganizationAsync(request.ToWire(), cancellationToken);
+        }
+        catch (ApiException conflict) when (reconcile && conflict.StatusCode == HttpStatusCode.Conflict)
+        {
+            // That earlier attempt landed while we looked: the conflict is with our own organization.
+            organization = await FindByExternalIdAsync(scalekit, request.ExternalId!, cancellationToken);
+            if (organization is null)
+            {
+                throw;
+            }
+        }
+
+        var created = organization.ToResponse();
         return TypedResults.Created($"/organizations/{Uri.EscapeDataString(created.Id)}", created);
     }
 
@@ -133,6 +156,18 @@ public static class OrganizationsEndpoints
         }
 
         return TypedResults.Ok(organization);
+    }
+
+    private static async Task<ScalekitOrganizationEnvelope?> FindByExternalIdAsync(IScalekitApi scalekit, string externalId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await scalekit.GetOrganizationByExternalIdAsync(externalId, cancellationToken);
+        }
+        catch (ApiException notFound) when (notFound.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
     }
 
     public static async Task<Results<Ok<OrganizationResponse>, ProblemHttpResult>> GetOrganization(

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Api.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace Api.Scalekit;
@@ -13,6 +14,7 @@ public sealed class ManagementTokenProvider(
     IOptionsMonitor<ScalekitOptions> options,
     IManagementTokenStore sharedTokens,
     TimeProvider timeProvider,
+    ApiMetrics metrics,
     ILogger<ManagementTokenProvider> logger)
 {
     public const string HttpClientName = "Scalekit.OAuth";
@@ -57,8 +59,13 @@ public sealed class ManagementTokenProvider(
                 return current.Value;
             }
 
-            // One request for everybody; it is not tied to the first caller's cancellation.
-            _inFlight ??= FetchAndStoreAsync();
+            // One request for everybody; it is not tied to the first caller's cancellation. A fetch that completed
+            // synchronously ran its cleanup before it was stored here: never reuse a finished one.
+            if (_inFlight is null || _inFlight.IsCompleted)
+            {
+                _inFlight = FetchAndStoreAsync();
+            }
+
             fetch = _inFlight;
         }
 
@@ -80,7 +87,13 @@ public sealed class ManagementTokenProvider(
             var token = await FetchAsync();
             _current = token;
             await sharedTokens.SetAsync(new SharedManagementToken(token.Value, token.RefreshAt), CancellationToken.None);
+            metrics.ManagementTokenRefreshed("success");
             return token;
+        }
+        catch (ManagementTokenException ex)
+        {
+            metrics.ManagementTokenRefreshed(ex.CredentialsRejected ? "rejected" : "unavailable");
+            throw;
         }
         finally
         {

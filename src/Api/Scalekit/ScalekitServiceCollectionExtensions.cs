@@ -1,3 +1,4 @@
+using Api.Infrastructure;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
@@ -19,8 +20,10 @@ public static class ScalekitServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<ScalekitOptions>, ScalekitOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IManagementTokenStore>(LocalManagementTokenStore.Instance);
+        services.TryAddSingleton<ApiMetrics>();
         services.AddSingleton<ManagementTokenProvider>();
         services.AddTransient<ManagementTokenHandler>();
+        services.AddTransient<UpstreamCallMetricsHandler>();
 
         services.AddHttpClient(ManagementTokenProvider.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
@@ -38,8 +41,9 @@ public static class ScalekitServiceCollectionExtensions
             .Configure(BindResilience)
             .Configure(ConfigureApiResilience);
 
-        // Inside the pipeline, so every attempt carries a current token.
+        // Inside the pipeline, so every attempt carries a current token; innermost, every exchange is counted.
         api.AddHttpMessageHandler<ManagementTokenHandler>();
+        api.AddHttpMessageHandler<UpstreamCallMetricsHandler>();
         return builder;
     }
 

@@ -167,19 +167,6 @@ public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
-    public async Task ASlowUpstreamIs504WithinTheConfiguredTimeout()
-    {
-        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
-            .RespondWith(Response.Create().WithStatusCode(200).WithDelay(TimeSpan.FromSeconds(20)));
-        var started = System.Diagnostics.Stopwatch.StartNew();
-
-        var response = await Platform().GetAsync("/organizations/org_1");
-
-        await ProblemAssert.IsProblem(response, HttpStatusCode.GatewayTimeout);
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(15), $"took {started.Elapsed}");
-    }
-
-    [Fact]
     public async Task AnUnreachableUpstreamIs502()
     {
         _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)

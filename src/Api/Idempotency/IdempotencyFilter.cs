@@ -1,0 +1,185 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Api.Auth;
+using Api.Infrastructure;
+using Api.Scalekit;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+namespace Api.Idempotency;
+
+/// <summary>
+/// Makes an endpoint idempotent under the <c>Idempotency-Key</c> header, per caller: the first request with a key
+/// runs and a success is stored; a retry with the same key and body gets that response again without running; the
+/// same key with another body is 422, a key whose first request is still running 409, a malformed key 400.
+/// A failure frees the key, except when Scalekit may have acted: then the retry is told so (<see cref="IdempotentRetry"/>).
+/// </summary>
+internal sealed class IdempotencyFilter<TBody>(
+    IIdempotencyStore store,
+    IOptionsMonitor<IdempotencyOptions> options,
+    IOptions<JsonOptions> json,
+    TimeProvider time,
+    ILogger<IdempotencyFilter<TBody>> logger) : IEndpointFilter
+    where TBody : class
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        if (!http.Request.Headers.TryGetValue(IdempotencyKey.HeaderName, out var header))
+        {
+            return await next(context);
+        }
+
+        if (IdempotencyKey.Parse(header) is not { } key)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Bad Request",
+                $"The {IdempotencyKey.HeaderName} header must be one string of 1-{IdempotencyKey.MaxLength} printable ASCII characters, e.g. \"8e03978e-40d5-43e8-bc93-6894a57f9324\".",
+                "idempotency_key_malformed");
+        }
+
+        if (ScalekitClaims.CallerOf(http.User) is not { } caller)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Bad Request",
+                $"An {IdempotencyKey.HeaderName} needs an access token that names its caller (sub or client_id).",
+                "idempotency_key_unscoped");
+        }
+
+        var settings = options.CurrentValue;
+        var storeKey = StoreKey(http, caller, key);
+        var fingerprint = Fingerprint(context.Arguments.OfType<TBody>().FirstOrDefault());
+        var claim = new PendingRequest(fingerprint, Guid.NewGuid().ToString("N"), time.GetUtcNow() + settings.InFlightTimeout);
+
+        // Store operations are not tied to the caller: an outcome must be recorded even when nobody waits for it.
+        var held = await store.TryAddAsync(storeKey, claim, settings.KeyLifetime, CancellationToken.None);
+        if (held is not null && await AnswerForHeldKeyAsync(http, storeKey, held, claim, settings) is { } answer)
+        {
+            return answer;
+        }
+
+        // A key that was held yet not answered for was taken over from an attempt whose outcome is unknown.
+        var previousOutcomeUnknown = held is not null;
+        if (previousOutcomeUnknown)
+        {
+            logger.LogWarning("Retrying an idempotent request whose earlier attempt ended with an unknown outcome");
+        }
+
+        IdempotentRetry.Set(http, previousOutcomeUnknown);
+        object? result;
+        try
+        {
+            result = await next(context);
+        }
+        catch (Exception ex)
+        {
+            await ReleaseAsync(storeKey, claim, keepForReconciliation: previousOutcomeUnknown || UpstreamOutcome.MayHaveTakenEffect(ex), settings);
+            throw;
+        }
+
+        if (result is not IResult produced)
+        {
+            await ReleaseAsync(storeKey, claim, keepForReconciliation: previousOutcomeUnknown, settings);
+            return result;
+        }
+
+        var response = await CaptureAsync(http, produced, fingerprint);
+        if (response.StatusCode is >= 200 and < 300)
+        {
+            await store.TryReplaceAsync(storeKey, claim.ClaimId, response, settings.KeyLifetime, CancellationToken.None);
+        }
+        else
+        {
+            // Answered without effect (a 4xx): the same request may be sent again.
+            await ReleaseAsync(storeKey, claim, keepForReconciliation: previousOutcomeUnknown, settings);
+        }
+
+        return new StoredResponseResult(response, replayed: false);
+    }
+
+    /// <summary>The answer for a key another request holds, or null when this request took the key over.</summary>
+    private async Task<IResult?> AnswerForHeldKeyAsync(HttpContext http, string storeKey, IdempotencyRecord held, PendingRequest claim, IdempotencyOptions settings)
+    {
+        if (held.Fingerprint != claim.Fingerprint)
+        {
+            return Problem(StatusCodes.Status422UnprocessableEntity, "Unprocessable Content",
+                $"This {IdempotencyKey.HeaderName} was already used with a different request body. Use a new key for a new request.",
+                "idempotency_key_reused");
+        }
+
+        if (held is StoredResponse stored)
+        {
+            logger.LogInformation("Replaying the stored {StatusCode} response of an idempotent request", stored.StatusCode);
+            return new StoredResponseResult(stored, replayed: true);
+        }
+
+        // Past its lease nobody works on the pending request any more: exactly one retry may take it over.
+        var pending = (PendingRequest)held;
+        if (pending.LeaseExpires <= time.GetUtcNow()
+            && await store.TryReplaceAsync(storeKey, pending.ClaimId, claim, settings.KeyLifetime, CancellationToken.None))
+        {
+            return null;
+        }
+
+        http.Response.Headers.RetryAfter = "1";
+        return Problem(StatusCodes.Status409Conflict, "Conflict",
+            $"A request with this {IdempotencyKey.HeaderName} is still being processed. Retry after it completes.",
+            "idempotency_key_in_flight");
+    }
+
+    // Once an attempt's outcome is unknown, only a success settles the key: a later failure cannot undo that doubt.
+    private async Task ReleaseAsync(string storeKey, PendingRequest claim, bool keepForReconciliation, IdempotencyOptions settings)
+    {
+        if (keepForReconciliation)
+        {
+            // Scalekit may have acted: keep the key with its lease ended, so the retry looks before it creates again.
+            await store.TryReplaceAsync(storeKey, claim.ClaimId, claim with { LeaseExpires = time.GetUtcNow() }, settings.KeyLifetime, CancellationToken.None);
+        }
+        else
+        {
+            await store.TryRemoveAsync(storeKey, claim.ClaimId, CancellationToken.None);
+        }
+    }
+
+    // Runs the result into a buffer, so exactly what the caller gets can be stored.
+    private static async Task<StoredResponse> CaptureAsync(HttpContext http, IResult result, string fingerprint)
+    {
+        var original = http.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        using var buffer = new MemoryStream();
+        var capture = new StreamResponseBodyFeature(buffer);
+        http.Features.Set<IHttpResponseBodyFeature>(capture);
+        try
+        {
+            await result.ExecuteAsync(http);
+            await capture.CompleteAsync();
+        }
+        finally
+        {
+            http.Features.Set(original);
+        }
+
+        var location = http.Response.Headers.Location.ToString();
+        return new StoredResponse(fingerprint, http.Response.StatusCode, location.Length > 0 ? location : null, http.Response.ContentType, buffer.ToArray());
+    }
+
+    // A key belongs to one caller on one endpoint; hashed, so any store can hold it whatever the caller sent.
+    private static string StoreKey(HttpContext http, string caller, string key)
+    {
+        var endpoint = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? http.Request.Path.Value;
+        var text = string.Create(CultureInfo.InvariantCulture, $"{http.Request.Method} {endpoint}\n{caller}\n{key}");
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+    }
+
+    // The bound body, not its bytes: whitespace and unknown fields do not make a different request.
+    private string Fingerprint(TBody? body) =>
+        Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(body, json.Value.SerializerOptions)));
+
+    private static ProblemHttpResult Problem(int status, string title, string detail, string reason)
+    {
+        var problem = ApiProblems.Create(status, title, detail);
+        problem.Extensions["reason"] = reason;
+        return TypedResults.Problem(problem);
+    }
+}

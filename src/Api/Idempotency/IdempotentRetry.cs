@@ -1,0 +1,21 @@
+namespace Api.Idempotency;
+
+/// <summary>
+/// Tells an idempotent handler whether this request retries a key whose earlier attempt ended with an unknown outcome
+/// (timeout, broken connection), so it can look for what that attempt may have created before creating again.
+/// Bound as a handler parameter; it reads what <see cref="IdempotencyFilter{TBody}"/> decided before the handler ran.
+/// </summary>
+public sealed class IdempotentRetry
+{
+    private readonly HttpContext _http;
+
+    private IdempotentRetry(HttpContext http) => _http = http;
+
+    public bool PreviousOutcomeUnknown => _http.Features.Get<State>()?.PreviousOutcomeUnknown == true;
+
+    public static ValueTask<IdempotentRetry?> BindAsync(HttpContext context) => ValueTask.FromResult<IdempotentRetry?>(new(context));
+
+    internal static void Set(HttpContext http, bool previousOutcomeUnknown) => http.Features.Set(new State(previousOutcomeUnknown));
+
+    private sealed record State(bool PreviousOutcomeUnknown);
+}

@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Api.Auth;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace Api.Infrastructure;
+
+/// <summary>Names of the rate-limiting policies endpoints opt into.</summary>
+public static class RateLimitPolicies
+{
+    /// <summary>Per caller (M2M <c>client_id</c> or user <c>sub</c>), one budget for reads and one for writes.</summary>
+    public const string PerCaller = "PerCaller";
+}
+
+/// <summary>The <c>RateLimiting</c> section. Every request to Scalekit counts against one per-environment quota.</summary>
+public sealed class RateLimitingOptions
+{
+    public const string SectionName = "RateLimiting";
+
+    /// <summary>GET and HEAD requests.</summary>
+    public CallerLimit Reads { get; set; } = new() { PermitLimit = 120, Window = TimeSpan.FromMinutes(1) };
+
+    /// <summary>Every other method: creates, and any later update or delete.</summary>
+    public CallerLimit Writes { get; set; } = new() { PermitLimit = 10, Window = TimeSpan.FromMinutes(1) };
+}
+
+/// <summary><see cref="PermitLimit"/> requests per <see cref="Window"/>: a token bucket that bursts up to the limit.</summary>
+public sealed class CallerLimit
+{
+    public int PermitLimit { get; set; }
+
+    public TimeSpan Window { get; set; }
+}
+
+public static class RateLimiting
+{
+    /// <summary>Per-caller token buckets for reads and writes; over the limit is 429 Problem Details with Retry-After.</summary>
+    public static IServiceCollection AddApiRateLimiting(this IServiceCollection services)
+    {
+        services.AddOptions<RateLimitingOptions>().BindConfiguration(RateLimitingOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RateLimitingOptions>, RateLimitingOptionsValidator>();
+        services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = WriteRejectionAsync;
+            options.AddPolicy<string, CallerRateLimitPolicy>(RateLimitPolicies.PerCaller);
+        });
+        return services;
+    }
+
+    private static async ValueTask WriteRejectionAsync(OnRejectedContext context, CancellationToken cancellationToken)
+    {
+        var http = context.HttpContext;
+        var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+        var seconds = (int)Math.Clamp(Math.Ceiling(retryAfter.TotalSeconds), 1, 86_400);
+        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+
+        var problem = ApiProblems.Create(StatusCodes.Status429TooManyRequests, "Too Many Requests",
+            $"This caller's request limit was reached. Try again in {seconds} s.");
+        problem.Extensions["reason"] = "rate_limited";
+        await http.RequestServices.GetRequiredService<IProblemDetailsService>()
+            .WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
+    }
+}
+
+/// <summary>Partitions by caller and by read/write, so one noisy client cannot spend another's budget.</summary>
+internal sealed class CallerRateLimitPolicy(IOptions<RateLimitingOptions> options) : IRateLimiterPolicy<string>
+{
+    // Null: the global OnRejected (Problem Details) answers.
+    public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected => null;
+
+    public RateLimitPartition<string> GetPartition(HttpContext httpContext)
+    {
+        var method = httpContext.Request.Method;
+        var reads = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+        var limit = reads ? options.Value.Reads : options.Value.Writes;
+        // Only authenticated requests get here (the limiter runs after authorization); the fallback is defensive.
+        var caller = ScalekitClaims.CallerOf(httpContext.User) ?? "(unidentified)";
+
+        return RateLimitPartition.GetTokenBucketLimiter($"{(reads ? "reads" : "writes")}|{caller}", _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = limit.PermitLimit,
+            TokensPerPeriod = limit.PermitLimit,
+            ReplenishmentPeriod = limit.Window,
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
+    }
+}
+
+internal sealed class RateLimitingOptionsValidator : IValidateOptions<RateLimitingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RateLimitingOptions options)
+    {
+        var failures = new List<string>();
+        Check(options.Reads, nameof(options.Reads), failures);
+        Check(options.Writes, nameof(options.Writes), failures);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Check(CallerLimit limit, string name, List<string> failures)
+    {
+        var key = $"{RateLimitingOptions.SectionName}:{name}";
+        if (limit.PermitLimit < 1)
+        {
+            failures.Add($"{key}:PermitLimit must be at least 1.");
+        }
+
+        if (limit.Window <= TimeSpan.Zero)
+        {
+            failures.Add($"{key}:Window must be positive, e.g. 00:01:00.");
+        }
+    }
+}

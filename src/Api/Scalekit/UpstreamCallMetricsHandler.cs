@@ -1,0 +1,44 @@
+using Api.Infrastructure;
+using Refit;
+
+namespace Api.Scalekit;
+
+/// <summary>
+/// Counts every HTTP exchange with Scalekit's API (innermost, so each retry and each 401 re-send is one call),
+/// tagged with Refit's route template rather than the filled URL.
+/// </summary>
+public sealed class UpstreamCallMetricsHandler(ApiMetrics metrics) : DelegatingHandler
+{
+    private static readonly HttpRequestOptionsKey<string> RouteTemplate = new(HttpRequestMessageOptions.RelativePathTemplate);
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var method = request.Method.Method;
+        var route = request.Options.TryGetValue(RouteTemplate, out var template) ? template : "(unknown)";
+        try
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            metrics.UpstreamCalled(method, route, OutcomeOf((int)response.StatusCode), (int)response.StatusCode);
+            return response;
+        }
+        catch (OperationCanceledException)
+        {
+            // An attempt or total timeout of the resilience pipeline (or the caller leaving) cut the call short.
+            metrics.UpstreamCalled(method, route, "timeout", null);
+            throw;
+        }
+        catch (HttpRequestException)
+        {
+            metrics.UpstreamCalled(method, route, "network_error", null);
+            throw;
+        }
+    }
+
+    private static string OutcomeOf(int status) => status switch
+    {
+        < 300 => "success",
+        < 400 => "redirect",
+        < 500 => "client_error",
+        _ => "server_error",
+    };
+}

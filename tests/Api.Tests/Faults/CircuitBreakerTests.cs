@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace Api.Tests.Faults;
+
+public sealed class CircuitBreakerTests
+{
+    [Fact]
+    public async Task PersistentFailuresOpenTheCircuitAndLaterCallsFailFastWithoutReachingScalekit()
+    {
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/*").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(500));
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?>
+        {
+            ["Scalekit:Resilience:CircuitBreaker:MinimumThroughput"] = "2",
+            ["Scalekit:Resilience:CircuitBreaker:FailureRatio"] = "0.5",
+            ["Scalekit:Resilience:CircuitBreaker:BreakDuration"] = "00:00:30",
+        });
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).Machine(Tokens.OrgA, ["organizations:read_all", "organizations:create"]));
+
+        var tripping = await client.GetAsync("/organizations/org_1");
+        var callsWhileClosed = fake.Requests("GET", "/api/v1/organizations").Count;
+        var started = Stopwatch.StartNew();
+        var read = await client.GetAsync("/organizations/org_2");
+        var create = await client.PostAsJsonAsync("/organizations", new { displayName = "Blocked" });
+        var fastFailed = started.Elapsed;
+
+        Assert.True(tripping.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable);
+        Assert.InRange(callsWhileClosed, 2, 3);
+        foreach (var open in new[] { read, create })
+        {
+            await ProblemAssert.IsProblem(open, HttpStatusCode.ServiceUnavailable);
+            Assert.Equal(TimeSpan.FromSeconds(30), open.Headers.RetryAfter?.Delta);
+        }
+
+        Assert.Equal(callsWhileClosed, fake.Requests("GET", "/api/v1/organizations").Count);
+        Assert.Empty(fake.Requests("POST", "/api/v1/organizations"));
+        Assert.True(fastFailed < TimeSpan.FromSeconds(2), $"open circuit took {fastFailed}");
+    }
+}

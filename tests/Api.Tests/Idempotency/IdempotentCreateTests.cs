@@ -1,0 +1,266 @@
+using System.Net;
+using System.Net.Http.Json;
+using Api.Idempotency;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace Api.Tests.Idempotency;
+
+public sealed class IdempotentCreateTests : IClassFixture<ApiFixture>
+{
+    private readonly ApiFixture _api;
+    private readonly HttpClient _client;
+
+    public IdempotentCreateTests(ApiFixture api)
+    {
+        _api = api;
+        _api.Fake.Reset();
+        _client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
+    }
+
+    public static HttpRequestMessage Create(object body, string? key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/organizations") { Content = JsonContent.Create(body) };
+        if (key is not null)
+        {
+            request.Headers.TryAddWithoutValidation(IdempotencyKey.HeaderName, key);
+        }
+
+        return request;
+    }
+
+    private static string NewKey() => $"\"{Guid.NewGuid()}\"";
+
+    private int Creates => _api.Fake.Requests("POST", "/api/v1/organizations").Count;
+
+    [Fact]
+    public async Task ARetryWithTheSameKeyAndBodyReplaysTheResponseWithoutCallingScalekit()
+    {
+        var key = NewKey();
+        var body = new { displayName = "Initech", externalId = "crm-replay" };
+
+        var first = await _client.SendAsync(Create(body, key));
+        var retry = await _client.SendAsync(Create(body, key));
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal(first.Headers.Location, retry.Headers.Location);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await retry.Content.ReadAsStringAsync());
+        Assert.Equal("application/json", retry.Content.Headers.ContentType?.MediaType);
+        Assert.False(first.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal("true", Assert.Single(retry.Headers.GetValues("Idempotent-Replayed")));
+        Assert.Equal(1, Creates);
+    }
+
+    [Fact]
+    public async Task TheSameBodyWrittenDifferentlyIsTheSameRequest()
+    {
+        var key = NewKey();
+        await _client.SendAsync(Create(new { displayName = "Initech", slug = "initech" }, key));
+
+        var reordered = new HttpRequestMessage(HttpMethod.Post, "/organizations")
+        {
+            Content = new StringContent("""{ "slug": "initech",   "displayName": "Initech", "ignored": 1 }""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        reordered.Headers.TryAddWithoutValidation(IdempotencyKey.HeaderName, key);
+        var retry = await _client.SendAsync(reordered);
+
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal(1, Creates);
+    }
+
+    [Fact]
+    public async Task TheSameKeyWithADifferentBodyIs422AndCreatesNothing()
+    {
+        var key = NewKey();
+        await _client.SendAsync(Create(new { displayName = "Initech" }, key));
+
+        var response = await _client.SendAsync(Create(new { displayName = "Globex" }, key));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.UnprocessableEntity);
+        Assert.Equal("idempotency_key_reused", problem.GetProperty("reason").GetString());
+        Assert.Equal(1, Creates);
+    }
+
+    [Fact]
+    public async Task AKeyWhoseFirstRequestIsStillRunningIs409ThenTheFinishedResponseIsReplayed()
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(async request =>
+            {
+                arrived.TrySetResult();
+                await release.Task;
+                return _api.Fake.CreateOrganization(request);
+            }));
+        var key = NewKey();
+        var body = new { displayName = "Slow Corp" };
+
+        var first = _client.SendAsync(Create(body, key));
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var concurrent = await _client.SendAsync(Create(body, key));
+        release.SetResult();
+        var firstResponse = await first;
+        var retry = await _client.SendAsync(Create(body, key));
+
+        var problem = await ProblemAssert.IsProblem(concurrent, HttpStatusCode.Conflict);
+        Assert.Equal("idempotency_key_in_flight", problem.GetProperty("reason").GetString());
+        Assert.NotNull(concurrent.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.Created, firstResponse.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal(firstResponse.Headers.Location, retry.Headers.Location);
+        Assert.Equal(1, Creates);
+    }
+
+    public static TheoryData<string[]> MalformedKeys => new()
+    {
+        { ["\"\""] },
+        { ["\" \""] },
+        { ["\"unterminated"] },
+        { ["\"a\"b\""] },
+        { ["\"bad \\escape\""] },
+        { ["two words"] },
+        { ["a,b"] },
+        { ["\"" + new string('k', 256) + "\""] },
+        { ["ключ"] },
+        { ["one", "two"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedKeys))]
+    public async Task AMalformedKeyIs400AndScalekitIsNotCalled(string[] keys)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/organizations") { Content = JsonContent.Create(new { displayName = "Initech" }) };
+        request.Headers.TryAddWithoutValidation(IdempotencyKey.HeaderName, keys);
+
+        var response = await _client.SendAsync(request);
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+        Assert.Equal("idempotency_key_malformed", problem.GetProperty("reason").GetString());
+        Assert.Equal(0, Creates);
+    }
+
+    [Theory]
+    [InlineData("\"8e03978e-40d5-43e8-bc93-6894a57f9324\"")]
+    [InlineData("8e03978e-40d5-43e8-bc93-6894a57f9324")]
+    [InlineData("\"with spaces and \\\"escaped\\\" quotes\"")]
+    public async Task QuotedAndBareKeysAreAccepted(string key)
+    {
+        var unique = key.Replace("8e03978e", Guid.NewGuid().ToString("N")[..8], StringComparison.Ordinal);
+        var body = new { displayName = "Initech" };
+
+        var first = await _client.SendAsync(Create(body, unique));
+        var retry = await _client.SendAsync(Create(body, unique));
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.True(retry.Headers.Contains("Idempotent-Replayed"));
+    }
+
+    [Fact]
+    public async Task KeysBelongToTheirCallerSoAnotherCallerNeverGetsAReplay()
+    {
+        var key = NewKey();
+        var body = new { displayName = "Initech" };
+        var machine = _api.Client(_api.Tokens.Machine(Tokens.OrgA, ["organizations:create"]));
+
+        var mine = await _client.SendAsync(Create(body, key));
+        var theirs = await machine.SendAsync(Create(body, key));
+
+        Assert.Equal(HttpStatusCode.Created, theirs.StatusCode);
+        Assert.False(theirs.Headers.Contains("Idempotent-Replayed"));
+        Assert.NotEqual(mine.Headers.Location, theirs.Headers.Location);
+        Assert.Equal(2, Creates);
+    }
+
+    [Fact]
+    public async Task TheSameCallerWithAFreshTokenStillGetsTheReplay()
+    {
+        var key = NewKey();
+        var body = new { displayName = "Initech" };
+        var clientId = "m2morg_" + Guid.NewGuid().ToString("N")[..12];
+        void SameClient(Dictionary<string, object> claims)
+        {
+            claims["sub"] = clientId;
+            claims["client_id"] = clientId;
+        }
+
+        var machine = _api.Tokens.Machine(Tokens.OrgA, ["organizations:create"], SameClient);
+        var renewed = _api.Tokens.Machine(Tokens.OrgA, ["organizations:create"], SameClient);
+
+        var first = await _api.Client(machine).SendAsync(Create(body, key));
+        var retry = await _api.Client(renewed).SendAsync(Create(body, key));
+
+        Assert.Equal(first.Headers.Location, retry.Headers.Location);
+        Assert.True(retry.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(1, Creates);
+    }
+
+    [Fact]
+    public async Task AnAnswerWithoutEffectFreesTheKeyForTheSameRequest()
+    {
+        var fault = Guid.NewGuid();
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingPost()).AtPriority(1).WithGuid(fault)
+            .RespondWith(Response.Create().WithStatusCode(400).WithBody("""{"code":3,"message":"invalid"}"""));
+        var key = NewKey();
+        var body = new { displayName = "Initech" };
+
+        var rejected = await _client.SendAsync(Create(body, key));
+        _api.Fake.Server.DeleteMapping(fault);
+        var retry = await _client.SendAsync(Create(body, key));
+
+        await ProblemAssert.IsProblem(rejected, HttpStatusCode.BadRequest);
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.False(retry.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(2, Creates);
+    }
+
+    [Fact]
+    public async Task WithoutAKeyEveryPostCreates()
+    {
+        await _client.SendAsync(Create(new { displayName = "Initech" }, key: null));
+        await _client.SendAsync(Create(new { displayName = "Initech" }, key: null));
+
+        Assert.Equal(2, Creates);
+    }
+
+    [Fact]
+    public async Task AnInvalidBodyClaimsNoKey()
+    {
+        var key = NewKey();
+
+        var invalid = await _client.SendAsync(Create(new { displayName = "" }, key));
+        var valid = await _client.SendAsync(Create(new { displayName = "Initech" }, key));
+
+        await ProblemAssert.IsProblem(invalid, HttpStatusCode.BadRequest);
+        Assert.Equal(HttpStatusCode.Created, valid.StatusCode);
+    }
+}
+
+public sealed class IdempotencyKeyLifetimeTests
+{
+    [Fact]
+    public async Task AKeyIsForgottenAfterTheConfiguredLifetime()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var fake = new ScalekitFake();
+        using var factory = new ApiFactory(fake,
+            new Dictionary<string, string?> { ["Idempotency:KeyLifetime"] = "02:00:00" },
+            services => services.AddSingleton<IIdempotencyStore>(new InMemoryIdempotencyStore(clock)));
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:create"]));
+        var key = "\"lifetime-key\"";
+
+        await client.SendAsync(IdempotentCreateTests.Create(new { displayName = "Initech" }, key));
+        clock.Advance(TimeSpan.FromHours(1));
+        var withinLifetime = await client.SendAsync(IdempotentCreateTests.Create(new { displayName = "Globex" }, key));
+        clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        var afterLifetime = await client.SendAsync(IdempotentCreateTests.Create(new { displayName = "Globex" }, key));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, withinLifetime.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, afterLifetime.StatusCode);
+        Assert.Equal(2, fake.Requests("POST", "/api/v1/organizations").Count);
+    }
+}
