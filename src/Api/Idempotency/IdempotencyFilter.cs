@@ -88,7 +88,15 @@ internal sealed class IdempotencyFilter<TBody>(
         var response = await CaptureAsync(http, produced, fingerprint);
         if (response.StatusCode is >= 200 and < 300)
         {
-            await store.TryReplaceAsync(storeKey, claim.ClaimId, response, settings.KeyLifetime, CancellationToken.None);
+            try
+            {
+                await store.TryReplaceAsync(storeKey, claim.ClaimId, response, settings.KeyLifetime, CancellationToken.None);
+            }
+            catch (IdempotencyStoreUnavailableException)
+            {
+                // The work is done: answer it. The key stays pending; after its lease a retry reconciles by externalId.
+                logger.LogWarning("Could not store the response of an idempotent request; its key stays pending");
+            }
         }
         else
         {

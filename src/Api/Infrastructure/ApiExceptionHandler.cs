@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Api.Idempotency;
 using Api.Scalekit;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -58,6 +59,11 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
 
             case ManagementTokenException:
                 return (ApiProblems.Create(503, "Service Unavailable", "Scalekit's token endpoint is unavailable. Try again later."), 5);
+
+            case IdempotencyStoreUnavailableException:
+                logger.LogWarning("The idempotency store is unreachable; refusing a keyed create");
+                return (ApiProblems.Create(503, "Service Unavailable",
+                    "Requests with an Idempotency-Key need the shared store, which is unavailable. Retry later."), 5);
 
             case BrokenCircuitException:
                 logger.LogWarning("Scalekit circuit is open; failing fast");

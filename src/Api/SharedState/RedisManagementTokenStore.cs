@@ -113,4 +113,5 @@ public sealed class RedisManagementTokenStore(RedisConnection redis, IOptions<Sc
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(RedisManagementTokenStore.SealedToken))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(Api.Idempotency.IdempotencyRecord))]
 internal sealed partial class SharedStateJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

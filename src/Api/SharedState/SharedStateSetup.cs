@@ -1,3 +1,4 @@
+using Api.Idempotency;
 using Api.Scalekit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -19,6 +20,9 @@ public static class SharedStateSetup
         services.Replace(ServiceDescriptor.Singleton<IManagementTokenStore>(sp => ConnectionString(sp) is null
             ? LocalManagementTokenStore.Instance
             : ActivatorUtilities.CreateInstance<RedisManagementTokenStore>(sp)));
+        services.Replace(ServiceDescriptor.Singleton<IIdempotencyStore>(sp => ConnectionString(sp) is null
+            ? ActivatorUtilities.CreateInstance<InMemoryIdempotencyStore>(sp)
+            : ActivatorUtilities.CreateInstance<RedisIdempotencyStore>(sp)));
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
         return services;
     }

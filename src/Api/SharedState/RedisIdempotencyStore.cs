@@ -1,0 +1,73 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Api.Idempotency;
+using StackExchange.Redis;
+
+namespace Api.SharedState;
+
+/// <summary>
+/// Idempotency records in Redis, so a key claimed on one replica is seen by all. Each operation is one atomic
+/// command or script: a claim is <c>SET NX PX</c> (answering the record that won), the claim-checked replace and
+/// remove compare the pending record's claim id inside Redis.
+/// </summary>
+public sealed class RedisIdempotencyStore(RedisConnection redis) : IIdempotencyStore
+{
+    private const string Prefix = "orgapi:idem:";
+
+    private const string AddScript = """
+        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+        return redis.call('GET', KEYS[1])
+        """;
+
+    private const string ReplaceScript = """
+        local current = redis.call('GET', KEYS[1])
+        if not current then return 0 end
+        local record = cjson.decode(current)
+        if record['state'] ~= 'pending' or record['ClaimId'] ~= ARGV[1] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+        return 1
+        """;
+
+    private const string RemoveScript = """
+        local current = redis.call('GET', KEYS[1])
+        if not current then return 0 end
+        local record = cjson.decode(current)
+        if record['state'] ~= 'pending' or record['ClaimId'] ~= ARGV[1] then return 0 end
+        return redis.call('DEL', KEYS[1])
+        """;
+
+    public async ValueTask<IdempotencyRecord?> TryAddAsync(string key, IdempotencyRecord record, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        var held = await RunAsync(AddScript, key, [Serialize(record), Milliseconds(lifetime)]);
+        return held.IsNull ? null : JsonSerializer.Deserialize((string)held!, SharedStateJsonContext.Default.IdempotencyRecord);
+    }
+
+    public async ValueTask<bool> TryReplaceAsync(string key, string claimId, IdempotencyRecord record, TimeSpan lifetime, CancellationToken cancellationToken) =>
+        (int)await RunAsync(ReplaceScript, key, [claimId, Serialize(record), Milliseconds(lifetime)]) == 1;
+
+    public async ValueTask<bool> TryRemoveAsync(string key, string claimId, CancellationToken cancellationToken) =>
+        (int)await RunAsync(RemoveScript, key, [claimId]) == 1;
+
+    private async Task<RedisResult> RunAsync(string script, string key, RedisValue[] arguments)
+    {
+        try
+        {
+            var database = await redis.DatabaseAsync();
+            return await database.ScriptEvaluateAsync(script, [RedisKeyOf(key)], arguments);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw new IdempotencyStoreUnavailableException(ex);
+        }
+    }
+
+    // Callers' ids and keys are hashed: Redis learns nothing about who retried what.
+    private static RedisKey RedisKeyOf(string key) =>
+        Prefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    private static string Serialize(IdempotencyRecord record) =>
+        JsonSerializer.Serialize(record, SharedStateJsonContext.Default.IdempotencyRecord);
+
+    private static long Milliseconds(TimeSpan lifetime) => Math.Max(1, (long)lifetime.TotalMilliseconds);
+}

@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Json;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace Api.Tests.SharedState;
+
+public sealed class SharedIdempotencyTests
+{
+    private static Dictionary<string, string?> WithRedis(RedisServer redis) => new()
+    {
+        ["ConnectionStrings:Redis"] = redis.ConnectionString,
+        ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:05",
+        ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:20",
+    };
+
+    private static HttpClient Client(ApiFactory replica, string token)
+    {
+        var client = replica.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        return client;
+    }
+
+    private static HttpRequestMessage Create(string key, string displayName = "Shared Co") => new(HttpMethod.Post, "/organizations")
+    {
+        Headers = { { "Idempotency-Key", key } },
+        Content = JsonContent.Create(new { displayName, externalId = "shared-" + key }),
+    };
+
+    [RedisFact]
+    public async Task AnIdempotentCreateRetriedOnAnotherReplicaCreatesExactlyOneOrganization()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        var token = new Tokens(fake).Machine(Tokens.OrgA, ["organizations:create"]);
+        using var replicaA = new ApiFactory(fake, WithRedis(redis));
+        using var replicaB = new ApiFactory(fake, WithRedis(redis));
+
+        var first = await Client(replicaA, token).SendAsync(Create("key-1"));
+        var retry = await Client(replicaB, token).SendAsync(Create("key-1"));
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal(first.Headers.Location, retry.Headers.Location);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await retry.Content.ReadAsStringAsync());
+        Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Single(fake.Requests("POST", "/api/v1/organizations"));
+        Assert.Single(fake.OrganizationsWithExternalId("shared-key-1"));
+    }
+
+    [RedisFact]
+    public async Task AKeyInFlightOnOneReplicaIs409OnAnother()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(201).WithDelay(TimeSpan.FromSeconds(1))
+                .WithBody("""{"organization":{"id":"org_slow","display_name":"Shared Co"}}"""));
+        var token = new Tokens(fake).Machine(Tokens.OrgA, ["organizations:create"]);
+        using var replicaA = new ApiFactory(fake, WithRedis(redis));
+        using var replicaB = new ApiFactory(fake, WithRedis(redis));
+        var clientB = Client(replicaB, token);
+        Assert.Equal(HttpStatusCode.OK, (await clientB.GetAsync("/health/live")).StatusCode);
+
+        var slow = Client(replicaA, token).SendAsync(Create("key-2"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (fake.Requests("POST", "/api/v1/organizations").Count == 0)
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+
+        var concurrent = await clientB.SendAsync(Create("key-2"));
+
+        await ProblemAssert.IsProblem(concurrent, HttpStatusCode.Conflict);
+        Assert.Equal(HttpStatusCode.Created, (await slow).StatusCode);
+        Assert.Single(fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    [RedisFact]
+    public async Task WithRedisDownKeyedCreatesAre503WhileOtherCreatesWorkAndBothRecover()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        var token = new Tokens(fake).Machine(Tokens.OrgA, ["organizations:create"]);
+        using var replica = new ApiFactory(fake, WithRedis(redis));
+        var client = Client(replica, token);
+        Assert.Equal(HttpStatusCode.Created, (await client.SendAsync(Create("before"))).StatusCode);
+
+        await redis.StopAsync();
+        var keyed = await client.SendAsync(Create("during"));
+        var unkeyed = await client.PostAsJsonAsync("/organizations", new { displayName = "No key" });
+
+        await ProblemAssert.IsProblem(keyed, HttpStatusCode.ServiceUnavailable);
+        Assert.NotNull(keyed.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.Created, unkeyed.StatusCode);
+        Assert.Equal(2, fake.Requests("POST", "/api/v1/organizations").Count);
+
+        await redis.StartAgainAsync();
+        await ReadinessAsync(client, "Healthy");
+        var after = await client.SendAsync(Create("after"));
+
+        Assert.Equal(HttpStatusCode.Created, after.StatusCode);
+    }
+
+    private static async Task ReadinessAsync(HttpClient client, string wanted)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        string status;
+        do
+        {
+            var body = await (await client.GetAsync("/health/ready", timeout.Token)).Content.ReadAsStringAsync(timeout.Token);
+            status = System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("status").GetString()!;
+        }
+        while (status != wanted && !timeout.IsCancellationRequested);
+
+        Assert.Equal(wanted, status);
+    }
+}
