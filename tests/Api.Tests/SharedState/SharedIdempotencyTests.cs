@@ -53,9 +53,16 @@ public sealed class SharedIdempotencyTests
     {
         await using var redis = await RedisServer.StartAsync();
         using var fake = new ScalekitFake();
+        // Scalekit holds the create until the test has seen the second replica's answer: no timing involved.
+        using var arrived = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
         fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingPost()).AtPriority(1)
-            .RespondWith(Response.Create().WithStatusCode(201).WithDelay(TimeSpan.FromSeconds(1))
-                .WithBody("""{"organization":{"id":"org_slow","display_name":"Shared Co"}}"""));
+            .RespondWith(Response.Create().WithCallback(_ =>
+            {
+                arrived.Set();
+                release.Wait(TimeSpan.FromSeconds(20));
+                return ScalekitFake.Raw(201, """{"organization":{"id":"org_slow","display_name":"Shared Co"}}""");
+            }));
         var token = new Tokens(fake).Machine(Tokens.OrgA, ["organizations:create"]);
         using var replicaA = new ApiFactory(fake, WithRedis(redis));
         using var replicaB = new ApiFactory(fake, WithRedis(redis));
@@ -63,13 +70,10 @@ public sealed class SharedIdempotencyTests
         Assert.Equal(HttpStatusCode.OK, (await clientB.GetAsync("/health/live")).StatusCode);
 
         var slow = Client(replicaA, token).SendAsync(Create("key-2"));
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (fake.Requests("POST", "/api/v1/organizations").Count == 0)
-        {
-            await Task.Delay(20, timeout.Token);
-        }
+        Assert.True(await Task.Run(() => arrived.Wait(TimeSpan.FromSeconds(20))), "replica A never reached Scalekit");
 
         var concurrent = await clientB.SendAsync(Create("key-2"));
+        release.Set();
 
         await ProblemAssert.IsProblem(concurrent, HttpStatusCode.Conflict);
         Assert.Equal(HttpStatusCode.Created, (await slow).StatusCode);
