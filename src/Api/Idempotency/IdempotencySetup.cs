@@ -18,5 +18,18 @@ public static class IdempotencySetup
     /// <summary>Honours the <c>Idempotency-Key</c> header on this endpoint; register after validation, so invalid bodies claim no key.</summary>
     public static RouteHandlerBuilder WithIdempotency<TBody>(this RouteHandlerBuilder builder)
         where TBody : class =>
-        builder.AddEndpointFilter<RouteHandlerBuilder, IdempotencyFilter<TBody>>();
+        builder.AddEndpointFilter<RouteHandlerBuilder, IdempotencyFilter<TBody>>()
+            .WithMetadata(IdempotentEndpoint.Instance)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+}
+
+/// <summary>Marks an endpoint that honours <c>Idempotency-Key</c> (read by the OpenAPI document).</summary>
+public sealed class IdempotentEndpoint
+{
+    public static readonly IdempotentEndpoint Instance = new();
+
+    private IdempotentEndpoint()
+    {
+    }
 }

@@ -65,6 +65,20 @@ public static class OpenApiSetup
                 [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [],
             });
 
+            if (metadata.OfType<Idempotency.IdempotentEndpoint>().Any())
+            {
+                operation.Parameters ??= [];
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = Idempotency.IdempotencyKey.HeaderName,
+                    In = ParameterLocation.Header,
+                    Required = false,
+                    Description = "Makes the request safe to retry: the same key and body replay the first response; "
+                        + "another body is 422; a key still in flight is 409. Scoped to the caller, kept 24 h by default.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = Idempotency.IdempotencyKey.MaxLength },
+                });
+            }
+
             if (rules.Value.Policies.TryGetValue(policy, out var rule))
             {
                 var requirement = $"Policy `{policy}`: {Describe(rule)}.";

@@ -41,6 +41,9 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
         Assert.Equal("organizations:create", create.GetProperty("x-required-grants")[0].GetString());
         Assert.True(create.GetProperty("responses").TryGetProperty("201", out _));
         Assert.True(create.GetProperty("responses").TryGetProperty("409", out _));
+        Assert.True(create.GetProperty("responses").TryGetProperty("422", out _));
+        Assert.Contains(create.GetProperty("parameters").EnumerateArray(),
+            p => p.GetProperty("name").GetString() == "Idempotency-Key" && p.GetProperty("in").GetString() == "header");
     }
 
     [Fact]
