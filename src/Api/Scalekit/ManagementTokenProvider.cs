@@ -53,8 +53,10 @@ public sealed class ManagementTokenProvider(
             }
 
             // One request for everybody; it is not tied to the first caller's cancellation.
-            _inFlight ??= FetchAndStoreAsync();
-            fetch = _inFlight;
+            fetch = _inFlight ?? FetchAndStoreAsync();
+            // A fetch that finished synchronously already ran its finally (this lock is reentrant): never park a
+            // completed task here, or a later refresh after a 401 would get the rejected token back.
+            _inFlight = fetch.IsCompleted ? null : fetch;
         }
 
         var token = await fetch.WaitAsync(cancellationToken);
