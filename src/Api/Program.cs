@@ -10,6 +10,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddObservability();                 // Serilog from configuration; never logs tokens
 builder.AddScalekit();                      // options, management token, typed client with one resilience pipeline
 builder.AddLocalScalekitEmulator();         // Development without Scalekit:EnvironmentUrl: an offline emulator
+builder.Services.AddApiCaching();           // validated tokens and organization reads, short-lived and bounded (Caching:*)
 builder.Services.AddApiAuthentication();    // Scalekit access tokens checked against the environment's JWKS
 builder.Services.AddApiAuthorization();     // one configured rule per policy; anything unlabelled is denied
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json

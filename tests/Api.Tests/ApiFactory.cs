@@ -86,3 +86,6 @@ public class ApiFixture : IDisposable
         GC.SuppressFinalize(this);
     }
 }
+
+/// <summary>An <see cref="ApiFixture"/> whose every organization read reaches the fake: for tests about the upstream call itself.</summary>
+public sealed class UncachedApiFixture() : ApiFixture(new Dictionary<string, string?> { ["Caching:OrganizationTtl"] = "00:00:00" });

@@ -9,7 +9,7 @@ public sealed class ManagementTokenTests
     [Fact]
     public async Task ManyRequestsShareOneManagementToken()
     {
-        using var fixture = new ApiFixture();
+        using var fixture = new UncachedApiFixture();
         fixture.Fake.AddOrganization(Tokens.OrgA);
         var client = fixture.Client(fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]));
 
@@ -36,7 +36,7 @@ public sealed class ManagementTokenTests
     [Fact]
     public async Task ARevokedTokenIsRefreshedOnceForConcurrentRequestsAndEachCallRetriedOnce()
     {
-        using var fixture = new ApiFixture();
+        using var fixture = new UncachedApiFixture();
         fixture.Fake.AddOrganization(Tokens.OrgA);
         var client = fixture.Client(fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);

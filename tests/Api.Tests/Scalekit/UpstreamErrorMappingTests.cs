@@ -5,12 +5,12 @@ using WireMock.ResponseBuilders;
 
 namespace Api.Tests.Scalekit;
 
-public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
+public sealed class UpstreamErrorMappingTests : IClassFixture<UncachedApiFixture>
 {
     private const string Secret = "UPSTREAM-SECRET-DETAIL";
     private readonly ApiFixture _api;
 
-    public UpstreamErrorMappingTests(ApiFixture api)
+    public UpstreamErrorMappingTests(UncachedApiFixture api)
     {
         _api = api;
         _api.Fake.Reset();

@@ -1,0 +1,45 @@
+using Api.Infrastructure;
+using Api.Scalekit;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Options;
+
+namespace Api.Organizations;
+
+/// <summary>
+/// Organizations read from Scalekit, kept for <see cref="CachingOptions.OrganizationTtl"/>. Concurrent misses for one
+/// organization share a single upstream call; failures (404, 5xx, timeouts) are never stored. The key is the
+/// organization id alone, which is safe because authorization runs first (the route id against the token's
+/// <c>oid</c> and grants), and the organization body does not depend on who asks. Handlers that change or delete an
+/// organization call <see cref="InvalidateAsync"/> after Scalekit confirmed the change.
+/// </summary>
+public sealed class OrganizationCache(HybridCache cache, IOptions<CachingOptions> options)
+{
+    private readonly TimeSpan _ttl = options.Value.OrganizationTtl;
+
+    private readonly HybridCacheEntryOptions _entryOptions = new()
+    {
+        Expiration = options.Value.OrganizationTtl,
+        LocalCacheExpiration = options.Value.OrganizationTtl,
+    };
+
+    public bool Enabled => _ttl > TimeSpan.Zero;
+
+    public ValueTask<OrganizationResponse> GetAsync(string id, IScalekitApi scalekit, CancellationToken cancellationToken)
+    {
+        if (!Enabled)
+        {
+            return FetchAsync((id, scalekit), cancellationToken);
+        }
+
+        return cache.GetOrCreateAsync(Key(id), (id, scalekit), FetchAsync, _entryOptions, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Forgets the organization, so the next read goes to Scalekit. Call it after an update, a settings change or a delete.</summary>
+    public ValueTask InvalidateAsync(string id, CancellationToken cancellationToken) =>
+        Enabled ? cache.RemoveAsync(Key(id), cancellationToken) : ValueTask.CompletedTask;
+
+    private static async ValueTask<OrganizationResponse> FetchAsync((string Id, IScalekitApi Scalekit) state, CancellationToken cancellationToken) =>
+        (await state.Scalekit.GetOrganizationAsync(state.Id, cancellationToken)).ToResponse();
+
+    private static string Key(string id) => "organization:" + id;
+}
