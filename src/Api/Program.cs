@@ -14,6 +14,7 @@ builder.Services.AddApiCaching();           // validated tokens and organization
 builder.Services.AddApiAuthentication();    // Scalekit access tokens checked against the environment's JWKS
 builder.Services.AddApiAuthorization();     // one configured rule per policy; anything unlabelled is denied
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
+builder.Services.AddApiJson();              // source-generated JSON for this API's bodies
 builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
 builder.Services.AddApiHealthChecks();
 builder.Services.AddApiOpenApi();           // /openapi/v1.json inferred from the endpoints
