@@ -33,6 +33,8 @@ public static class AuthenticationSetup
         options.MetadataAddress = null!;
         options.RefreshOnIssuerKeyNotFound = false;
         options.IncludeErrorDetails = false;
+        // Nothing reads the raw token back from the ticket; storing it costs allocations on every request.
+        options.SaveToken = false;
         options.TokenHandlers.Clear();
         options.TokenHandlers.Add(handler);
         options.EventsType = typeof(BearerEvents);

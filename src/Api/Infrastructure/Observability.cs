@@ -1,5 +1,6 @@
 using Api.Auth;
 using Serilog;
+using Serilog.Configuration;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
 
@@ -23,7 +24,13 @@ public static class Observability
             }
             else
             {
-                logger.WriteTo.Console(new RenderedCompactJsonFormatter());
+                // Batched on a background thread; past QueueLimit events are dropped rather than slowing requests.
+                logger.WriteTo.Sink(new BatchedConsoleSink(new RenderedCompactJsonFormatter()), new BatchingOptions
+                {
+                    BatchSizeLimit = 1000,
+                    BufferingTimeLimit = TimeSpan.FromMilliseconds(100),
+                    QueueLimit = 100_000,
+                });
             }
         });
         return builder;

@@ -12,7 +12,11 @@ namespace Api.Organizations;
 /// <c>oid</c> and grants), and the organization body does not depend on who asks. Handlers that change or delete an
 /// organization call <see cref="InvalidateAsync"/> after Scalekit confirmed the change.
 /// </summary>
-public sealed class OrganizationCache(HybridCache cache, IOptions<CachingOptions> options)
+/// <remarks>
+/// Holds one Scalekit client for its lifetime: the client's handlers are never rotated (pooled connections are
+/// recycled by PooledConnectionLifetime instead), and creating a typed client per request costs more than a hit.
+/// </remarks>
+public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, IOptions<CachingOptions> options)
 {
     private readonly TimeSpan _ttl = options.Value.OrganizationTtl;
 
@@ -24,7 +28,7 @@ public sealed class OrganizationCache(HybridCache cache, IOptions<CachingOptions
 
     public bool Enabled => _ttl > TimeSpan.Zero;
 
-    public ValueTask<OrganizationResponse> GetAsync(string id, IScalekitApi scalekit, CancellationToken cancellationToken)
+    public ValueTask<OrganizationResponse> GetAsync(string id, CancellationToken cancellationToken)
     {
         if (!Enabled)
         {

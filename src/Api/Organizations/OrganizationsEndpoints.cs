@@ -45,7 +45,7 @@ public static class OrganizationsEndpoints
     }
 
     public static async Task<Results<Ok<OrganizationResponse>, ProblemHttpResult>> GetOrganization(
-        string id, IScalekitApi scalekit, OrganizationCache organizations, CancellationToken cancellationToken)
+        string id, OrganizationCache organizations, CancellationToken cancellationToken)
     {
         // An id Scalekit could never have issued is not worth a round trip.
         if (!OrganizationId.IsWellFormed(id))
@@ -53,6 +53,6 @@ public static class OrganizationsEndpoints
             return TypedResults.Problem(ApiProblems.OrganizationNotFound());
         }
 
-        return TypedResults.Ok(await organizations.GetAsync(id, scalekit, cancellationToken));
+        return TypedResults.Ok(await organizations.GetAsync(id, cancellationToken));
     }
 }
