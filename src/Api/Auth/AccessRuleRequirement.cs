@@ -14,32 +14,52 @@ public sealed class AccessRuleRequirement(string policy, AccessRule rule) : IAut
 
     public AccessDecision Evaluate(ClaimsPrincipal user, string? routeOrganizationId)
     {
-        var decisions = Rule.AnyOf.Select(alternative => Evaluate(alternative, user, routeOrganizationId)).ToList();
-        if (decisions.Any(decision => decision.Allowed))
-        {
-            return AccessDecision.Allow;
-        }
-
         // Report the failure closest to success: "you hold the grant but this is not your organization" becomes
         // a 404 that looks exactly like a real not-found, so callers cannot probe other tenants' ids.
-        return decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.OrganizationMismatch)
-            ?? decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.OrganizationMissing)
-            ?? decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.MissingRole)
-            ?? new AccessDecision(false, AccessDenialReason.MissingGrant,
+        // Plain loops: this runs on every request, and allowed requests should allocate nothing here.
+        AccessDecision? closest = null;
+        foreach (var alternative in Rule.AnyOf)
+        {
+            var decision = Evaluate(alternative, user, routeOrganizationId);
+            if (decision.Allowed)
+            {
+                return AccessDecision.Allow;
+            }
+
+            if (closest is null || Closeness(decision.Reason) > Closeness(closest.Reason))
+            {
+                closest = decision;
+            }
+        }
+
+        return closest is { Reason: not AccessDenialReason.MissingGrant }
+            ? closest
+            : new AccessDecision(false, AccessDenialReason.MissingGrant,
                 Rule.AnyOf.SelectMany(a => a.Grants).Distinct(StringComparer.Ordinal).ToArray(), []);
     }
 
+    private static int Closeness(AccessDenialReason reason) => reason switch
+    {
+        AccessDenialReason.OrganizationMismatch => 3,
+        AccessDenialReason.OrganizationMissing => 2,
+        AccessDenialReason.MissingRole => 1,
+        _ => 0,
+    };
+
     private static AccessDecision Evaluate(AccessAlternative alternative, ClaimsPrincipal user, string? routeOrganizationId)
     {
-        if (alternative.Grants.Count > 0 && !alternative.Grants.Any(grant => ScalekitClaims.HasGrant(user, grant)))
+        if (alternative.Grants.Count > 0 && !HasAnyGrant(user, alternative.Grants))
         {
             return new AccessDecision(false, AccessDenialReason.MissingGrant, alternative.Grants, []);
         }
 
-        var missingRoles = alternative.Roles.Where(role => !ScalekitClaims.HasRole(user, role)).ToArray();
-        if (missingRoles.Length > 0)
+        foreach (var role in alternative.Roles)
         {
-            return new AccessDecision(false, AccessDenialReason.MissingRole, [], missingRoles);
+            if (!ScalekitClaims.HasRole(user, role))
+            {
+                return new AccessDecision(false, AccessDenialReason.MissingRole, [],
+                    alternative.Roles.Where(r => !ScalekitClaims.HasRole(user, r)).ToArray());
+            }
         }
 
         if (alternative.SameOrganization)
@@ -57,6 +77,19 @@ public sealed class AccessRuleRequirement(string policy, AccessRule rule) : IAut
         }
 
         return AccessDecision.Allow;
+    }
+
+    private static bool HasAnyGrant(ClaimsPrincipal user, List<string> grants)
+    {
+        foreach (var grant in grants)
+        {
+            if (ScalekitClaims.HasGrant(user, grant))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
 
