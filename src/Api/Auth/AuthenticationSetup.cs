@@ -24,7 +24,7 @@ public static class AuthenticationSetup
         return services;
     }
 
-    private static void Configure(JwtBearerOptions options, IOptions<ScalekitOptions> scalekit, SigningKeyStore keys, ScalekitAccessTokenHandler handler)
+    internal static void Configure(JwtBearerOptions options, IOptions<ScalekitOptions> scalekit, SigningKeyStore keys, ScalekitAccessTokenHandler handler)
     {
         var settings = scalekit.Value;
         options.MapInboundClaims = false;
