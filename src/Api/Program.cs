@@ -13,11 +13,13 @@ builder.AddObservability();                 // Serilog from configuration; never
 builder.AddScalekit();                      // options, management token, typed client with one resilience pipeline
 builder.AddLocalScalekitEmulator();         // Development without Scalekit:EnvironmentUrl: an offline emulator
 builder.Services.AddSharedState();          // ConnectionStrings:Redis shares state across replicas; else in memory
+builder.Services.AddApiCaching();           // validated tokens and organization reads, short-lived and bounded (Caching:*)
 builder.Services.AddApiAuthentication();    // Scalekit access tokens checked against the environment's JWKS
 builder.Services.AddApiAuthorization();     // one configured rule per policy; anything unlabelled is denied
 builder.Services.AddApiRateLimiting();      // per-caller budgets for reads and writes; 429 with Retry-After
 builder.Services.AddIdempotency();          // Idempotency-Key on creates: replays, never a second organization
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
+builder.Services.AddApiJson();              // source-generated JSON for this API's bodies
 builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
 builder.Services.AddApiHealthChecks();
 builder.Services.AddApiOpenApi();           // /openapi/v1.json inferred from the endpoints

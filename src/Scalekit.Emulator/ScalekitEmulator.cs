@@ -29,6 +29,7 @@ public sealed class ScalekitEmulator : IAsyncDisposable
         _managementTokens = app.Services.GetRequiredService<ManagementTokens>();
         Store = app.Services.GetRequiredService<EmulatorStore>();
         Options = app.Services.GetRequiredService<EmulatorOptions>();
+        Requests = app.Services.GetRequiredService<RequestCounters>();
         BaseUrl = address.BaseUrl;
         Issuer = address.Issuer;
     }
@@ -44,6 +45,9 @@ public sealed class ScalekitEmulator : IAsyncDisposable
 
     /// <summary>The organizations it serves.</summary>
     public EmulatorStore Store { get; }
+
+    /// <summary>Requests answered so far by method and route pattern (also at <c>GET /_emulator/stats</c>).</summary>
+    public RequestCounters Requests { get; }
 
     /// <summary>How many management tokens <c>POST /oauth/token</c> has issued (to check that a client caches them).</summary>
     public int ManagementTokensIssued => _managementTokens.Issued;
@@ -142,10 +146,12 @@ public sealed class ScalekitEmulator : IAsyncDisposable
         builder.Services.AddSingleton<SigningKeyRing>();
         builder.Services.AddSingleton<AccessTokenMinter>();
         builder.Services.AddSingleton<ManagementTokens>();
+        builder.Services.AddSingleton<RequestCounters>();
         builder.Services.AddSingleton(services =>
             new EmulatorStore(options.SeedOrganizations, services.GetRequiredService<TimeProvider>()));
 
         var app = builder.Build();
+        RequestCounters.UseRequestCounting(app);
         app.MapOAuth();
         app.MapOrganizations();
         app.MapDevTools();

@@ -23,6 +23,9 @@ public sealed class ApiFactory(ScalekitFake fake, IReadOnlyDictionary<string, st
         ["Scalekit:Audiences:0"] = ScalekitFake.Audience,
         ["Scalekit:Audiences:1"] = "skc_m2m_audience",
         ["Scalekit:JwksRefreshCooldown"] = "00:00:30",
+        // Most tests are about the upstream call itself: every organization read reaches the fake unless a test
+        // turns the read cache on (CachedApiFixture).
+        ["Caching:OrganizationTtl"] = "00:00:00",
         // Fast, bounded resilience: tests shrink delays through configuration, never sleep.
         ["Scalekit:Resilience:Retry:Delay"] = "00:00:00.010",
         ["Scalekit:Resilience:Retry:MaxRetryAttempts"] = "2",
@@ -93,3 +96,6 @@ public class ApiFixture : IDisposable
         GC.SuppressFinalize(this);
     }
 }
+
+/// <summary>An <see cref="ApiFixture"/> with the organization read cache on (30 s), for tests about that cache.</summary>
+public sealed class CachedApiFixture() : ApiFixture(new Dictionary<string, string?> { ["Caching:OrganizationTtl"] = "00:00:30" });

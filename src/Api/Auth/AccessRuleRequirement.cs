@@ -14,11 +14,16 @@ public sealed class AccessRuleRequirement(string policy, AccessRule rule) : IAut
 
     public AccessDecision Evaluate(ClaimsPrincipal user, OrganizationTarget target)
     {
-        var decisions = Rule.AnyOf.Select(alternative => Evaluate(alternative, user, target)).ToList();
-        if (decisions.Any(decision => decision.Allowed))
+        // Plain loop first: this runs on every request, and an allowed request should allocate nothing here.
+        foreach (var alternative in Rule.AnyOf)
         {
-            return AccessDecision.Allow;
+            if (Evaluate(alternative, user, target).Allowed)
+            {
+                return AccessDecision.Allow;
+            }
         }
+
+        var decisions = Rule.AnyOf.Select(alternative => Evaluate(alternative, user, target)).ToList();
 
         // Report the failure closest to success: "you hold the grant but this is not your organization" becomes
         // a 404 that looks exactly like a real not-found, so callers cannot probe other tenants' ids.
@@ -41,15 +46,18 @@ public sealed class AccessRuleRequirement(string policy, AccessRule rule) : IAut
 
     private static AccessDecision Evaluate(AccessAlternative alternative, ClaimsPrincipal user, OrganizationTarget target)
     {
-        if (alternative.Grants.Count > 0 && !alternative.Grants.Any(grant => ScalekitClaims.HasGrant(user, grant)))
+        if (alternative.Grants.Count > 0 && !HasAnyGrant(user, alternative.Grants))
         {
             return new AccessDecision(false, AccessDenialReason.MissingGrant, alternative.Grants, []);
         }
 
-        var missingRoles = alternative.Roles.Where(role => !ScalekitClaims.HasRole(user, role)).ToArray();
-        if (missingRoles.Length > 0)
+        foreach (var role in alternative.Roles)
         {
-            return new AccessDecision(false, AccessDenialReason.MissingRole, [], missingRoles);
+            if (!ScalekitClaims.HasRole(user, role))
+            {
+                return new AccessDecision(false, AccessDenialReason.MissingRole, [],
+                    alternative.Roles.Where(r => !ScalekitClaims.HasRole(user, r)).ToArray());
+            }
         }
 
         if (alternative.SameOrganization)
@@ -68,6 +76,19 @@ public sealed class AccessRuleRequirement(string policy, AccessRule rule) : IAut
         }
 
         return AccessDecision.Allow;
+    }
+
+    private static bool HasAnyGrant(ClaimsPrincipal user, List<string> grants)
+    {
+        foreach (var grant in grants)
+        {
+            if (ScalekitClaims.HasGrant(user, grant))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
 

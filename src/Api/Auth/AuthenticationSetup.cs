@@ -25,7 +25,7 @@ public static class AuthenticationSetup
         return services;
     }
 
-    private static void Configure(JwtBearerOptions options, IOptions<ScalekitOptions> scalekit, SigningKeyStore keys, ScalekitAccessTokenHandler handler)
+    internal static void Configure(JwtBearerOptions options, IOptions<ScalekitOptions> scalekit, SigningKeyStore keys, ScalekitAccessTokenHandler handler)
     {
         var settings = scalekit.Value;
         options.MapInboundClaims = false;
@@ -34,6 +34,8 @@ public static class AuthenticationSetup
         options.MetadataAddress = null!;
         options.RefreshOnIssuerKeyNotFound = false;
         options.IncludeErrorDetails = false;
+        // Nothing reads the raw token back from the ticket; storing it costs allocations on every request.
+        options.SaveToken = false;
         options.TokenHandlers.Clear();
         options.TokenHandlers.Add(handler);
         options.EventsType = typeof(BearerEvents);

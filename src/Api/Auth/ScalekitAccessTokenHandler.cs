@@ -7,7 +7,8 @@ namespace Api.Auth;
 /// <summary>
 /// Validates Scalekit access tokens. Before the standard checks it rejects what must never reach an RSA verify
 /// (unreadable tokens, algorithms other than RS256, ID tokens) and makes sure the token's <c>kid</c> is loaded,
-/// refetching the JWKS (under its cooldown) so a key rotation is picked up in the same request.
+/// refetching the JWKS (under its cooldown) so a key rotation is picked up in the same request. A token seen
+/// before and still good is answered from <see cref="ValidatedTokenCache"/> without any of that.
 /// </summary>
 public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
 {
@@ -15,15 +16,29 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
     private static readonly string[] IdTokenMarkers = ["nonce", "at_hash", "c_hash"];
 
     private readonly SigningKeyStore _keys;
+    private readonly ValidatedTokenCache _cache;
 
-    public ScalekitAccessTokenHandler(SigningKeyStore keys)
+    public ScalekitAccessTokenHandler(SigningKeyStore keys, ValidatedTokenCache cache)
     {
         _keys = keys;
+        _cache = cache;
         MapInboundClaims = false;
     }
 
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
+        TokenKey? cacheKey = null;
+        if (_cache.Enabled)
+        {
+            cacheKey = TokenKey.Of(token);
+            if (_cache.TryGet(cacheKey.Value, _keys.Current, out var remembered))
+            {
+                // Also starts the periodic background key refresh, which must not depend on cache misses.
+                await _keys.GetKeysAsync();
+                return remembered;
+            }
+        }
+
         if (!CanReadToken(token))
         {
             return Invalid(new SecurityTokenMalformedException("The token is not a JWS compact serialization."));
@@ -67,6 +82,10 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
         if (result.IsValid)
         {
             SplitScopeString(result.ClaimsIdentity);
+            if (_cache.Enabled)
+            {
+                _cache.Remember(cacheKey ?? TokenKey.Of(token), jwt, result.ClaimsIdentity);
+            }
         }
 
         return result;

@@ -62,10 +62,18 @@ public sealed class SigningKeyStore(
                 }
 
                 _lastAttemptTicks = now;
-                _inFlight = FetchAndStoreAsync();
+                fetch = FetchAndStoreAsync();
+                // A fetch that finished synchronously already ran its finally (this lock is reentrant): never park
+                // a completed task here, or every later refresh would return its stale answer.
+                if (!fetch.IsCompleted)
+                {
+                    _inFlight = fetch;
+                }
             }
-
-            fetch = _inFlight;
+            else
+            {
+                fetch = _inFlight;
+            }
         }
 
         return await fetch;

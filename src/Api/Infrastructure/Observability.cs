@@ -5,6 +5,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Serilog;
+using Serilog.Configuration;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
 
@@ -33,7 +34,13 @@ public static class Observability
             }
             else
             {
-                logger.WriteTo.Console(new RenderedCompactJsonFormatter());
+                // Batched on a background thread; past QueueLimit events are dropped rather than slowing requests.
+                logger.WriteTo.Sink(new BatchedConsoleSink(new RenderedCompactJsonFormatter()), new BatchingOptions
+                {
+                    BatchSizeLimit = 1000,
+                    BufferingTimeLimit = TimeSpan.FromMilliseconds(100),
+                    QueueLimit = 100_000,
+                });
             }
         });
         AddOpenTelemetry(builder);

@@ -4,11 +4,19 @@ using Microsoft.AspNetCore.Mvc;
 namespace Api.Organizations;
 
 /// <summary>Query of <c>GET /organizations</c>. Page tokens are Scalekit's, opaque and passed through; empty means absent.</summary>
-public sealed record ListOrganizationsQuery(
-    [FromQuery(Name = "pageSize")] int? PageSize,
-    [FromQuery(Name = "pageToken")] string? PageToken,
-    [FromQuery(Name = "externalId")] string? ExternalId)
+// Settable properties rather than a positional record: the build-time request delegate generator emits
+// typeof(string?) for nullable constructor parameters, which does not compile.
+public sealed record ListOrganizationsQuery
 {
+    [FromQuery(Name = "pageSize")]
+    public int? PageSize { get; init; }
+
+    [FromQuery(Name = "pageToken")]
+    public string? PageToken { get; init; }
+
+    [FromQuery(Name = "externalId")]
+    public string? ExternalId { get; init; }
+
     public const int DefaultPageSize = 10;
     public const int MaxPageSize = 100;
     public const int MaxPageTokenLength = 1024;

@@ -1,9 +1,12 @@
+using System.ComponentModel;
 using System.Globalization;
 using Api.Scalekit;
 
 namespace Api.Organizations;
 
 /// <summary>An organization as this API returns it. Absent or empty upstream values are null.</summary>
+/// <remarks>Immutable once mapped, so the organization cache hands out the same instance instead of copies.</remarks>
+[ImmutableObject(true)]
 public sealed record OrganizationResponse(
     string Id,
     string? DisplayName,

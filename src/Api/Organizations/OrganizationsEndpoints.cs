@@ -135,8 +135,8 @@ public static class OrganizationsEndpoints
     }
 
     public static async Task<Results<Ok<OrganizationResponse>, ProblemHttpResult>> GetCurrentOrganization(
-        ClaimsPrincipal user, IScalekitApi scalekit, CancellationToken cancellationToken) =>
-        await GetOrganization(ScalekitClaims.OrganizationIdOf(user) ?? "", scalekit, cancellationToken);
+        ClaimsPrincipal user, OrganizationCache organizations, CancellationToken cancellationToken) =>
+        await GetOrganization(ScalekitClaims.OrganizationIdOf(user) ?? "", organizations, cancellationToken);
 
     public static async Task<Results<Ok<OrganizationResponse>, ProblemHttpResult>> GetOrganizationByExternalId(
         string externalId, HttpContext context, IAuthorizationService authorization, IScalekitApi scalekit, CancellationToken cancellationToken)
@@ -171,7 +171,7 @@ public static class OrganizationsEndpoints
     }
 
     public static async Task<Results<Ok<OrganizationResponse>, ProblemHttpResult>> GetOrganization(
-        string id, IScalekitApi scalekit, CancellationToken cancellationToken)
+        string id, OrganizationCache organizations, CancellationToken cancellationToken)
     {
         // An id Scalekit could never have issued is not worth a round trip.
         if (!OrganizationId.IsWellFormed(id))
@@ -179,12 +179,11 @@ public static class OrganizationsEndpoints
             return TypedResults.Problem(ApiProblems.OrganizationNotFound());
         }
 
-        var organization = await scalekit.GetOrganizationAsync(id, cancellationToken);
-        return TypedResults.Ok(organization.ToResponse());
+        return TypedResults.Ok(await organizations.GetAsync(id, cancellationToken));
     }
 
     public static async Task<Results<Ok<OrganizationResponse>, ValidationProblem, ProblemHttpResult>> UpdateOrganization(
-        string id, UpdateOrganizationRequest request, IScalekitApi scalekit, CancellationToken cancellationToken)
+        string id, UpdateOrganizationRequest request, IScalekitApi scalekit, OrganizationCache organizations, CancellationToken cancellationToken)
     {
         if (!OrganizationId.IsWellFormed(id))
         {
@@ -205,11 +204,12 @@ public static class OrganizationsEndpoints
         }
 
         var updated = await scalekit.UpdateOrganizationAsync(id, change, cancellationToken);
+        await organizations.InvalidateAsync(id, CancellationToken.None);
         return TypedResults.Ok(updated.ToResponse());
     }
 
     public static async Task<Results<Ok<OrganizationResponse>, ProblemHttpResult>> UpdateOrganizationSettings(
-        string id, UpdateOrganizationSettingsRequest request, IScalekitApi scalekit, CancellationToken cancellationToken)
+        string id, UpdateOrganizationSettingsRequest request, IScalekitApi scalekit, OrganizationCache organizations, CancellationToken cancellationToken)
     {
         if (!OrganizationId.IsWellFormed(id))
         {
@@ -217,11 +217,12 @@ public static class OrganizationsEndpoints
         }
 
         var updated = await scalekit.UpdateOrganizationSettingsAsync(id, request.ToWire(), cancellationToken);
+        await organizations.InvalidateAsync(id, CancellationToken.None);
         return TypedResults.Ok(updated.ToResponse());
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteOrganization(
-        string id, IScalekitApi scalekit, CancellationToken cancellationToken)
+        string id, IScalekitApi scalekit, OrganizationCache organizations, CancellationToken cancellationToken)
     {
         if (!OrganizationId.IsWellFormed(id))
         {
@@ -229,6 +230,7 @@ public static class OrganizationsEndpoints
         }
 
         await scalekit.DeleteOrganizationAsync(id, cancellationToken);
+        await organizations.InvalidateAsync(id, CancellationToken.None);
         return TypedResults.NoContent();
     }
 

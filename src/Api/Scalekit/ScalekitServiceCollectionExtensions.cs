@@ -34,7 +34,10 @@ public static class ScalekitServiceCollectionExtensions
         var api = services.AddRefitGeneratedClient<IScalekitApi>(ScalekitJsonContext.Default)
             .ConfigureHttpClient(ConfigureApiClient)
             .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            // The factory's per-request log scopes cost allocations on every call and logged nothing at our levels;
+            // failures are logged once, where they are mapped (ApiExceptionHandler).
+            .RemoveAllLoggers();
 
         // Exactly one pipeline: stacked handlers would multiply retries.
         api.AddStandardResilienceHandler()

@@ -1,4 +1,5 @@
 using Api.Idempotency;
+using Api.Organizations;
 using Api.Scalekit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -23,6 +24,10 @@ public static class SharedStateSetup
         services.Replace(ServiceDescriptor.Singleton<IIdempotencyStore>(sp => ConnectionString(sp) is null
             ? ActivatorUtilities.CreateInstance<InMemoryIdempotencyStore>(sp)
             : ActivatorUtilities.CreateInstance<RedisIdempotencyStore>(sp)));
+        services.Replace(ServiceDescriptor.Singleton<IOrganizationChanges>(sp => ConnectionString(sp) is null
+            ? LocalOrganizationChanges.Instance
+            : ActivatorUtilities.CreateInstance<RedisOrganizationChanges>(sp)));
+        services.AddHostedService<OrganizationChangeSubscription>();
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
         return services;
     }

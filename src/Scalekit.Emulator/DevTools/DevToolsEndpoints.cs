@@ -10,12 +10,15 @@ namespace Scalekit.Emulator.DevTools;
 /// </summary>
 internal static class DevToolsEndpoints
 {
+    public const string Prefix = "/_emulator";
     public const string TokensPath = "/_emulator/tokens";
+    public const string StatsPath = "/_emulator/stats";
 
     public static RouteGroupBuilder MapDevTools(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/_emulator").AddEndpointFilter(LoopbackOnly);
+        var group = app.MapGroup(Prefix).AddEndpointFilter(LoopbackOnly);
         group.MapPost("/tokens", MintToken);
+        group.MapGet("/stats", Stats);
         return group;
     }
 
@@ -25,6 +28,9 @@ internal static class DevToolsEndpoints
             : TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "The emulator's dev endpoints answer loopback callers only.");
 
     internal static bool IsLoopback(IPAddress? address) => address is not null && IPAddress.IsLoopback(address);
+
+    // Requests answered so far by route: a benchmark reads it before and after a run to count upstream calls.
+    private static Ok<EmulatorStats> Stats(RequestCounters counters) => TypedResults.Ok(new EmulatorStats(counters.Snapshot()));
 
     private static Results<Ok<MintedToken>, BadRequest<string>> MintToken(DevTokenRequest request, AccessTokenMinter minter)
     {
@@ -58,3 +64,6 @@ internal sealed record DevTokenRequest(
     long? LifetimeSeconds);
 
 internal sealed record MintedToken(string AccessToken);
+
+/// <summary>The body of <c>GET /_emulator/stats</c>: requests answered by "METHOD route pattern".</summary>
+internal sealed record EmulatorStats(IReadOnlyDictionary<string, long> Requests);

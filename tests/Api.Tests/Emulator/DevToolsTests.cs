@@ -32,6 +32,25 @@ public sealed class DevToolsTests(EmulatorFixture fixture) : IClassFixture<Emula
     }
 
     [Fact]
+    public async Task StatsCountRequestsByRoutePatternButNotTheEmulatorsOwnRoutes()
+    {
+        await using var emulator = await ScalekitEmulator.StartAsync(new EmulatorOptions());
+        using var management = await EmulatorFixture.ManagementClientAsync(emulator);
+        await management.GetAsync("/keys");
+        await management.GetAsync($"/api/v1/organizations/{SeedData.AcmeOrganizationId}");
+        await management.GetAsync($"/api/v1/organizations/{SeedData.GlobexOrganizationId}");
+        await management.GetAsync("/_emulator/stats");
+
+        var requests = (await management.GetFromJsonAsync<JsonElement>("/_emulator/stats")).GetProperty("requests");
+
+        Assert.Equal(1, requests.GetProperty("POST /oauth/token").GetInt64());
+        Assert.Equal(1, requests.GetProperty("GET /keys").GetInt64());
+        Assert.Equal(2, requests.GetProperty("GET /api/v1/organizations/{id}").GetInt64());
+        Assert.DoesNotContain(requests.EnumerateObject(), property => property.Name.Contains("/_emulator", StringComparison.Ordinal));
+        Assert.Equal(2, emulator.Requests.Count("GET", "/api/v1/organizations/{id}"));
+    }
+
+    [Fact]
     public async Task DevEndpointsRejectCallersThatAreNotOnLoopback()
     {
         var context = new DefaultHttpContext();

@@ -1,4 +1,5 @@
 using Api.Auth;
+using Api.Infrastructure;
 using Api.Scalekit;
 
 namespace Api.Tests.Infrastructure;
@@ -132,5 +133,23 @@ public sealed class ConfigurationTests
         await using var api = ApiProcess.Start(environment, workDir);
         var exitCode = await api.WaitForExitAsync(TimeSpan.FromSeconds(60));
         return (exitCode, api.Output);
+    }
+
+    [Fact]
+    public void NegativeCacheLifetimesAndAnEmptyTokenCacheAreRejectedNamingTheKeys()
+    {
+        var options = new CachingOptions
+        {
+            ValidatedTokenTtl = TimeSpan.FromSeconds(-1),
+            ValidatedTokenMaxEntries = 0,
+            OrganizationTtl = TimeSpan.FromSeconds(-1),
+        };
+
+        var failure = new CachingOptionsValidator().Validate(null, options).FailureMessage;
+
+        Assert.Contains("Caching:ValidatedTokenTtl", failure);
+        Assert.Contains("Caching:ValidatedTokenMaxEntries", failure);
+        Assert.Contains("Caching:OrganizationTtl", failure);
+        Assert.True(new CachingOptionsValidator().Validate(null, new CachingOptions()).Succeeded);
     }
 }

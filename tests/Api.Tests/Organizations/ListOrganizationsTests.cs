@@ -1,3 +1,4 @@
+using Api.Organizations;
 using System.Net;
 using System.Text.Json;
 using WireMock.RequestBuilders;
@@ -128,9 +129,18 @@ public sealed class ListOrganizationsTests : IClassFixture<ApiFixture>
         Assert.Empty(_api.Fake.Requests("GET", "/api/v1/organizations"));
     }
 
+    [Fact]
+    public async Task AnEmptyPageSizeMeansTheDefault()
+    {
+        var response = await _platform.GetAsync("/organizations?pageSize=");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var call = Assert.Single(_api.Fake.Requests("GET", "/api/v1/organizations"));
+        Assert.Contains($"page_size={ListOrganizationsQuery.DefaultPageSize}", call.RequestMessage.Url);
+    }
+
     [Theory]
     [InlineData("ten")]
-    [InlineData("")]
     [InlineData("1e3")]
     public async Task ANonNumericPageSizeIs400WithNoUpstreamCall(string pageSize)
     {

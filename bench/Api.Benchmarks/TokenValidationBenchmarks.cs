@@ -1,0 +1,50 @@
+using BenchmarkDotNet.Attributes;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Api.Benchmarks;
+
+/// <summary>One access token through the API's handler: full RS256 validation versus a validated-token cache hit.</summary>
+[MemoryDiagnoser]
+public class TokenValidationBenchmarks
+{
+    private TokenFixture _cold = null!;
+    private TokenFixture _cached = null!;
+    private string _token = null!;
+    private string _badSignature = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _cold = new TokenFixture(cache: false);
+        _cached = new TokenFixture(cache: true);
+        _token = _cold.Mint("usr_bench");
+        var other = _cold.Mint("usr_other");
+        _badSignature = string.Concat(_token.AsSpan(0, _token.LastIndexOf('.')), other.AsSpan(other.LastIndexOf('.')));
+        foreach (var (name, result, expected) in new[] { ("cold", Cold().Result, true), ("cached", Cached().Result, true), ("bad signature", BadSignature().Result, false) })
+        {
+            if (result.IsValid != expected)
+            {
+                throw new InvalidOperationException($"The {name} token validated as {result.IsValid}: {result.Exception?.Message}");
+            }
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _cold.Dispose();
+        _cached.Dispose();
+    }
+
+    [Benchmark(Baseline = true, Description = "full validation (cache off)")]
+    public Task<TokenValidationResult> Cold() => _cold.Handler.ValidateTokenAsync(_token, _cold.Parameters);
+
+    [Benchmark(Description = "validated-token cache hit")]
+    public Task<TokenValidationResult> Cached() => _cached.Handler.ValidateTokenAsync(_token, _cached.Parameters);
+
+    [Benchmark(Description = "bad signature, known kid")]
+    public Task<TokenValidationResult> BadSignature() => _cached.Handler.ValidateTokenAsync(_badSignature, _cached.Parameters);
+
+    [Benchmark(Description = "garbage")]
+    public Task<TokenValidationResult> Garbage() => _cached.Handler.ValidateTokenAsync("garbage-not-a-jwt", _cached.Parameters);
+}

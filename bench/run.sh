@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The load benchmark: builds Release, starts the Scalekit emulator and three API instances on 127.0.0.1, drives
+# them with wrk in interleaved rounds, prints one table and writes bench/results/<time>.json.
+#   bench/run.sh            10 s warm-up, then 5 interleaved rounds x 10 s per scenario (about 7 minutes)
+#   bench/run.sh --quick    1 round x 3 s: checks the harness, not the numbers
+#   bench/run.sh --help     all options (rounds, duration, connections, extra API environment)
+# Everything it starts is stopped when it ends, fails or is interrupted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need wrk || ! need python3; then
+  echo "bench: installing wrk and python3 from Debian's packages"
+  apt-get update -qq && apt-get install -y -qq wrk python3 >/dev/null
+fi
+
+case "${1:-}" in -h|--help) exec python3 bench/bench.py --help ;; esac
+
+echo "bench: building Release"
+dotnet build src/Api/Api.csproj -c Release -nologo -clp:ErrorsOnly -v:q
+
+pids_file=bench/results/logs/pids
+cleanup() {
+  # bench.py stops its own children; this catches them if bench.py itself was killed.
+  if [ -f "$pids_file" ]; then
+    while read -r pid; do
+      [ -n "$pid" ] && kill -TERM -- "-$pid" 2>/dev/null || true
+    done < "$pids_file"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+python3 bench/bench.py "$@"

@@ -1,0 +1,60 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Api.Auth;
+using Api.Organizations;
+using Microsoft.Extensions.Options;
+
+namespace Api.Infrastructure;
+
+/// <summary>The <c>Caching</c> section. A zero TTL turns a cache off.</summary>
+public sealed class CachingOptions
+{
+    public const string SectionName = "Caching";
+
+    /// <summary>How long a fully validated access token is remembered (never past its own <c>exp</c>).</summary>
+    public TimeSpan ValidatedTokenTtl { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How many validated tokens are remembered at most.</summary>
+    public int ValidatedTokenMaxEntries { get; set; } = 10_000;
+
+    /// <summary>How long an organization read from Scalekit is served from memory.</summary>
+    public TimeSpan OrganizationTtl { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+public static class Caching
+{
+    /// <summary>The validated-token cache (auth) and the coalescing organization read cache, both short-lived and bounded.</summary>
+    public static IServiceCollection AddApiCaching(this IServiceCollection services)
+    {
+        services.AddOptions<CachingOptions>().BindConfiguration(CachingOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CachingOptions>, CachingOptionsValidator>();
+        services.AddSingleton<ValidatedTokenCache>();
+        services.AddHybridCache();
+        services.TryAddSingleton<IOrganizationChanges>(LocalOrganizationChanges.Instance);
+        services.AddSingleton<OrganizationCache>();
+        return services;
+    }
+}
+
+internal sealed class CachingOptionsValidator : IValidateOptions<CachingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CachingOptions options)
+    {
+        var failures = new List<string>();
+        if (options.ValidatedTokenTtl < TimeSpan.Zero)
+        {
+            failures.Add("Caching:ValidatedTokenTtl must not be negative (00:00:00 turns the validated-token cache off).");
+        }
+
+        if (options.ValidatedTokenMaxEntries < 1)
+        {
+            failures.Add("Caching:ValidatedTokenMaxEntries must be at least 1 (set Caching:ValidatedTokenTtl to 00:00:00 to turn the cache off).");
+        }
+
+        if (options.OrganizationTtl < TimeSpan.Zero)
+        {
+            failures.Add("Caching:OrganizationTtl must not be negative (00:00:00 turns the organization cache off).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,62 @@
+using Api.Infrastructure;
+using Api.Scalekit;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Options;
+
+namespace Api.Organizations;
+
+/// <summary>
+/// Organizations read from Scalekit, kept for <see cref="CachingOptions.OrganizationTtl"/>. Concurrent misses for one
+/// organization share a single upstream call; failures (404, 5xx, timeouts) are never stored. The key is the
+/// organization id alone, which is safe because authorization runs first (the route id against the token's
+/// <c>oid</c> and grants), and the organization body does not depend on who asks. Handlers that change or delete an
+/// organization call <see cref="InvalidateAsync"/> after Scalekit confirmed the change.
+/// </summary>
+/// <remarks>
+/// Holds one Scalekit client for its lifetime: the client's handlers are never rotated (pooled connections are
+/// recycled by PooledConnectionLifetime instead), and creating a typed client per request costs more than a hit.
+/// </remarks>
+public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, IOrganizationChanges changes, IOptions<CachingOptions> options)
+{
+    private readonly TimeSpan _ttl = options.Value.OrganizationTtl;
+
+    private readonly HybridCacheEntryOptions _entryOptions = new()
+    {
+        Expiration = options.Value.OrganizationTtl,
+        LocalCacheExpiration = options.Value.OrganizationTtl,
+    };
+
+    public bool Enabled => _ttl > TimeSpan.Zero;
+
+    public ValueTask<OrganizationResponse> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!Enabled)
+        {
+            return FetchAsync((id, scalekit), cancellationToken);
+        }
+
+        return cache.GetOrCreateAsync(Key(id), (id, scalekit), FetchAsync, _entryOptions, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>
+    /// Forgets the organization here and tells the other replicas, so the next read anywhere goes to Scalekit.
+    /// Call it after an update, a settings change or a delete.
+    /// </summary>
+    public async ValueTask InvalidateAsync(string id, CancellationToken cancellationToken)
+    {
+        if (Enabled)
+        {
+            await ForgetLocallyAsync(id, cancellationToken);
+            await changes.PublishAsync(id, cancellationToken);
+        }
+    }
+
+    /// <summary>Drops this replica's copy only (another replica changed the organization).</summary>
+    public ValueTask ForgetLocallyAsync(string id, CancellationToken cancellationToken) =>
+        Enabled ? cache.RemoveAsync(Key(id), cancellationToken) : ValueTask.CompletedTask;
+
+    private static async ValueTask<OrganizationResponse> FetchAsync((string Id, IScalekitApi Scalekit) state, CancellationToken cancellationToken) =>
+        (await state.Scalekit.GetOrganizationAsync(state.Id, cancellationToken)).ToResponse();
+
+    private static string Key(string id) => "organization:" + id;
+}

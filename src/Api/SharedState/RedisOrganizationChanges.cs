@@ -1,0 +1,56 @@
+using Api.Organizations;
+using StackExchange.Redis;
+
+namespace Api.SharedState;
+
+/// <summary>
+/// Organization changes over Redis pub/sub: a replica that updates or deletes an organization publishes its id, and
+/// every replica (itself included) drops its cached copy. A message lost while Redis is down leaves a copy stale
+/// for at most <c>Caching:OrganizationTtl</c>.
+/// </summary>
+public sealed class RedisOrganizationChanges(RedisConnection redis, ILogger<RedisOrganizationChanges> logger) : IOrganizationChanges
+{
+    public static readonly RedisChannel Channel = RedisChannel.Literal("orgapi:organization-changed");
+
+    public async ValueTask PublishAsync(string organizationId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await (await redis.SubscriberAsync()).PublishAsync(Channel, organizationId);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            logger.LogWarning("Could not tell other replicas that an organization changed ({ErrorType})", ex.GetType().Name);
+        }
+    }
+}
+
+/// <summary>Listens for other replicas' changes and drops the local copies; keeps trying while Redis is away.</summary>
+internal sealed class OrganizationChangeSubscription(IServiceProvider services, ILogger<OrganizationChangeSubscription> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (SharedStateSetup.ConnectionString(services) is null)
+        {
+            return;
+        }
+
+        var cache = services.GetRequiredService<OrganizationCache>();
+        var redis = services.GetRequiredService<RedisConnection>();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                // Once registered, StackExchange.Redis re-subscribes by itself after every reconnect.
+                await (await redis.SubscriberAsync()).SubscribeAsync(RedisOrganizationChanges.Channel,
+                    (channel, id) => _ = cache.ForgetLocallyAsync(id.ToString(), CancellationToken.None).AsTask());
+                return;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                logger.LogWarning("Cannot subscribe to organization changes yet ({ErrorType}); retrying", ex.GetType().Name);
+                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+            }
+        }
+    }
+}

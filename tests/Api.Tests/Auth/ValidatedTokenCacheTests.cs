@@ -1,0 +1,189 @@
+using System.Net;
+using System.Security.Claims;
+using Api.Auth;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Api.Tests.Auth;
+
+public sealed class ValidatedTokenCacheTests
+{
+    private static readonly Dictionary<string, string?> NoJwksCooldown = new() { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" };
+
+    private static async Task<HttpStatusCode> Read(HttpClient client, string token, string organization = Tokens.OrgA)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/organizations/{organization}");
+        request.Headers.Authorization = new("Bearer", token);
+        using var response = await client.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    [Fact]
+    public async Task ARepeatedTokenIsValidatedOnceAndThenServedFromTheCache()
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var client = fixture.Client();
+        using var lookups = new TokenCacheLookups(fixture.Factory.Services);
+        var token = fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]);
+
+        Assert.Equal(HttpStatusCode.OK, await Read(client, token));
+        Assert.Equal(HttpStatusCode.OK, await Read(client, token));
+        Assert.Equal(HttpStatusCode.OK, await Read(client, token));
+
+        Assert.Equal(1, lookups.Misses);
+        Assert.Equal(2, lookups.Hits);
+    }
+
+    [Fact]
+    public async Task DistinctTokensNeverShareAnEntry()
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var client = fixture.Client();
+        var member = fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]);
+        var outsider = fixture.Tokens.User(Tokens.OrgB, ["organizations:read"]);
+        var withoutGrant = fixture.Tokens.User(Tokens.OrgA, ["organizations:create"]);
+
+        for (var round = 0; round < 2; round++)
+        {
+            Assert.Equal(HttpStatusCode.OK, await Read(client, member));
+            Assert.Equal(HttpStatusCode.NotFound, await Read(client, outsider));
+            Assert.Equal(HttpStatusCode.Forbidden, await Read(client, withoutGrant));
+        }
+    }
+
+    [Fact]
+    public async Task ATokenPastItsExpButInsideTheClockSkewIsAcceptedAndNeverCached()
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var client = fixture.Client();
+        using var lookups = new TokenCacheLookups(fixture.Factory.Services);
+        var token = fixture.Tokens.User(Tokens.OrgA, ["organizations:read"],
+            customize: claims =>
+            {
+                claims["iat"] = claims["nbf"] = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds();
+                claims["exp"] = DateTimeOffset.UtcNow.AddSeconds(-10).ToUnixTimeSeconds();
+            });
+
+        Assert.Equal(HttpStatusCode.OK, await Read(client, token));
+        Assert.Equal(HttpStatusCode.OK, await Read(client, token));
+
+        Assert.Equal(0, lookups.Hits);
+        Assert.Equal(2, lookups.Misses);
+    }
+
+    [Theory]
+    [InlineData(61, "00:05:00")]   // past the token's exp, still inside the TTL
+    [InlineData(31, "00:00:30")]   // past the TTL, still before exp
+    public async Task AnEntryIsNotServedPastTheEarlierOfTheTokensExpAndTheTtl(int secondsLater, string ttl)
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var clock = new ShiftedClock();
+        using var factory = fixture.Factory.WithWebHostBuilder(host => host
+            .UseSetting("Caching:ValidatedTokenTtl", ttl)
+            .ConfigureTestServices(services => services.AddSingleton<TimeProvider>(clock)));
+        var client = factory.CreateClient();
+        using var lookups = new TokenCacheLookups(factory.Services);
+        var token = fixture.Tokens.User(Tokens.OrgA, ["organizations:read"],
+            customize: claims => claims["exp"] = DateTimeOffset.UtcNow.AddSeconds(60).ToUnixTimeSeconds());
+        Assert.Equal(HttpStatusCode.OK, await Read(client, token));
+        Assert.Equal(HttpStatusCode.OK, await Read(client, token));
+        Assert.Equal(1, lookups.Hits);
+
+        clock.Offset = TimeSpan.FromSeconds(secondsLater);
+        await Read(client, token);
+
+        Assert.Equal(1, lookups.Hits);
+        Assert.Equal(2, lookups.Misses);
+    }
+
+    [Fact]
+    public async Task ARejectionIsNotCachedATokenWithAnUnknownKidIsAcceptedOnceTheKeyIsPublished()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        var tokens = new Tokens(fake);
+        using var factory = new ApiFactory(fake, NoJwksCooldown);
+        var client = factory.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, await Read(client, tokens.User(Tokens.OrgA, ["organizations:read"])));
+        var upcoming = new TestKey("kid-upcoming");
+        var token = tokens.Sign(tokens.BaseClaims("usr_1", Tokens.OrgA).With("permissions", new[] { "organizations:read" }), upcoming);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await Read(client, token));
+        fake.Keys.Add(upcoming);
+
+        Assert.Equal(HttpStatusCode.OK, await Read(client, token));
+    }
+
+    [Fact]
+    public async Task ACachedTokenStopsWorkingOnceItsSigningKeyIsRetiredFromTheJwks()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        var tokens = new Tokens(fake);
+        using var factory = new ApiFactory(fake, NoJwksCooldown);
+        var client = factory.CreateClient();
+        var old = tokens.User(Tokens.OrgA, ["organizations:read"]);
+        Assert.Equal(HttpStatusCode.OK, await Read(client, old));
+        Assert.Equal(HttpStatusCode.OK, await Read(client, old));
+
+        // Rotate and retire kid-1; the first token with the new kid makes the API refetch the JWKS.
+        fake.RotateKey();
+        fake.Keys.RemoveAt(0);
+        Assert.Equal(HttpStatusCode.OK, await Read(client, tokens.User(Tokens.OrgA, ["organizations:read"])));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await Read(client, old));
+    }
+
+    [Fact]
+    public async Task EveryValidationHandsOutItsOwnIdentity()
+    {
+        using var fixture = new ApiFixture();
+        var handler = fixture.Factory.Services.GetRequiredService<ScalekitAccessTokenHandler>();
+        var parameters = fixture.Factory.Services.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>()
+            .Get(JwtBearerDefaults.AuthenticationScheme).TokenValidationParameters;
+        var token = fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]);
+
+        var first = await handler.ValidateTokenAsync(token, parameters);
+        first.ClaimsIdentity.AddClaim(new Claim(ScalekitClaims.Permissions, "organizations:read_all"));
+        var second = await handler.ValidateTokenAsync(token, parameters);
+        second.ClaimsIdentity.AddClaim(new Claim(ScalekitClaims.Roles, "admin"));
+        var third = await handler.ValidateTokenAsync(token, parameters);
+
+        Assert.True(first.IsValid && second.IsValid && third.IsValid);
+        Assert.NotSame(second.ClaimsIdentity, third.ClaimsIdentity);
+        Assert.False(third.ClaimsIdentity.HasClaim(ScalekitClaims.Permissions, "organizations:read_all"));
+        Assert.False(third.ClaimsIdentity.HasClaim(ScalekitClaims.Roles, "admin"));
+        Assert.True(third.ClaimsIdentity.HasClaim(ScalekitClaims.Permissions, "organizations:read"));
+    }
+
+    [Fact]
+    public async Task WithTheTtlAtZeroTheCacheIsNeverConsulted()
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        using var factory = fixture.Factory.WithWebHostBuilder(host => host.UseSetting("Caching:ValidatedTokenTtl", "00:00:00"));
+        var client = factory.CreateClient();
+        using var lookups = new TokenCacheLookups(factory.Services);
+        var token = fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]);
+
+        Assert.Equal(HttpStatusCode.OK, await Read(client, token));
+        Assert.Equal(HttpStatusCode.OK, await Read(client, token));
+
+        Assert.Equal(0, lookups.Hits + lookups.Misses);
+    }
+}
+
+internal static class ClaimsExtensions
+{
+    public static Dictionary<string, object> With(this Dictionary<string, object> claims, string name, object value)
+    {
+        claims[name] = value;
+        return claims;
+    }
+}

@@ -1,0 +1,159 @@
+using System.Net;
+using System.Text.Json;
+using Api.Organizations;
+using Microsoft.Extensions.DependencyInjection;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace Api.Tests.Organizations;
+
+public sealed class OrganizationCacheTests
+{
+    private const string OrganizationPath = $"/api/v1/organizations/{Tokens.OrgA}";
+
+    private static HttpClient Member(ApiFixture fixture) => fixture.Client(fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]));
+
+    private static int UpstreamReads(ApiFixture fixture) => fixture.Fake.Requests("GET", OrganizationPath).Count;
+
+    [Fact]
+    public async Task ConcurrentReadsOfOneOrganizationShareOneUpstreamCall()
+    {
+        using var fixture = new CachedApiFixture();
+        // A slow Scalekit keeps the first read in flight while the others arrive.
+        var organization = JsonSerializer.Serialize(new { organization = new { id = Tokens.OrgA, display_name = "Acme" } });
+        fixture.Fake.Server.Given(Request.Create().WithPath(OrganizationPath).UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody(organization).WithDelay(TimeSpan.FromMilliseconds(500)));
+        var client = Member(fixture);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.GetAsync($"/organizations/{Tokens.OrgA}")));
+
+        Assert.All(responses, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
+        Assert.Equal(1, UpstreamReads(fixture));
+    }
+
+    [Fact]
+    public async Task RepeatedReadsWithinTheTtlDoNotCallScalekitAgain()
+    {
+        using var fixture = new CachedApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var client = Member(fixture);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        }
+
+        Assert.Equal(1, UpstreamReads(fixture));
+    }
+
+    [Fact]
+    public async Task WithTheTtlAtZeroEveryReadGoesUpstream()
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var client = Member(fixture);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        }
+
+        Assert.Equal(3, UpstreamReads(fixture));
+    }
+
+    [Fact]
+    public async Task AfterInvalidationTheNextReadGoesUpstreamAndSeesTheChange()
+    {
+        using var fixture = new CachedApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA, displayName: "Before");
+        var client = Member(fixture);
+        await client.GetAsync($"/organizations/{Tokens.OrgA}");
+        fixture.Fake.AddOrganization(Tokens.OrgA, displayName: "After");
+
+        await fixture.Factory.Services.GetRequiredService<OrganizationCache>().InvalidateAsync(Tokens.OrgA, CancellationToken.None);
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("After", body.RootElement.GetProperty("displayName").GetString());
+        Assert.Equal(2, UpstreamReads(fixture));
+    }
+
+    [Fact]
+    public async Task AFailedReadIsNotCachedTheNextReadTriesScalekitAgain()
+    {
+        using var fixture = new CachedApiFixture();
+        fixture.Fake.Server.Given(Request.Create().WithPath(OrganizationPath).UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(500));
+        var client = Member(fixture);
+        Assert.Equal(HttpStatusCode.BadGateway, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        var failedCalls = UpstreamReads(fixture);
+
+        fixture.Fake.Reset();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        Assert.True(failedCalls >= 1);
+        Assert.Equal(1, UpstreamReads(fixture));
+    }
+
+    [Fact]
+    public async Task ANotFoundIsNotCached()
+    {
+        using var fixture = new CachedApiFixture();
+        var client = Member(fixture);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+
+        Assert.Equal(2, UpstreamReads(fixture));
+    }
+
+    [Fact]
+    public async Task ACachedOrganizationIsStillRefusedToCallersOfAnotherOrganization()
+    {
+        using var fixture = new CachedApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        Assert.Equal(HttpStatusCode.OK, (await Member(fixture).GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+
+        var outsider = fixture.Client(fixture.Tokens.User(Tokens.OrgB, ["organizations:read"]));
+        var withoutGrant = fixture.Client(fixture.Tokens.User(Tokens.OrgA, ["organizations:create"]));
+
+        await ProblemAssert.IsProblem(await outsider.GetAsync($"/organizations/{Tokens.OrgA}"), HttpStatusCode.NotFound);
+        await ProblemAssert.IsProblem(await withoutGrant.GetAsync($"/organizations/{Tokens.OrgA}"), HttpStatusCode.Forbidden);
+        Assert.Equal(1, UpstreamReads(fixture));
+    }
+
+    public static TheoryData<string, string, string?> Changes => new()
+    {
+        { "PATCH", $"/organizations/{Tokens.OrgA}", """{"displayName":"Acme Renamed"}""" },
+        { "PATCH", $"/organizations/{Tokens.OrgA}/settings", """{"features":[{"name":"sso","enabled":false}]}""" },
+        { "DELETE", $"/organizations/{Tokens.OrgA}", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Changes))]
+    public async Task TheApisOwnChangesInvalidateTheCachedOrganization(string method, string path, string? body)
+    {
+        using var fixture = new CachedApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var admin = fixture.Client(fixture.Tokens.User(Tokens.OrgA,
+            ["organizations:read", "organizations:update", "organizations:delete"], roles: ["admin"]));
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        Assert.Equal(1, UpstreamReads(fixture));
+
+        using var change = new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = body is null ? null : new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+        };
+        var changed = await admin.SendAsync(change);
+        Assert.True(changed.IsSuccessStatusCode, $"{method} {path}: {(int)changed.StatusCode} {await changed.Content.ReadAsStringAsync()}");
+        var readsBefore = UpstreamReads(fixture);
+
+        var after = await admin.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        Assert.Equal(readsBefore + 1, UpstreamReads(fixture));
+        Assert.Equal(method == "DELETE" ? HttpStatusCode.NotFound : HttpStatusCode.OK, after.StatusCode);
+    }
+}

@@ -1,0 +1,55 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Api.Tests.SharedState;
+
+public sealed class SharedCacheInvalidationTests
+{
+    [RedisFact]
+    public async Task AnUpdateOnOneReplicaInvalidatesTheCachedOrganizationOnAnother()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA, "Before");
+        var token = new Tokens(fake).User(Tokens.OrgA, ["organizations:read", "organizations:update"], roles: ["admin"]);
+        var settings = new Dictionary<string, string?> { ["ConnectionStrings:Redis"] = redis.ConnectionString, ["Caching:OrganizationTtl"] = "00:10:00" };
+        using var replicaA = new ApiFactory(fake, settings);
+        using var replicaB = new ApiFactory(fake, settings);
+        var clientA = replicaA.CreateClient();
+        var clientB = replicaB.CreateClient();
+        clientA.DefaultRequestHeaders.Authorization = clientB.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        Assert.Equal("Before", await DisplayNameAsync(clientB));
+        await ReadyAsync(clientB);
+
+        var patched = await clientA.PatchAsync($"/organizations/{Tokens.OrgA}", new StringContent("""{"displayName":"After"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+
+        // The message travels asynchronously; within the ten-minute TTL only the invalidation can refresh B's copy.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        string name;
+        do
+        {
+            name = await DisplayNameAsync(clientB);
+        }
+        while (name != "After" && !timeout.IsCancellationRequested && await Pause(timeout.Token));
+
+        Assert.Equal("After", name);
+    }
+
+    private static async Task<string> DisplayNameAsync(HttpClient client)
+    {
+        var body = await client.GetStringAsync($"/organizations/{Tokens.OrgA}");
+        return JsonDocument.Parse(body).RootElement.GetProperty("displayName").GetString()!;
+    }
+
+    // The subscription is made in the background at startup; readiness pings the same connection.
+    private static async Task ReadyAsync(HttpClient client) =>
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+
+    private static async Task<bool> Pause(CancellationToken cancellationToken)
+    {
+        await Task.Delay(50, cancellationToken);
+        return true;
+    }
+}
