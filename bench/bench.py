@@ -245,6 +245,8 @@ def measure(scenario, seconds, connections, threads, upstream_port):
     cpu_before = cpu_seconds(pid)
     stats_before = upstream_stats(upstream_port)
     result = run_wrk(scenario["url"], scenario["script"], scenario.get("headers", []), seconds, connections, threads)
+    # wrk stops with requests in flight; let their upstream calls land in this run, not the next one's.
+    time.sleep(0.5)
     stats_after = upstream_stats(upstream_port)
     cpu_after = cpu_seconds(pid)
 

@@ -16,6 +16,8 @@ namespace Api.Auth;
 /// grace is not extended to cached tokens) and <see cref="CachingOptions.ValidatedTokenTtl"/>, and only while the
 /// key that signed it is still published: a key retired from the JWKS ends its tokens at the next key refresh.
 /// Failures are never stored. Every hit hands out a fresh copy of the identity (identities are mutable).
+/// The key is the token alone because one handler serves one set of validation parameters (the bearer scheme's).
+/// An entry keeps the parsed token and its claims, a few KB, so the default 10000 entries stay within tens of MB.
 /// </summary>
 public sealed class ValidatedTokenCache : IDisposable
 {
