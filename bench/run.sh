@@ -21,8 +21,13 @@ echo "bench: building Release"
 dotnet build src/Api/Api.csproj -c Release -nologo -clp:ErrorsOnly -v:q
 
 pids_file=bench/results/logs/pids
+bench_pid=
 cleanup() {
-  # bench.py stops its own children; this catches them if bench.py itself was killed.
+  # bench.py stops its own children on SIGTERM; the pid file catches them if bench.py itself was killed.
+  if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
+    kill -TERM "$bench_pid" 2>/dev/null || true
+    wait "$bench_pid" 2>/dev/null || true
+  fi
   if [ -f "$pids_file" ]; then
     while read -r pid; do
       [ -n "$pid" ] && kill -TERM -- "-$pid" 2>/dev/null || true
@@ -32,4 +37,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-python3 bench/bench.py "$@"
+# In the background and waited for, so a signal to this script is handled at once, not after the run.
+python3 bench/bench.py "$@" &
+bench_pid=$!
+wait "$bench_pid"

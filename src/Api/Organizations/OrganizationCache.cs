@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Api.Infrastructure;
 using Api.Scalekit;
 using Microsoft.Extensions.Caching.Hybrid;
@@ -35,7 +36,7 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
             return FetchAsync((id, scalekit), cancellationToken);
         }
 
-        return cache.GetOrCreateAsync(Key(id), (id, scalekit), FetchAsync, _entryOptions, cancellationToken: cancellationToken);
+        return cache.GetOrCreateAsync(Key(id), (id, scalekit, Activity.Current), FetchTracedAsync, _entryOptions, cancellationToken: cancellationToken);
     }
 
     /// <summary>
@@ -54,6 +55,27 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
     /// <summary>Drops this replica's copy only (another replica changed the organization).</summary>
     public ValueTask ForgetLocallyAsync(string id, CancellationToken cancellationToken) =>
         Enabled ? cache.RemoveAsync(Key(id), cancellationToken) : ValueTask.CompletedTask;
+
+    // HybridCache runs the shared fetch outside the caller's execution context; put it back under the trace of the
+    // request that started it, so the Scalekit call keeps its traceparent.
+    private static async ValueTask<OrganizationResponse> FetchTracedAsync(
+        (string Id, IScalekitApi Scalekit, Activity? Parent) state, CancellationToken cancellationToken)
+    {
+        var previous = Activity.Current;
+        if (previous is null && state.Parent is { } parent)
+        {
+            Activity.Current = parent;
+        }
+
+        try
+        {
+            return await FetchAsync((state.Id, state.Scalekit), cancellationToken);
+        }
+        finally
+        {
+            Activity.Current = previous;
+        }
+    }
 
     private static async ValueTask<OrganizationResponse> FetchAsync((string Id, IScalekitApi Scalekit) state, CancellationToken cancellationToken) =>
         (await state.Scalekit.GetOrganizationAsync(state.Id, cancellationToken)).ToResponse();

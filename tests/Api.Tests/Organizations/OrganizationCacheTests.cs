@@ -156,4 +156,19 @@ public sealed class OrganizationCacheTests
         Assert.Equal(readsBefore + 1, UpstreamReads(fixture));
         Assert.Equal(method == "DELETE" ? HttpStatusCode.NotFound : HttpStatusCode.OK, after.StatusCode);
     }
+
+    [Fact]
+    public async Task TheSharedScalekitCallStaysOnTheTraceOfTheRequestThatStartedIt()
+    {
+        using var fixture = new CachedApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        const string traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/organizations/{Tokens.OrgA}");
+        request.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-01");
+
+        Assert.Equal(HttpStatusCode.OK, (await Member(fixture).SendAsync(request)).StatusCode);
+
+        var upstream = Assert.Single(fixture.Fake.Requests("GET", OrganizationPath));
+        Assert.Equal(traceId, upstream.RequestMessage.Headers!["traceparent"].Single().Split('-')[1]);
+    }
 }
