@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Load benchmark of the organizations API against the local Scalekit emulator (see bench/README.md).
+"""Load benchmark of the organizations API against the local Scalekit emulator (see the Performance section of README.md).
 
 Started by bench/run.sh after a Release build. Everything binds to 127.0.0.1; every load run is bounded by wrk's
 duration and a hard timeout; every process started here is stopped on exit, on Ctrl+C and on SIGTERM.

@@ -9,13 +9,8 @@ public sealed class SigningKeyTests
     [Fact]
     public async Task ARotatedKeyIsPickedUpWithoutARestart()
     {
-        using var fake = new ScalekitFake();
-        fake.AddOrganization(Tokens.OrgA);
-        var tokens = new Tokens(fake);
-        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" });
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        using var api = await KeysLoadedAsync();
+        var (fake, tokens, factory, client) = (api.Fake, api.Tokens, api.Factory, api.Client);
 
         fake.RotateKey();
         client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
@@ -47,20 +42,13 @@ public sealed class SigningKeyTests
     [Fact]
     public async Task KeysAlreadyLoadedKeepWorkingWhenTheJwksEndpointGoesDown()
     {
-        using var fake = new ScalekitFake();
-        fake.AddOrganization(Tokens.OrgA);
-        var tokens = new Tokens(fake);
-        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" });
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        using var api = await KeysLoadedAsync();
+        var (fake, tokens, factory, client) = (api.Fake, api.Tokens, api.Factory, api.Client);
 
         fake.Server.Given(Request.Create().WithPath("/keys")).AtPriority(1)
             .RespondWith(Response.Create().WithStatusCode(503));
         // An unknown kid forces a (failing) refetch; the good keys must survive it.
-        var stranger = tokens.Sign(tokens.BaseClaims("usr_x", Tokens.OrgA), new TestKey("kid-stranger"));
-        var strangerClient = factory.CreateClient();
-        strangerClient.DefaultRequestHeaders.Authorization = new("Bearer", stranger);
+        var strangerClient = StrangerClient(api);
         Assert.Equal(HttpStatusCode.Unauthorized, (await strangerClient.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
 
         var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
@@ -72,21 +60,44 @@ public sealed class SigningKeyTests
     [Fact]
     public async Task AnEmptyKeySetNeverReplacesGoodKeys()
     {
-        using var fake = new ScalekitFake();
-        fake.AddOrganization(Tokens.OrgA);
-        var tokens = new Tokens(fake);
-        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" });
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        using var api = await KeysLoadedAsync();
+        var (fake, tokens, factory, client) = (api.Fake, api.Tokens, api.Factory, api.Client);
 
         fake.Server.Given(Request.Create().WithPath("/keys")).AtPriority(1)
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody("{\"keys\":[]}"));
-        var stranger = tokens.Sign(tokens.BaseClaims("usr_x", Tokens.OrgA), new TestKey("kid-stranger"));
-        var strangerClient = factory.CreateClient();
-        strangerClient.DefaultRequestHeaders.Authorization = new("Bearer", stranger);
+        var strangerClient = StrangerClient(api);
         await strangerClient.GetAsync($"/organizations/{Tokens.OrgA}");
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+    }
+
+    // A host whose keys are loaded (one authenticated 200 done), with a refetch cooldown of zero.
+    private static async Task<LoadedApi> KeysLoadedAsync()
+    {
+        var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        var tokens = new Tokens(fake);
+        var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" });
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        return new LoadedApi(fake, tokens, factory, client);
+    }
+
+    // A token signed with a key the JWKS does not publish: it forces a refetch.
+    private static HttpClient StrangerClient(LoadedApi api)
+    {
+        var client = api.Factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", api.Tokens.Sign(api.Tokens.BaseClaims("usr_x", Tokens.OrgA), new TestKey("kid-stranger")));
+        return client;
+    }
+
+    private sealed record LoadedApi(ScalekitFake Fake, Tokens Tokens, ApiFactory Factory, HttpClient Client) : IDisposable
+    {
+        public void Dispose()
+        {
+            Factory.Dispose();
+            Fake.Dispose();
+        }
     }
 }
