@@ -37,7 +37,8 @@ internal sealed class TokenFixture : IDisposable
             Audiences = [Audience],
         };
         var store = new SigningKeyStore(new JwksFactory(jwks),
-            new StaticMonitor<ScalekitOptions>(scalekit), TimeProvider.System, NullLogger<SigningKeyStore>.Instance);
+            new StaticMonitor<ScalekitOptions>(scalekit), TimeProvider.System,
+            new ApiMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()), NullLogger<SigningKeyStore>.Instance);
         if (store.RefreshAsync().AsTask().GetAwaiter().GetResult() is null)
         {
             throw new InvalidOperationException("The in-memory JWKS did not load.");

@@ -50,13 +50,13 @@ public class HotPathBenchmarks
     public void Setup() => _response = _wire.ToResponse();
 
     [Benchmark(Description = "policy: member reads own organization")]
-    public bool PolicyAllowed() => ReadOrganization.Evaluate(_member, Acme).Allowed;
+    public bool PolicyAllowed() => ReadOrganization.Evaluate(_member, new OrganizationTarget(Acme, Pending: false)).Allowed;
 
     [Benchmark(Description = "policy: member reads another organization")]
-    public bool PolicyMismatch() => ReadOrganization.Evaluate(_member, "org_200000000000000002").Allowed;
+    public bool PolicyMismatch() => ReadOrganization.Evaluate(_member, new OrganizationTarget("org_200000000000000002", Pending: false)).Allowed;
 
     [Benchmark(Description = "policy: read_all")]
-    public bool PolicyReadAll() => ReadOrganization.Evaluate(_platform, Acme).Allowed;
+    public bool PolicyReadAll() => ReadOrganization.Evaluate(_platform, new OrganizationTarget(Acme, Pending: false)).Allowed;
 
     [Benchmark(Description = "map Scalekit organization -> response")]
     public OrganizationResponse ToResponse() => _wire.ToResponse();
