@@ -70,6 +70,8 @@ public sealed partial class AccessAudit(ILogger<AccessAudit> logger, ApiMetrics 
             return Unverified(http.Request.Headers.Authorization.ToString());
         }
 
+        private static readonly JsonWebTokenHandler Reader = new();
+
         private static CallerClaims Unverified(string authorization)
         {
             const string scheme = "Bearer ";
@@ -78,9 +80,16 @@ public sealed partial class AccessAudit(ILogger<AccessAudit> logger, ApiMetrics 
                 return None;
             }
 
+            // Checked first so a flood of garbage costs no exception per request.
+            var raw = authorization[scheme.Length..].Trim();
+            if (!Reader.CanReadToken(raw))
+            {
+                return None;
+            }
+
             try
             {
-                var token = new JsonWebToken(authorization[scheme.Length..].Trim());
+                var token = new JsonWebToken(raw);
                 return new(Claim(token, ScalekitClaims.Subject), Claim(token, ScalekitClaims.ClientId),
                     Claim(token, ScalekitClaims.OrganizationId), Claim(token, ScalekitClaims.TokenId), false);
             }
