@@ -203,8 +203,17 @@ public static class OrganizationsEndpoints
                 detail: "After merging, the organization would have too many metadata pairs.");
         }
 
-        var updated = await scalekit.UpdateOrganizationAsync(id, change, cancellationToken);
-        await organizations.InvalidateAsync(id, CancellationToken.None);
+        ScalekitOrganizationEnvelope updated;
+        try
+        {
+            updated = await scalekit.UpdateOrganizationAsync(id, change, cancellationToken);
+        }
+        finally
+        {
+            // Also after a failure or timeout: Scalekit may have applied the change anyway.
+            await organizations.InvalidateAsync(id, CancellationToken.None);
+        }
+
         return TypedResults.Ok(updated.ToResponse());
     }
 
@@ -216,8 +225,16 @@ public static class OrganizationsEndpoints
             return TypedResults.Problem(ApiProblems.OrganizationNotFound());
         }
 
-        var updated = await scalekit.UpdateOrganizationSettingsAsync(id, request.ToWire(), cancellationToken);
-        await organizations.InvalidateAsync(id, CancellationToken.None);
+        ScalekitOrganizationEnvelope updated;
+        try
+        {
+            updated = await scalekit.UpdateOrganizationSettingsAsync(id, request.ToWire(), cancellationToken);
+        }
+        finally
+        {
+            await organizations.InvalidateAsync(id, CancellationToken.None);
+        }
+
         return TypedResults.Ok(updated.ToResponse());
     }
 
@@ -229,8 +246,15 @@ public static class OrganizationsEndpoints
             return TypedResults.Problem(ApiProblems.OrganizationNotFound());
         }
 
-        await scalekit.DeleteOrganizationAsync(id, cancellationToken);
-        await organizations.InvalidateAsync(id, CancellationToken.None);
+        try
+        {
+            await scalekit.DeleteOrganizationAsync(id, cancellationToken);
+        }
+        finally
+        {
+            await organizations.InvalidateAsync(id, CancellationToken.None);
+        }
+
         return TypedResults.NoContent();
     }
 

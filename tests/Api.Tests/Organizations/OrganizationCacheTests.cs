@@ -157,6 +157,30 @@ public sealed class OrganizationCacheTests
         Assert.Equal(method == "DELETE" ? HttpStatusCode.NotFound : HttpStatusCode.OK, after.StatusCode);
     }
 
+    [Theory]
+    [MemberData(nameof(Changes))]
+    public async Task AChangeThatFailedUpstreamStillInvalidatesBecauseScalekitMayHaveAppliedIt(string method, string path, string? body)
+    {
+        using var fixture = new CachedApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var admin = fixture.Client(fixture.Tokens.User(Tokens.OrgA,
+            ["organizations:read", "organizations:update", "organizations:delete"], roles: ["admin"]));
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        fixture.Fake.Server.Given(Request.Create().WithPath($"/api/v1{path}").UsingMethod(method)).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(500));
+
+        using var change = new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = body is null ? null : new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+        };
+        Assert.Equal(HttpStatusCode.BadGateway, (await admin.SendAsync(change)).StatusCode);
+        var readsBefore = UpstreamReads(fixture);
+
+        await admin.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        Assert.Equal(readsBefore + 1, UpstreamReads(fixture));
+    }
+
     [Fact]
     public async Task TheSharedScalekitCallStaysOnTheTraceOfTheRequestThatStartedIt()
     {
