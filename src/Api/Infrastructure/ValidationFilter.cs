@@ -34,11 +34,16 @@ public sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilt
 
 public static class ValidationFilterExtensions
 {
-    public static TBuilder Validate<TBuilder, T>(this TBuilder builder)
-        where TBuilder : IEndpointConventionBuilder
-        where T : class
-    {
-        builder.AddEndpointFilter<TBuilder, ValidationFilter<T>>();
-        return builder;
-    }
+    /// <summary>Validates the endpoint's <typeparamref name="T"/> argument first; failures are a 400 validation problem.</summary>
+    public static RouteHandlerBuilder Validate<T>(this RouteHandlerBuilder builder)
+        where T : class =>
+        builder.AddEndpointFilter<RouteHandlerBuilder, ValidationFilter<T>>()
+            .ProducesValidationProblem();
+
+    /// <summary>A validated JSON body: 400 for invalid fields, 413 over the size limit, 415 when it is not JSON.</summary>
+    public static RouteHandlerBuilder ValidateJsonBody<T>(this RouteHandlerBuilder builder)
+        where T : class =>
+        builder.Validate<T>()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 }

@@ -31,19 +31,14 @@ public static class OrganizationsEndpoints
 
         group.MapPost("/", CreateOrganization)
             .RequireAuthorization(Policies.CreateOrganization)
-            .Validate<RouteHandlerBuilder, CreateOrganizationRequest>()
-            .WithIdempotency<CreateOrganizationRequest>()
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ValidateJsonBody<CreateOrganizationRequest>()
+            .WithIdempotency<CreateOrganizationRequest>()    // after validation: an invalid body claims no key
             .WithName("CreateOrganization")
             .WithSummary("Create an organization");
 
         group.MapGet("/", ListOrganizations)
             .RequireAuthorization(Policies.ListOrganizations)
-            .Validate<RouteHandlerBuilder, ListOrganizationsQuery>()
-            .ProducesValidationProblem()
+            .Validate<ListOrganizationsQuery>()
             .WithName("ListOrganizations")
             .WithSummary("List organizations, a page at a time");
 
@@ -67,20 +62,14 @@ public static class OrganizationsEndpoints
         group.MapPatch("/{id}", UpdateOrganization)
             .RequireAuthorization(Policies.UpdateOrganization)
             .Accepts<UpdateOrganizationRequest>(MergePatchJson, "application/json")
-            .Validate<RouteHandlerBuilder, UpdateOrganizationRequest>()
-            .ProducesValidationProblem()
+            .ValidateJsonBody<UpdateOrganizationRequest>()
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .WithName("UpdateOrganization")
             .WithSummary("Change some fields of an organization (JSON Merge Patch)");
 
         group.MapPatch("/{id}/settings", UpdateOrganizationSettings)
             .RequireAuthorization(Policies.UpdateOrganizationSettings)
-            .Validate<RouteHandlerBuilder, UpdateOrganizationSettingsRequest>()
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ValidateJsonBody<UpdateOrganizationSettingsRequest>()
             .WithName("UpdateOrganizationSettings")
             .WithSummary("Turn an organization's features on or off");
 
@@ -91,10 +80,7 @@ public static class OrganizationsEndpoints
 
         group.MapPost("/{id}/portal-links", CreatePortalLink)
             .RequireAuthorization(Policies.CreatePortalLink)
-            .Validate<RouteHandlerBuilder, PortalLinkRequest>()
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ValidateJsonBody<PortalLinkRequest>()
             .WithName("CreatePortalLink")
             .WithSummary("Generate a one-time admin-portal link (SSO, directory sync setup)");
 

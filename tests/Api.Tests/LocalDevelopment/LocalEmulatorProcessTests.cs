@@ -39,6 +39,9 @@ public sealed partial class LocalEmulatorProcessTests
         Assert.Equal("Round Trip Ltd", body.GetProperty("displayName").GetString());
         Assert.Equal("rt-1", body.GetProperty("externalId").GetString());
         Assert.Contains("Local Scalekit emulator: http://127.0.0.1:", api.Output);
+
+        // The interactive docs exist in Development (and only there: see OpenApiTests).
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/scalar/")).StatusCode);
     }
 
     [Fact]

@@ -166,8 +166,9 @@ public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
         Assert.DoesNotContain(Secret, await response.Content.ReadAsStringAsync());
     }
 
+    // WireMock's EMPTY_RESPONSE fault is a 200 without a body; real connection aborts are in Faults/.
     [Fact]
-    public async Task AnUnreachableUpstreamIs502()
+    public async Task AnEmptyUpstreamAnswerIs502()
     {
         _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
             .RespondWith(Response.Create().WithFault(WireMock.ResponseBuilders.FaultType.EMPTY_RESPONSE));
