@@ -43,6 +43,7 @@ public static class Observability
                 });
             }
         });
+        CategoryCachingLoggerFactory.Decorate(builder.Services);
         AddOpenTelemetry(builder);
         return builder;
     }

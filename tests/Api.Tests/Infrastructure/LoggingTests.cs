@@ -1,4 +1,6 @@
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Api.Tests.Infrastructure;
 
@@ -37,5 +39,19 @@ public sealed class LoggingTests
         Assert.Equal($"\"{Tokens.OrgA}\"", request.Properties["OrganizationId"].ToString());
         Assert.StartsWith("\"usr_", request.Properties["Subject"].ToString());
         Assert.True(request.Properties.ContainsKey("Elapsed"));
+    }
+
+    [Fact]
+    public void EachLoggerCategoryIsBuiltOnceAndStillWritesToSerilog()
+    {
+        using var fixture = new ApiFixture();
+        var factory = fixture.Factory.Services.GetRequiredService<ILoggerFactory>();
+
+        var first = factory.CreateLogger("Api.Tests.Category");
+        Assert.Same(first, factory.CreateLogger("Api.Tests.Category"));
+        Assert.NotSame(first, factory.CreateLogger("Api.Tests.Other"));
+
+        first.LogInformation("Logged through the cached logger {Marker}", 4242);
+        Assert.Contains(fixture.Factory.Logs.Events, e => e.Properties.TryGetValue("Marker", out var marker) && marker.ToString() == "4242");
     }
 }
