@@ -8,7 +8,8 @@ namespace Api.Auth;
 /// Validates Scalekit access tokens. Before the standard checks it rejects what must never reach an RSA verify
 /// (unreadable tokens, algorithms other than RS256, ID tokens) and makes sure the token's <c>kid</c> is loaded,
 /// refetching the JWKS (under its cooldown) so a key rotation is picked up in the same request. A token seen
-/// before and still good is answered from <see cref="ValidatedTokenCache"/> without any of that.
+/// before and still good is answered from <see cref="ValidatedTokenCache"/> without any of that, and one seen before
+/// and rejected for good from <see cref="RejectedTokenCache"/>.
 /// </summary>
 public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
 {
@@ -17,11 +18,13 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
 
     private readonly SigningKeyStore _keys;
     private readonly ValidatedTokenCache _cache;
+    private readonly RejectedTokenCache _rejected;
 
-    public ScalekitAccessTokenHandler(SigningKeyStore keys, ValidatedTokenCache cache)
+    public ScalekitAccessTokenHandler(SigningKeyStore keys, ValidatedTokenCache cache, RejectedTokenCache rejected)
     {
         _keys = keys;
         _cache = cache;
+        _rejected = rejected;
         MapInboundClaims = false;
     }
 
@@ -36,6 +39,12 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
                 // Also starts the periodic background key refresh, which must not depend on cache misses.
                 await _keys.GetKeysAsync();
                 return remembered;
+            }
+
+            if (_rejected.TryGet(cacheKey.Value, _keys.Current, out var rejection))
+            {
+                await _keys.GetKeysAsync();
+                return rejection;
             }
         }
 
@@ -86,6 +95,10 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
             {
                 _cache.Remember(cacheKey ?? TokenKey.Of(token), jwt, result.ClaimsIdentity);
             }
+        }
+        else if (cacheKey is { } key)
+        {
+            _rejected.Remember(key, keys, result.Exception);
         }
 
         return result;

@@ -15,7 +15,7 @@ namespace Api.Auth;
 /// skips parsing and the RSA verify. An entry lives until the earlier of the token's own <c>exp</c> (the clock-skew
 /// grace is not extended to cached tokens) and <see cref="CachingOptions.ValidatedTokenTtl"/>, and only while the
 /// key that signed it is still published: a key retired from the JWKS ends its tokens at the next key refresh.
-/// Failures are never stored. Every hit hands out a fresh copy of the identity (identities are mutable).
+/// Failures are never stored here (see <see cref="RejectedTokenCache"/>). Every hit hands out a fresh copy of the identity (identities are mutable).
 /// The key is the token alone because one handler serves one set of validation parameters (the bearer scheme's).
 /// An entry keeps the parsed token and its claims, a few KB, so the default 10000 entries stay within tens of MB.
 /// </summary>

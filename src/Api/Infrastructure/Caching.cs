@@ -10,10 +10,13 @@ public sealed class CachingOptions
 {
     public const string SectionName = "Caching";
 
-    /// <summary>How long a fully validated access token is remembered (never past its own <c>exp</c>).</summary>
+    /// <summary>
+    /// How long a fully validated access token is remembered (never past its own <c>exp</c>), and how long a token
+    /// rejected for good is (see <see cref="RejectedTokenCache"/>).
+    /// </summary>
     public TimeSpan ValidatedTokenTtl { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How many validated tokens are remembered at most.</summary>
+    /// <summary>How many validated tokens are remembered at most (and, separately, how many rejected ones).</summary>
     public int ValidatedTokenMaxEntries { get; set; } = 10_000;
 
     /// <summary>How long an organization read from Scalekit is served from memory.</summary>
@@ -28,6 +31,7 @@ public static class Caching
         services.AddOptions<CachingOptions>().BindConfiguration(CachingOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CachingOptions>, CachingOptionsValidator>();
         services.AddSingleton<ValidatedTokenCache>();
+        services.AddSingleton<RejectedTokenCache>();
         services.AddHybridCache();
         services.TryAddSingleton<IOrganizationChanges>(LocalOrganizationChanges.Instance);
         services.AddSingleton<OrganizationCache>();
