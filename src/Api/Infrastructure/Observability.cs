@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Api.Auth;
 using OpenTelemetry;
@@ -58,11 +59,16 @@ public static class Observability
     // activity per request), and the meters stay readable by dotnet-counters.
     private static void AddOpenTelemetry(IHostApplicationBuilder builder)
     {
-        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            return;
+            AddOtlpExport(builder);
         }
+    }
 
+    // Its own method, so the OpenTelemetry assemblies are loaded (when this is compiled) only if they are used.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddOtlpExport(IHostApplicationBuilder builder)
+    {
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName))
             .WithTracing(tracing => tracing
