@@ -83,7 +83,8 @@ public static class Observability
     }
 
     /// <summary>One event per request: route, status, elapsed and who called (never the token or its header).</summary>
-    public static IApplicationBuilder UseApiRequestLogging(this IApplicationBuilder app) =>
+    public static IApplicationBuilder UseApiRequestLogging(this IApplicationBuilder app)
+    {
         app.UseSerilogRequestLogging(options =>
         {
             options.Logger = app.ApplicationServices.GetRequiredService<Serilog.ILogger>();
@@ -94,7 +95,6 @@ public static class Observability
                 : LogEventLevel.Information;
             options.EnrichDiagnosticContext = (diagnostics, http) =>
             {
-                diagnostics.Set("Route", (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)");
                 if (http.User.Identity?.IsAuthenticated == true)
                 {
                     diagnostics.Set("Subject", ScalekitClaims.SubjectOf(http.User));
@@ -103,4 +103,14 @@ public static class Observability
                 }
             };
         });
+
+        // The route is taken on the way in (routing already ran): on the way out the exception handler may have
+        // cleared the endpoint, and the event of a failed request would not say which route failed.
+        var context = app.ApplicationServices.GetRequiredService<IDiagnosticContext>();
+        return app.Use((http, next) =>
+        {
+            context.Set("Route", (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)");
+            return next(http);
+        });
+    }
 }

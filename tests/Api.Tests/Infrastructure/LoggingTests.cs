@@ -54,4 +54,32 @@ public sealed class LoggingTests
         first.LogInformation("Logged through the cached logger {Marker}", 4242);
         Assert.Contains(fixture.Factory.Logs.Events, e => e.Properties.TryGetValue("Marker", out var marker) && marker.ToString() == "4242");
     }
+
+    [Fact]
+    public async Task TheRequestEventNamesTheRouteEvenWhenTheExceptionHandlerAnswered()
+    {
+        using var fake = new ScalekitFake();
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:ClientSecret"] = "wrong-secret-value" });
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        Assert.Equal(System.Net.HttpStatusCode.BadGateway, response.StatusCode);
+        var request = Assert.Single(factory.Logs.Events, e => e.Properties.ContainsKey("Elapsed"));
+        Assert.Equal("502", request.Properties["StatusCode"].ToString());
+        Assert.Equal("\"/organizations/{id}\"", request.Properties["Route"].ToString());
+    }
+
+    [Fact]
+    public async Task ARequestNoRouteMatchesIsLoggedAsUnmatched()
+    {
+        using var fixture = new ApiFixture();
+
+        await fixture.Client().GetAsync("/no/such/route");
+
+        var request = Assert.Single(fixture.Factory.Logs.Events, e => e.Properties.ContainsKey("Elapsed"));
+        Assert.Equal("404", request.Properties["StatusCode"].ToString());
+        Assert.Equal("\"(unmatched)\"", request.Properties["Route"].ToString());
+    }
 }
