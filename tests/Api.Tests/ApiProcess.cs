@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Api.Tests;
 
@@ -77,6 +78,20 @@ public sealed class ApiProcess : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Asks the API to stop as an orchestrator does: SIGTERM (Linux and macOS).</summary>
+    public void Terminate()
+    {
+        if (kill(_process.Id, SigTerm) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed with errno {Marshal.GetLastPInvokeError()}.");
+        }
+    }
+
+    private const int SigTerm = 15;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {

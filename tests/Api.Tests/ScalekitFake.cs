@@ -161,6 +161,19 @@ public sealed class ScalekitFake : IDisposable
         }
     }
 
+    /// <summary>
+    /// Holds every organization read until <paramref name="release"/> completes (30 s at most), then answers it as
+    /// usual; <paramref name="arrived"/> completes as soon as the first read reaches the fake.
+    /// </summary>
+    public void HoldOrganizationReads(TaskCompletionSource arrived, Task release) =>
+        Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations/[^/]+$")).UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(request =>
+            {
+                arrived.TrySetResult();
+                release.Wait(TimeSpan.FromSeconds(30));
+                return GetOrganization(request);
+            }));
+
     public int JwksFetches => Requests("GET", "/keys").Count;
 
     public int TokenRequests => Requests("POST", "/oauth/token").Count;
