@@ -45,8 +45,10 @@ internal sealed class TokenFixture : IDisposable
         }
 
         var caching = new CachingOptions { ValidatedTokenTtl = cache ? TimeSpan.FromMinutes(5) : TimeSpan.Zero };
-        Cache = new ValidatedTokenCache(Options.Create(caching), TimeProvider.System, _services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        Handler = new ScalekitAccessTokenHandler(store, Cache);
+        var meters = _services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        Cache = new ValidatedTokenCache(Options.Create(caching), TimeProvider.System, meters);
+        Rejected = new RejectedTokenCache(Options.Create(caching), TimeProvider.System, meters);
+        Handler = new ScalekitAccessTokenHandler(store, Cache, Rejected);
         var bearer = new JwtBearerOptions();
         AuthenticationSetup.Configure(bearer, Options.Create(scalekit), store, Handler);
         Parameters = bearer.TokenValidationParameters;
@@ -56,6 +58,8 @@ internal sealed class TokenFixture : IDisposable
     public ScalekitAccessTokenHandler Handler { get; }
 
     public ValidatedTokenCache Cache { get; }
+
+    public RejectedTokenCache Rejected { get; }
 
     public TokenValidationParameters Parameters { get; }
 
@@ -81,6 +85,7 @@ internal sealed class TokenFixture : IDisposable
     public void Dispose()
     {
         Cache.Dispose();
+        Rejected.Dispose();
         _services.Dispose();
     }
 

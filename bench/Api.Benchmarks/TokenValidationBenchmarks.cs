@@ -3,7 +3,7 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Api.Benchmarks;
 
-/// <summary>One access token through the API's handler: full RS256 validation versus a validated-token cache hit.</summary>
+/// <summary>One access token through the API's handler: full RS256 validation versus the token caches' hits.</summary>
 [MemoryDiagnoser]
 public class TokenValidationBenchmarks
 {
@@ -20,7 +20,11 @@ public class TokenValidationBenchmarks
         _token = _cold.Mint("usr_bench");
         var other = _cold.Mint("usr_other");
         _badSignature = string.Concat(_token.AsSpan(0, _token.LastIndexOf('.')), other.AsSpan(other.LastIndexOf('.')));
-        foreach (var (name, result, expected) in new[] { ("cold", Cold().Result, true), ("cached", Cached().Result, true), ("bad signature", BadSignature().Result, false) })
+        foreach (var (name, result, expected) in new[]
+                 {
+                     ("cold", Cold().Result, true), ("cached", Cached().Result, true),
+                     ("bad signature", BadSignature().Result, false), ("replayed bad signature", ReplayedBadSignature().Result, false),
+                 })
         {
             if (result.IsValid != expected)
             {
@@ -42,8 +46,11 @@ public class TokenValidationBenchmarks
     [Benchmark(Description = "validated-token cache hit")]
     public Task<TokenValidationResult> Cached() => _cached.Handler.ValidateTokenAsync(_token, _cached.Parameters);
 
-    [Benchmark(Description = "bad signature, known kid")]
-    public Task<TokenValidationResult> BadSignature() => _cached.Handler.ValidateTokenAsync(_badSignature, _cached.Parameters);
+    [Benchmark(Description = "bad signature, known kid, never seen (caches off)")]
+    public Task<TokenValidationResult> BadSignature() => _cold.Handler.ValidateTokenAsync(_badSignature, _cold.Parameters);
+
+    [Benchmark(Description = "bad signature, replayed (rejected-token cache hit)")]
+    public Task<TokenValidationResult> ReplayedBadSignature() => _cached.Handler.ValidateTokenAsync(_badSignature, _cached.Parameters);
 
     [Benchmark(Description = "garbage")]
     public Task<TokenValidationResult> Garbage() => _cached.Handler.ValidateTokenAsync("garbage-not-a-jwt", _cached.Parameters);
