@@ -20,9 +20,24 @@ public static class AuthenticationSetup
         services.AddHostedService<SigningKeyWarmup>();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        WithoutEagerDataProtectionKeyRing(services);
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<IOptions<ScalekitOptions>, SigningKeyStore, ScalekitAccessTokenHandler>(Configure);
         return services;
+    }
+
+    // AddAuthentication brings in Data Protection, whose hosted service loads the key ring at startup: it creates a
+    // key, writes it to ~/.aspnet/DataProtection-Keys (a read-only container gets another warning) and warns that
+    // the key is stored unencrypted. Bearer tokens need no key, and nothing in this API protects data; without the
+    // eager load a key would be made only if something ever asked for one.
+    private static void WithoutEagerDataProtectionKeyRing(IServiceCollection services)
+    {
+        const string eagerKeyRing = "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService";
+        foreach (var hosted in services.Where(d => d.ServiceType == typeof(IHostedService)
+                     && d.ImplementationType?.FullName == eagerKeyRing).ToList())
+        {
+            services.Remove(hosted);
+        }
     }
 
     internal static void Configure(JwtBearerOptions options, IOptions<ScalekitOptions> scalekit, SigningKeyStore keys, ScalekitAccessTokenHandler handler)
