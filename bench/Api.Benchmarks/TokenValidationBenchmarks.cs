@@ -11,6 +11,7 @@ public class TokenValidationBenchmarks
     private TokenFixture _cached = null!;
     private string _token = null!;
     private string _badSignature = null!;
+    private string _unknownKid = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -20,10 +21,12 @@ public class TokenValidationBenchmarks
         _token = _cold.Mint("usr_bench");
         var other = _cold.Mint("usr_other");
         _badSignature = string.Concat(_token.AsSpan(0, _token.LastIndexOf('.')), other.AsSpan(other.LastIndexOf('.')));
+        _unknownKid = string.Concat(Base64UrlEncoder.Encode("""{"alg":"RS256","kid":"kid-unknown","typ":"JWT"}"""), _token.AsSpan(_token.IndexOf('.')));
         foreach (var (name, result, expected) in new[]
                  {
                      ("cold", Cold().Result, true), ("cached", Cached().Result, true),
                      ("bad signature", BadSignature().Result, false), ("replayed bad signature", ReplayedBadSignature().Result, false),
+                     ("unknown kid", UnknownKid().Result, false),
                  })
         {
             if (result.IsValid != expected)
@@ -51,6 +54,9 @@ public class TokenValidationBenchmarks
 
     [Benchmark(Description = "bad signature, replayed (rejected-token cache hit)")]
     public Task<TokenValidationResult> ReplayedBadSignature() => _cached.Handler.ValidateTokenAsync(_badSignature, _cached.Parameters);
+
+    [Benchmark(Description = "unknown kid (refetch within its cooldown)")]
+    public Task<TokenValidationResult> UnknownKid() => _cached.Handler.ValidateTokenAsync(_unknownKid, _cached.Parameters);
 
     [Benchmark(Description = "garbage")]
     public Task<TokenValidationResult> Garbage() => _cached.Handler.ValidateTokenAsync("garbage-not-a-jwt", _cached.Parameters);

@@ -87,6 +87,13 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
             return Invalid(ex);
         }
 
+        // Still unknown after the (cooldown-limited) refresh: no key can verify it, so the signature stage, which
+        // would only find that out at greater cost, is skipped. Never remembered: the key may be published later.
+        if (!string.IsNullOrEmpty(jwt.Kid) && !(_keys.Current ?? keys).ByKid.ContainsKey(jwt.Kid))
+        {
+            return Invalid(new SecurityTokenSignatureKeyNotFoundException("The token's kid is not in the environment's JWKS."));
+        }
+
         var result = await base.ValidateTokenAsync(jwt, validationParameters);
         if (result.IsValid)
         {
