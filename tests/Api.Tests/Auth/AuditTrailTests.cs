@@ -84,6 +84,45 @@ public sealed class AuditTrailTests
         AssertNoTokenIn(fixture.Factory, expired);
     }
 
+    [Theory]
+    [InlineData("not-a-jwt")]
+    [InlineData("eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln")]                       // payload "not json"
+    [InlineData("eyJhbGciOiJSUzI1NiJ9.WyJhbiIsImFycmF5Il0.c2ln")]               // payload ["an","array"]
+    [InlineData("eyJhbGciOiJSUzI1NiJ9.!!!.c2ln")]                                // payload not base64url
+    [InlineData("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOnsibmVzdGVkIjoidXNyXzEifSwib2lkIjo0Mn0.c2ln")] // {"sub":{"nested":"usr_1"},"oid":42}
+    public async Task AnUnreadableTokenIsAuditedWithoutClaims(string token)
+    {
+        using var fixture = new ApiFixture();
+
+        var response = await fixture.Client(token).GetAsync($"/organizations/{Tokens.OrgA}");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        var decision = Assert.Single(Decisions(fixture.Factory));
+        Assert.Equal("False", Property(decision, "ClaimsVerified"));
+        Assert.Null(Property(decision, "Subject"));
+        Assert.Null(Property(decision, "OrganizationId"));
+    }
+
+    [Fact]
+    public async Task ARejectedTokensClaimsAreReadPastNestedValues()
+    {
+        using var fixture = new ApiFixture();
+        var expired = fixture.Tokens.User(Tokens.OrgA, ["organizations:read"], customize: claims =>
+        {
+            Tokens.Expired(claims);
+            claims["aaa_nested"] = new Dictionary<string, object> { ["sub"] = "usr_decoy", ["list"] = new[] { "oid", "x" } };
+            claims["jti"] = "tkn_audited";
+        });
+
+        await fixture.Client(expired).GetAsync($"/organizations/{Tokens.OrgA}");
+
+        var decision = Assert.Single(Decisions(fixture.Factory));
+        Assert.StartsWith("usr_", Property(decision, "Subject"));
+        Assert.NotEqual("usr_decoy", Property(decision, "Subject"));
+        Assert.Equal(Tokens.OrgA, Property(decision, "OrganizationId"));
+        Assert.Equal("tkn_audited", Property(decision, "TokenId"));
+    }
+
     [Fact]
     public async Task AllowsAreNotAuditedAtTheDefaultLevel()
     {
