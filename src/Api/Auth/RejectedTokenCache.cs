@@ -19,12 +19,12 @@ namespace Api.Auth;
 /// </summary>
 public sealed class RejectedTokenCache : IDisposable
 {
+    public const string HitsInstrument = "api.auth.rejected_token_cache.hits";
+
     private readonly MemoryCache? _entries;
     private readonly TimeSpan _ttl;
     private readonly TimeProvider _time;
     private readonly Counter<long> _hits;
-
-    public const string HitsInstrument = "api.auth.rejected_token_cache.hits";
 
     public RejectedTokenCache(IOptions<CachingOptions> options, TimeProvider time, IMeterFactory meters)
     {
