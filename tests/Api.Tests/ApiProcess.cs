@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 
 namespace Api.Tests;
 
@@ -45,6 +46,36 @@ public sealed class ApiProcess : IAsyncDisposable
         }
 
         return new ApiProcess(Process.Start(start)!);
+    }
+
+    /// <summary>
+    /// Starts the API in Production against <paramref name="scalekit"/> on a free loopback port;
+    /// <paramref name="extra"/> adds settings or overrides these.
+    /// </summary>
+    public static ApiProcess StartAgainst(ScalekitFake scalekit, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            ["Scalekit__EnvironmentUrl"] = scalekit.Url,
+            ["Scalekit__ClientId"] = ScalekitFake.ClientId,
+            ["Scalekit__ClientSecret"] = ScalekitFake.ClientSecret,
+            ["Scalekit__Audiences__0"] = ScalekitFake.Audience,
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        return Start(environment);
+    }
+
+    /// <summary>Waits for Kestrel's "Now listening on" line and answers the address it names.</summary>
+    public async Task<Uri> WaitUntilListeningAsync()
+    {
+        var listening = await WaitForLineAsync("Now listening on", TimeSpan.FromSeconds(60));
+        return new Uri(Regex.Match(listening, @"http://127\.0\.0\.1:\d+").Value);
     }
 
     /// <summary>Waits for a console line containing <paramref name="text"/>; fails with the output so far.</summary>

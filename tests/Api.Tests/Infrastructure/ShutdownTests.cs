@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text.RegularExpressions;
 
 namespace Api.Tests.Infrastructure;
 
@@ -15,17 +14,8 @@ public sealed class ShutdownTests
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         scalekit.HoldOrganizationReads(arrived, release.Task);
 
-        await using var api = ApiProcess.Start(new Dictionary<string, string>
-        {
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
-            ["Scalekit__EnvironmentUrl"] = scalekit.Url,
-            ["Scalekit__ClientId"] = ScalekitFake.ClientId,
-            ["Scalekit__ClientSecret"] = ScalekitFake.ClientSecret,
-            ["Scalekit__Audiences__0"] = ScalekitFake.Audience,
-        });
-        var listening = await api.WaitForLineAsync("Now listening on", TimeSpan.FromSeconds(60));
-        using var http = new HttpClient { BaseAddress = new Uri(Regex.Match(listening, @"http://127\.0\.0\.1:\d+").Value) };
+        await using var api = ApiProcess.StartAgainst(scalekit);
+        using var http = new HttpClient { BaseAddress = await api.WaitUntilListeningAsync() };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
             new Tokens(scalekit).User(Tokens.OrgA, ["organizations:read"]));
 

@@ -31,22 +31,14 @@ public sealed class TelemetryTests
             .RespondWith(Response.Create().WithStatusCode(200));
         using var scalekit = new ScalekitFake();
 
-        await using var api = ApiProcess.Start(new Dictionary<string, string>
+        await using var api = ApiProcess.StartAgainst(scalekit, new Dictionary<string, string>
         {
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
-            ["Scalekit__EnvironmentUrl"] = scalekit.Url,
-            ["Scalekit__ClientId"] = ScalekitFake.ClientId,
-            ["Scalekit__ClientSecret"] = ScalekitFake.ClientSecret,
-            ["Scalekit__Audiences__0"] = ScalekitFake.Audience,
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url,
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
         });
-        var listening = await api.WaitForLineAsync("Now listening on", TimeSpan.FromSeconds(60));
-        var baseUrl = System.Text.RegularExpressions.Regex.Match(listening, @"http://127\.0\.0\.1:\d+").Value;
-        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        using var http = new HttpClient { BaseAddress = await api.WaitUntilListeningAsync() };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "not-a-token");
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/organizations/org_1")).StatusCode);
 

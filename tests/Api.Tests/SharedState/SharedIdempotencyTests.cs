@@ -100,7 +100,7 @@ public sealed class SharedIdempotencyTests
         Assert.Equal(2, fake.Requests("POST", "/api/v1/organizations").Count);
 
         await redis.StartAgainAsync();
-        await ReadinessAsync(client, "Healthy");
+        await Readiness.WaitForAsync(client, "Healthy");
         // One PING through is not the whole multiplexer settled after a server restart: a keyed create in that
         // moment may still get its 503 (with Retry-After, nothing created). What must hold is that keyed creates
         // come back within a bound, and that the retried key creates exactly one organization.
@@ -121,19 +121,5 @@ public sealed class SharedIdempotencyTests
         }
 
         return response;
-    }
-
-    private static async Task ReadinessAsync(HttpClient client, string wanted)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        string status;
-        do
-        {
-            var body = await (await client.GetAsync("/health/ready", timeout.Token)).Content.ReadAsStringAsync(timeout.Token);
-            status = System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("status").GetString()!;
-        }
-        while (status != wanted && !timeout.IsCancellationRequested);
-
-        Assert.Equal(wanted, status);
     }
 }

@@ -68,15 +68,6 @@ public sealed class SharedManagementTokenTests
         }
 
         await redis.StartAgainAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        string status;
-        do
-        {
-            using var body = JsonDocument.Parse(await (await client.GetAsync("/health/ready", timeout.Token)).Content.ReadAsStringAsync(timeout.Token));
-            status = body.RootElement.GetProperty("status").GetString()!;
-        }
-        while (status != "Healthy" && !timeout.IsCancellationRequested);
-
-        Assert.Equal("Healthy", status);
+        await Readiness.WaitForAsync(client, "Healthy");
     }
 }
