@@ -91,8 +91,9 @@ public static class OrganizationsEndpoints
         CreateOrganizationRequest request, IdempotentRetry retry, IScalekitApi scalekit, CancellationToken cancellationToken)
     {
         // The earlier attempt with this Idempotency-Key may have created the organization without telling us:
-        // its externalId finds it, so a retry never creates a second one.
-        var reconcile = retry.PreviousOutcomeUnknown && request.ExternalId is not null;
+        // its externalId finds it, so a retry never creates a second one. An id that cannot travel as a path
+        // segment ("." or "..") is never looked up by path: the URL would carry the management token elsewhere.
+        var reconcile = retry.PreviousOutcomeUnknown && request.ExternalId is { } externalId && ExternalIds.IsPathSegment(externalId);
         var organization = reconcile ? await FindByExternalIdAsync(scalekit, request.ExternalId!, cancellationToken) : null;
         try
         {

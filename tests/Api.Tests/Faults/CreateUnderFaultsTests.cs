@@ -100,6 +100,27 @@ public sealed class CreateUnderFaultsTests : IClassFixture<ShortTimeoutFixture>,
         Assert.Single(_api.Fake.OrganizationsWithExternalId(body.externalId));
     }
 
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    public async Task AnExternalIdThatCannotTravelAsAPathSegmentIsNeverLookedUpByPath(string externalId)
+    {
+        await _api.Client().GetAsync("/health/ready");
+        var client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
+        var body = new { displayName = "Dotted", externalId };
+        var key = $"\"{Guid.NewGuid()}\"";
+        var stubs = Inject("connection reset before creating");
+
+        var first = await client.SendAsync(IdempotentCreateTests.Create(body, key));
+        stubs.ForEach(stub => _api.Fake.Server.DeleteMapping(stub));
+        var retry = await client.SendAsync(IdempotentCreateTests.Create(body, key));
+
+        await ProblemAssert.IsProblem(first, HttpStatusCode.BadGateway);
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        // The URL would resolve "." and ".." away and carry the management token to another Scalekit path.
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+    }
+
     [Fact]
     public async Task AnEmptyAnswerToACreateIsTreatedAsUnknownAndReconciled()
     {
