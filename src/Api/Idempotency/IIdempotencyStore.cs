@@ -4,7 +4,7 @@ namespace Api.Idempotency;
 
 /// <summary>
 /// Where idempotency records live. Every operation is atomic on its own, so one implementation can be in memory and
-/// another distributed: <see cref="TryAddAsync"/> maps to Redis <c>SET key value NX EX ttl</c> (plus a <c>GET</c> of
+/// another distributed: <see cref="TryAddAsync"/> maps to Redis <c>SET key value NX PX ttl</c> (plus a <c>GET</c> of
 /// the record that won), the two claim-checked operations to a short compare-and-set script.
 /// </summary>
 public interface IIdempotencyStore

@@ -49,9 +49,6 @@ public static class Observability
         return builder;
     }
 
-    /// <summary>The name of this API's own <see cref="System.Diagnostics.Metrics.Meter"/> and activity source.</summary>
-    public const string TelemetryName = "Organizations.Api";
-
     // Traces and metrics (ASP.NET Core, HttpClient, our own meter), exported over OTLP. The OpenTelemetry convention
     // is an environment variable read at startup; without it nothing would be exported, so nothing is collected:
     // recording spans and histograms nobody reads cost several microseconds and a few hundred bytes per request.
@@ -73,12 +70,11 @@ public static class Observability
             .ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName))
             .WithTracing(tracing => tracing
                 .AddAspNetCoreInstrumentation(options => options.Filter = http => !http.Request.Path.StartsWithSegments("/health"))
-                .AddHttpClientInstrumentation()
-                .AddSource(TelemetryName))
+                .AddHttpClientInstrumentation())
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
-                .AddMeter(TelemetryName))
+                .AddMeter(ApiMetrics.MeterName, ValidatedTokenCache.MeterName))
             .UseOtlpExporter();
     }
 

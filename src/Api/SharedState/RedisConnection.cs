@@ -26,8 +26,6 @@ public sealed class RedisConnection : IAsyncDisposable
 
     public async Task<ISubscriber> SubscriberAsync() => (await _connection.Value).GetSubscriber();
 
-    public async Task<bool> IsConnectedAsync() => (await _connection.Value).IsConnected;
-
     public async ValueTask DisposeAsync()
     {
         if (_connection.IsValueCreated)
