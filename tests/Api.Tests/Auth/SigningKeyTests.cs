@@ -66,9 +66,10 @@ public sealed class SigningKeyTests
         fake.Server.Given(Request.Create().WithPath("/keys")).AtPriority(1)
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody("{\"keys\":[]}"));
         var strangerClient = StrangerClient(api);
-        await strangerClient.GetAsync($"/organizations/{Tokens.OrgA}");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await strangerClient.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        Assert.True(fake.JwksFetches >= 2, "the unknown kid never made the API fetch the empty key set");
     }
 
     // A host whose keys are loaded (one authenticated 200 done), with a refetch cooldown of zero.

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Api.Tests.Auth;
 
@@ -161,22 +163,35 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
     [Fact]
     public async Task AnUnknownKidIsRejectedAfterOneCooldownLimitedRefetch()
     {
+        // Its own host and clock: the class fixture's cooldown window may already be spent by another test.
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var clock = new ShiftedClock();
+        using var factory = fixture.Factory.WithWebHostBuilder(host => host
+            .ConfigureTestServices(services => services.AddSingleton<TimeProvider>(clock)));
         var stranger = new TestKey("kid-unknown-" + Guid.NewGuid().ToString("N"));
-        var claims = _api.Tokens.BaseClaims("usr_1", Tokens.OrgA);
+        var claims = fixture.Tokens.BaseClaims("usr_1", Tokens.OrgA);
         claims["permissions"] = new[] { "organizations:read" };
-        var token = _api.Tokens.Sign(claims, stranger);
-        // Make sure the keys were loaded, then count fetches caused by unknown kids only.
-        Assert.Equal(HttpStatusCode.OK, (await GetOwnOrganization(ReadToken())).StatusCode);
-        _api.Fake.ResetRequests();
+        var token = fixture.Tokens.Sign(claims, stranger);
+        Task<HttpResponseMessage> Read(string bearer)
+        {
+            var client = factory.CreateClient();
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+            return client.GetAsync($"/organizations/{Tokens.OrgA}");
+        }
+
+        // Keys loaded, then the 30 s cooldown of that first fetch lets the next unknown kid refetch once.
+        Assert.Equal(HttpStatusCode.OK, (await Read(fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]))).StatusCode);
+        clock.Offset = TimeSpan.FromSeconds(31);
+        fixture.Fake.ResetRequests();
 
         for (var i = 0; i < 20; i++)
         {
-            var response = await GetOwnOrganization(token);
-            var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+            var problem = await ProblemAssert.IsProblem(await Read(token), HttpStatusCode.Unauthorized);
             Assert.Equal("unknown_kid", problem.GetProperty("reason").GetString());
         }
 
-        Assert.True(_api.Fake.JwksFetches <= 1, $"{_api.Fake.JwksFetches} JWKS fetches for one cooldown window");
+        Assert.Equal(1, fixture.Fake.JwksFetches);
     }
 
     [Fact]
