@@ -58,8 +58,6 @@ public sealed class ScalekitFake : IDisposable
     /// <summary>The management token the fake issued last ("mgmt-N").</summary>
     public string CurrentManagementToken => $"mgmt-{Volatile.Read(ref _managementTokens)}";
 
-    public int ManagementTokensIssued => Volatile.Read(ref _managementTokens);
-
     /// <summary>Connections broken by <see cref="BreakNextConnection"/> so far.</summary>
     public int BrokenConnections => Volatile.Read(ref _brokenConnections);
 

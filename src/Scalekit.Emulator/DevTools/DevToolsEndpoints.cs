@@ -12,7 +12,6 @@ internal static class DevToolsEndpoints
 {
     public const string Prefix = "/_emulator";
     public const string TokensPath = "/_emulator/tokens";
-    public const string StatsPath = "/_emulator/stats";
 
     public static RouteGroupBuilder MapDevTools(this IEndpointRouteBuilder app)
     {
