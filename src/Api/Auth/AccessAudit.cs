@@ -32,7 +32,7 @@ public sealed partial class AccessAudit(ILogger<AccessAudit> logger, ApiMetrics 
     private void Write(LogLevel level, string decision, HttpContext http, string reason, string policy)
     {
         var caller = CallerClaims.Of(http);
-        LogDecision(level, decision, http.Request.Method, RouteOf(http), policy, reason,
+        LogDecision(level, decision, http.Request.Method, http.RouteTemplateOf(), policy, reason,
             caller.Subject, caller.ClientId, caller.OrganizationId, caller.TokenId, caller.Verified,
             Activity.Current?.TraceId.ToString() ?? http.TraceIdentifier);
     }
@@ -41,9 +41,6 @@ public sealed partial class AccessAudit(ILogger<AccessAudit> logger, ApiMetrics 
         Message = "Access {Decision} for {Method} {Route} by policy {Policy}: {Reason} (sub {Subject}, client_id {ClientId}, oid {OrganizationId}, jti {TokenId}, claims verified {ClaimsVerified}, trace {TraceId})")]
     private partial void LogDecision(LogLevel level, string decision, string method, string route, string policy, string reason,
         string? subject, string? clientId, string? organizationId, string? tokenId, bool claimsVerified, string traceId);
-
-    private static string RouteOf(HttpContext http) =>
-        (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)";
 
     private static string PolicyOf(HttpContext http) =>
         http.GetEndpoint()?.Metadata.GetOrderedMetadata<IAuthorizeData>()

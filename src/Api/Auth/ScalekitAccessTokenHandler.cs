@@ -89,6 +89,7 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
 
         // Still unknown after the (cooldown-limited) refresh: no key can verify it, so the signature stage, which
         // would only find that out at greater cost, is skipped. Never remembered: the key may be published later.
+        // Checked against the freshest set, which another request may have loaded since ours.
         if (!string.IsNullOrEmpty(jwt.Kid) && !(_keys.Current ?? keys).ByKid.ContainsKey(jwt.Kid))
         {
             return Invalid(new SecurityTokenSignatureKeyNotFoundException("The token's kid is not in the environment's JWKS."));
@@ -98,14 +99,18 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
         if (result.IsValid)
         {
             SplitScopeString(result.ClaimsIdentity);
-            if (_cache.Enabled)
-            {
-                _cache.Remember(cacheKey ?? TokenKey.Of(token), jwt, result.ClaimsIdentity);
-            }
         }
-        else if (cacheKey is { } key)
+
+        if (cacheKey is { } key)
         {
-            _rejected.Remember(key, keys, result.Exception);
+            if (result.IsValid)
+            {
+                _cache.Remember(key, jwt, result.ClaimsIdentity);
+            }
+            else
+            {
+                _rejected.Remember(key, keys, result.Exception);
+            }
         }
 
         return result;

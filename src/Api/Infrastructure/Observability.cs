@@ -105,7 +105,7 @@ public static class Observability
         var context = app.ApplicationServices.GetRequiredService<IDiagnosticContext>();
         return app.Use((http, next) =>
         {
-            context.Set("Route", (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)");
+            context.Set("Route", http.RouteTemplateOf());
             return next(http);
         });
     }
