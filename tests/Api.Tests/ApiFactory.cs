@@ -13,6 +13,10 @@ namespace Api.Tests;
 public sealed class ApiFactory(ScalekitFake fake, IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     : WebApplicationFactory<Program>
 {
+    /// <summary>Settings that let every unknown <c>kid</c> refetch the JWKS at once (no cooldown).</summary>
+    public static IReadOnlyDictionary<string, string?> NoJwksCooldown { get; } =
+        new Dictionary<string, string?> { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" };
+
     public LogCapture Logs { get; } = new();
 
     public static Dictionary<string, string?> DefaultSettings(ScalekitFake fake) => new()

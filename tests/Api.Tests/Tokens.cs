@@ -95,3 +95,13 @@ public sealed class Tokens(ScalekitFake fake)
         return claims;
     }
 }
+
+/// <summary>Claims built inline: <c>BaseClaims(...).With("permissions", ...)</c>.</summary>
+internal static class ClaimsExtensions
+{
+    public static Dictionary<string, object> With(this Dictionary<string, object> claims, string name, object value)
+    {
+        claims[name] = value;
+        return claims;
+    }
+}

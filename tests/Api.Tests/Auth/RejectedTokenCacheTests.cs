@@ -6,8 +6,6 @@ namespace Api.Tests.Auth;
 
 public sealed class RejectedTokenCacheTests
 {
-    private static readonly Dictionary<string, string?> NoJwksCooldown = new() { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" };
-
     private static async Task<(HttpStatusCode Status, string? Challenge)> Read(HttpClient client, string token)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/organizations/{Tokens.OrgA}");
@@ -62,7 +60,7 @@ public sealed class RejectedTokenCacheTests
         using var fake = new ScalekitFake();
         fake.AddOrganization(Tokens.OrgA);
         var tokens = new Tokens(fake);
-        using var factory = new ApiFactory(fake, NoJwksCooldown);
+        using var factory = new ApiFactory(fake, ApiFactory.NoJwksCooldown);
         var client = factory.CreateClient();
         using var lookups = new TokenCacheLookups(factory.Services);
 

@@ -10,8 +10,6 @@ namespace Api.Tests.Auth;
 
 public sealed class ValidatedTokenCacheTests
 {
-    private static readonly Dictionary<string, string?> NoJwksCooldown = new() { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" };
-
     private static async Task<HttpStatusCode> Read(HttpClient client, string token, string organization = Tokens.OrgA)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/organizations/{organization}");
@@ -108,7 +106,7 @@ public sealed class ValidatedTokenCacheTests
         using var fake = new ScalekitFake();
         fake.AddOrganization(Tokens.OrgA);
         var tokens = new Tokens(fake);
-        using var factory = new ApiFactory(fake, NoJwksCooldown);
+        using var factory = new ApiFactory(fake, ApiFactory.NoJwksCooldown);
         var client = factory.CreateClient();
         Assert.Equal(HttpStatusCode.OK, await Read(client, tokens.User(Tokens.OrgA, ["organizations:read"])));
         var upcoming = new TestKey("kid-upcoming");
@@ -126,7 +124,7 @@ public sealed class ValidatedTokenCacheTests
         using var fake = new ScalekitFake();
         fake.AddOrganization(Tokens.OrgA);
         var tokens = new Tokens(fake);
-        using var factory = new ApiFactory(fake, NoJwksCooldown);
+        using var factory = new ApiFactory(fake, ApiFactory.NoJwksCooldown);
         var client = factory.CreateClient();
         var old = tokens.User(Tokens.OrgA, ["organizations:read"]);
         Assert.Equal(HttpStatusCode.OK, await Read(client, old));
@@ -176,14 +174,5 @@ public sealed class ValidatedTokenCacheTests
         Assert.Equal(HttpStatusCode.OK, await Read(client, token));
 
         Assert.Equal(0, lookups.Hits + lookups.Misses);
-    }
-}
-
-internal static class ClaimsExtensions
-{
-    public static Dictionary<string, object> With(this Dictionary<string, object> claims, string name, object value)
-    {
-        claims[name] = value;
-        return claims;
     }
 }

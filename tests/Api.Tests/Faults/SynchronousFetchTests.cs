@@ -44,7 +44,7 @@ public sealed class SynchronousFetchTests
         fake.AddOrganization(Tokens.OrgA);
         var tokens = new Tokens(fake);
         using var factory = new ApiFactory(fake,
-            new Dictionary<string, string?> { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" },
+            ApiFactory.NoJwksCooldown,
             services => services.AddHttpClient(SigningKeyStore.HttpClientName)
                 .ConfigurePrimaryHttpMessageHandler(() => new SynchronousHandler(_ => Json(new { keys = fake.Keys.Select(k => k.ToJwk()).ToArray() }))));
         var client = factory.CreateClient();

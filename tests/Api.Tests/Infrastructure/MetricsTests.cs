@@ -90,7 +90,7 @@ public sealed class MetricsTests
         using var fake = new ScalekitFake();
         fake.AddOrganization(Tokens.OrgA);
         var tokens = new Tokens(fake);
-        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" });
+        using var factory = new ApiFactory(fake, ApiFactory.NoJwksCooldown);
         var client = factory.CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
