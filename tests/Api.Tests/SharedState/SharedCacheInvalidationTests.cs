@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Api.SharedState;
+using StackExchange.Redis;
 
 namespace Api.Tests.SharedState;
 
@@ -20,7 +22,7 @@ public sealed class SharedCacheInvalidationTests
         var clientB = replicaB.CreateClient();
         clientA.DefaultRequestHeaders.Authorization = clientB.DefaultRequestHeaders.Authorization = new("Bearer", token);
         Assert.Equal("Before", await DisplayNameAsync(clientB));
-        await ReadyAsync(clientB);
+        await SubscribersAsync(redis, 2);
 
         var patched = await clientA.PatchAsync($"/organizations/{Tokens.OrgA}", new StringContent("""{"displayName":"After"}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
@@ -43,9 +45,21 @@ public sealed class SharedCacheInvalidationTests
         return JsonDocument.Parse(body).RootElement.GetProperty("displayName").GetString()!;
     }
 
-    // The subscription is made in the background at startup; readiness pings the same connection.
-    private static async Task ReadyAsync(HttpClient client) =>
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    // Each replica subscribes in the background as it starts: publish only once Redis counts both subscriptions.
+    private static async Task SubscribersAsync(RedisServer redis, int wanted)
+    {
+        var database = await redis.DatabaseAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        long subscribers;
+        do
+        {
+            var reply = (RedisResult[])(await database.ExecuteAsync("PUBSUB", "NUMSUB", RedisOrganizationChanges.Channel.ToString()))!;
+            subscribers = (long)reply[1];
+        }
+        while (subscribers < wanted && !timeout.IsCancellationRequested && await Pause(timeout.Token));
+
+        Assert.Equal(wanted, subscribers);
+    }
 
     private static async Task<bool> Pause(CancellationToken cancellationToken)
     {
