@@ -121,7 +121,7 @@ public sealed partial class AccessAudit(ILogger<AccessAudit> logger, ApiMetrics 
                 reader.Read();
                 if (slot >= 0 && reader.TokenType == JsonTokenType.String)
                 {
-                    values[slot] = Clean(reader.GetString());
+                    values[slot] = PrintableText.Clean(reader.GetString(), MaxClaimLength);
                 }
                 else
                 {
@@ -132,15 +132,5 @@ public sealed partial class AccessAudit(ILogger<AccessAudit> logger, ApiMetrics 
             return new(values[0], values[1], values[2], values[3], false);
         }
 
-        private static string? Clean(string? value)
-        {
-            if (string.IsNullOrEmpty(value))
-            {
-                return null;
-            }
-
-            var clean = new string(value.Where(c => !char.IsControl(c)).Take(MaxClaimLength).ToArray());
-            return clean.Length == 0 ? null : clean;
-        }
     }
 }

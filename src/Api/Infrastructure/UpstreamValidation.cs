@@ -7,6 +7,9 @@ namespace Api.Infrastructure;
 /// <summary>Turns Scalekit's 400 body into this API's validation problem: known fields only, camelCase, no raw echo.</summary>
 internal static class UpstreamValidation
 {
+    // Descriptions are short human text; they are capped and cleaned of control characters before reaching a caller.
+    private const int MaxDescriptionLength = 200;
+
     private static readonly Dictionary<string, string> Fields = new(StringComparer.Ordinal)
     {
         ["display_name"] = "displayName",
@@ -28,7 +31,7 @@ internal static class UpstreamValidation
         {
             if (violation.Field is { } field && Fields.TryGetValue(field, out var name))
             {
-                errors[name] = [Sanitize(violation.Description) ?? "Scalekit rejected this value."];
+                errors[name] = [PrintableText.Clean(violation.Description, MaxDescriptionLength, trim: true) ?? "Scalekit rejected this value."];
             }
         }
 
@@ -56,17 +59,5 @@ internal static class UpstreamValidation
         {
             return [];
         }
-    }
-
-    // Descriptions are short human text; cap them and drop control characters before they reach a caller.
-    private static string? Sanitize(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return null;
-        }
-
-        var clean = new string(text.Where(c => !char.IsControl(c)).Take(200).ToArray()).Trim();
-        return clean.Length == 0 ? null : clean;
     }
 }
