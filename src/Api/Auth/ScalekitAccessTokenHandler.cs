@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Buffers.Text;
 using System.Security.Claims;
+using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -53,6 +56,23 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
             return Invalid(new SecurityTokenMalformedException("The token is not a JWS compact serialization."));
         }
 
+        // A kid the environment does not have, even after the refresh the cooldown allows, is refused from the header
+        // alone: what a flood of such tokens costs does not grow with the payload they carry.
+        if (HeaderOf(token) is (SecurityAlgorithms.RsaSha256, { Length: > 0 } headerKid))
+        {
+            try
+            {
+                if (!(await KeysForAsync(headerKid)).KidKnown)
+                {
+                    return UnknownKid();
+                }
+            }
+            catch (SigningKeysUnavailableException ex)
+            {
+                return Invalid(ex);
+            }
+        }
+
         JsonWebToken jwt;
         try
         {
@@ -76,23 +96,15 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
         SigningKeyStore.KeySet keys;
         try
         {
-            keys = await _keys.GetKeysAsync();
-            if (!string.IsNullOrEmpty(jwt.Kid) && !keys.ByKid.ContainsKey(jwt.Kid))
+            (keys, var kidKnown) = await KeysForAsync(jwt.Kid);
+            if (!kidKnown)
             {
-                keys = await _keys.RefreshAsync() ?? keys;
+                return UnknownKid();
             }
         }
         catch (SigningKeysUnavailableException ex)
         {
             return Invalid(ex);
-        }
-
-        // Still unknown after the (cooldown-limited) refresh: no key can verify it, so the signature stage, which
-        // would only find that out at greater cost, is skipped. Never remembered: the key may be published later.
-        // Checked against the freshest set, which another request may have loaded since ours.
-        if (!string.IsNullOrEmpty(jwt.Kid) && !(_keys.Current ?? keys).ByKid.ContainsKey(jwt.Kid))
-        {
-            return Invalid(new SecurityTokenSignatureKeyNotFoundException("The token's kid is not in the environment's JWKS."));
         }
 
         var result = await base.ValidateTokenAsync(jwt, validationParameters);
@@ -114,6 +126,84 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The loaded keys, refreshed once (under the JWKS cooldown) when <paramref name="kid"/> is not among them. A kid
+    /// still unknown then cannot be verified by any key, so the signature stage, which would only find that out at
+    /// greater cost, is skipped; it is never remembered, as the key may be published later. Checked against the
+    /// freshest set, which another request may have loaded since this one asked.
+    /// </summary>
+    private async ValueTask<(SigningKeyStore.KeySet Keys, bool KidKnown)> KeysForAsync(string? kid)
+    {
+        var keys = await _keys.GetKeysAsync();
+        if (string.IsNullOrEmpty(kid) || keys.ByKid.ContainsKey(kid))
+        {
+            return (keys, true);
+        }
+
+        keys = await _keys.RefreshAsync() ?? keys;
+        return (keys, (_keys.Current ?? keys).ByKid.ContainsKey(kid));
+    }
+
+    private static TokenValidationResult UnknownKid() =>
+        Invalid(new SecurityTokenSignatureKeyNotFoundException("The token's kid is not in the environment's JWKS."));
+
+    // A JOSE header is a few dozen bytes; one larger than this is left to the full parse.
+    private const int MaxHeaderChars = 1024;
+
+    /// <summary>The header's <c>alg</c> and <c>kid</c>, read without parsing the payload; nulls when unreadable.</summary>
+    private static (string? Alg, string? Kid) HeaderOf(string token)
+    {
+        var dot = token.IndexOf('.');
+        if (dot <= 0 || dot > MaxHeaderChars)
+        {
+            return default;
+        }
+
+        Span<byte> json = stackalloc byte[MaxHeaderChars * 3 / 4];
+        if (Base64Url.DecodeFromChars(token.AsSpan(0, dot), json, out _, out var length) != OperationStatus.Done)
+        {
+            return default;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(json[..length]);
+            string? alg = null, kid = null;
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return default;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isAlg = reader.ValueTextEquals("alg"u8);
+                var isKid = !isAlg && reader.ValueTextEquals("kid"u8);
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String && (isAlg || isKid))
+                {
+                    if (isAlg)
+                    {
+                        alg = reader.GetString();
+                    }
+                    else
+                    {
+                        kid = reader.GetString();
+                    }
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            return (alg, kid);
+        }
+        catch (JsonException)
+        {
+            return default;
+        }
     }
 
     /// <summary>Used by <see cref="TokenValidationParameters.IssuerSigningKeyResolver"/>: the loaded key for the kid.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -192,6 +193,20 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
         }
 
         Assert.Equal(1, fixture.Fake.JwksFetches);
+    }
+
+    [Fact]
+    public async Task AnUnknownKidIsRefusedFromTheHeaderWithoutReadingThePayload()
+    {
+        // The payload is base64url but not JSON: parsing it would call the token malformed. Refusing on the kid first
+        // keeps a flood of such tokens as cheap as its header, whatever it carries.
+        var header = Base64Url.EncodeToString("""{"alg":"RS256","typ":"JWT","kid":"kid-nobody-has"}"""u8);
+        var payload = Base64Url.EncodeToString(Encoding.UTF8.GetBytes(new string('x', 2_000)));
+        var token = $"{header}.{payload}.{Base64Url.EncodeToString(new byte[256])}";
+
+        var problem = await ProblemAssert.IsProblem(await GetOwnOrganization(token), HttpStatusCode.Unauthorized);
+
+        Assert.Equal("unknown_kid", problem.GetProperty("reason").GetString());
     }
 
     [Fact]
