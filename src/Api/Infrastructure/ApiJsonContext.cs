@@ -5,12 +5,19 @@ using Api.Organizations;
 namespace Api.Infrastructure;
 
 /// <summary>
-/// Compile-time JSON metadata for this API's own bodies (camelCase, the web defaults). Types not listed here still
-/// work through the reflection resolver behind it; list new request and response records to keep them off it.
+/// Compile-time JSON metadata for every body this API reads or writes (camelCase, the web defaults). Types not listed
+/// here still work through the reflection resolver behind it; list new request and response types to keep them off it.
+/// One is left to reflection on purpose: <see cref="UpdateOrganizationRequest"/>, whose init setters record which
+/// fields a merge patch sent. Generated metadata assigns every init-only property, absent ones included, so an
+/// absent field would read as "set to null".
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(OrganizationResponse))]
+[JsonSerializable(typeof(OrganizationListResponse))]
 [JsonSerializable(typeof(CreateOrganizationRequest))]
+[JsonSerializable(typeof(UpdateOrganizationSettingsRequest))]
+[JsonSerializable(typeof(PortalLinkRequest))]
+[JsonSerializable(typeof(PortalLinkResponse))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;
 
 public static class JsonSetup
