@@ -1,3 +1,4 @@
+using Api.Infrastructure;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.IdentityModel.Tokens;
@@ -47,17 +48,8 @@ internal sealed class BearerChallengeWriter(IProblemDetailsService problems, Acc
     }
 
     private Task WriteAsync(HttpContext http, int status, string title, string detail, string reason) =>
-        problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = http,
-            ProblemDetails = new()
-            {
-                Status = status,
-                Title = title,
-                Detail = detail,
-                Extensions = { ["reason"] = reason },
-            },
-        }).AsTask();
+        problems.WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = ApiProblems.Create(status, title, detail, reason) })
+            .AsTask();
 
     private static SigningKeysUnavailableException? FindKeysUnavailable(Exception? failure) => failure switch
     {

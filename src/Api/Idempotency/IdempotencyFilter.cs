@@ -184,10 +184,6 @@ internal sealed class IdempotencyFilter<TBody>(
     private string Fingerprint(TBody? body) =>
         Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(body, json.Value.SerializerOptions)));
 
-    private static ProblemHttpResult Problem(int status, string title, string detail, string reason)
-    {
-        var problem = ApiProblems.Create(status, title, detail);
-        problem.Extensions["reason"] = reason;
-        return TypedResults.Problem(problem);
-    }
+    private static ProblemHttpResult Problem(int status, string title, string detail, string reason) =>
+        TypedResults.Problem(ApiProblems.Create(status, title, detail, reason));
 }

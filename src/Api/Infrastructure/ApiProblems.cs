@@ -12,18 +12,19 @@ public static class ApiProblems
         Detail = "The organization was not found.",
     };
 
-    public static ProblemDetails Forbidden(string detail, string reason) => new()
-    {
-        Status = StatusCodes.Status403Forbidden,
-        Title = "Forbidden",
-        Detail = detail,
-        Extensions = { ["reason"] = reason },
-    };
+    public static ProblemDetails Forbidden(string detail, string reason) =>
+        Create(StatusCodes.Status403Forbidden, "Forbidden", detail, reason);
 
-    public static ProblemDetails Create(int status, string title, string detail) => new()
+    /// <param name="reason">A short, stable code clients can branch on (<c>invalid_signature</c>, <c>rate_limited</c>,
+    /// ...), sent as the <c>reason</c> member; none when null.</param>
+    public static ProblemDetails Create(int status, string title, string detail, string? reason = null)
     {
-        Status = status,
-        Title = title,
-        Detail = detail,
-    };
+        var problem = new ProblemDetails { Status = status, Title = title, Detail = detail };
+        if (reason is not null)
+        {
+            problem.Extensions["reason"] = reason;
+        }
+
+        return problem;
+    }
 }

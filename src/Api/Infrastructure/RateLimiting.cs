@@ -57,8 +57,7 @@ public static class RateLimiting
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
 
         var problem = ApiProblems.Create(StatusCodes.Status429TooManyRequests, "Too Many Requests",
-            $"This caller's request limit was reached. Try again in {seconds} s.");
-        problem.Extensions["reason"] = "rate_limited";
+            $"This caller's request limit was reached. Try again in {seconds} s.", "rate_limited");
         await http.RequestServices.GetRequiredService<IProblemDetailsService>()
             .WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
     }
