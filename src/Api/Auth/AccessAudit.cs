@@ -2,7 +2,6 @@ using System.Buffers.Text;
 using System.Diagnostics;
 using System.Text.Json;
 using Api.Infrastructure;
-using Microsoft.AspNetCore.Authorization;
 
 namespace Api.Auth;
 
@@ -43,10 +42,7 @@ public sealed partial class AccessAudit(ILogger<AccessAudit> logger, ApiMetrics 
         string? subject, string? clientId, string? organizationId, string? tokenId, bool claimsVerified, string traceId);
 
     private static string PolicyOf(HttpContext http) =>
-        http.GetEndpoint()?.Metadata.GetOrderedMetadata<IAuthorizeData>()
-            .Select(data => data.Policy)
-            .LastOrDefault(policy => !string.IsNullOrEmpty(policy))
-        ?? "(fallback)";
+        http.GetEndpoint() is { } endpoint ? Policies.In(endpoint.Metadata).LastOrDefault() ?? "(fallback)" : "(fallback)";
 
     /// <summary>
     /// The caller's identifiers: from the validated principal, or, for a rejected token, as the token claims them

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 
 namespace Api.Auth;
@@ -29,8 +28,7 @@ public static class EndpointPolicyCheck
         }
     }
 
-    private static IEnumerable<string> PoliciesOf(Endpoint endpoint) =>
-        endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(data => data.Policy).OfType<string>();
+    private static IEnumerable<string> PoliciesOf(Endpoint endpoint) => Policies.In(endpoint.Metadata);
 
     private static IEnumerable<string> SameOrganizationWithoutOrganization(RouteEndpoint endpoint, AccessRulesOptions rules)
     {

@@ -53,7 +53,7 @@ public static class OpenApiSetup
         public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
         {
             var metadata = context.Description.ActionDescriptor.EndpointMetadata;
-            var policy = metadata.OfType<IAuthorizeData>().Select(data => data.Policy).OfType<string>().FirstOrDefault();
+            var policy = Policies.In(metadata).LastOrDefault();
             if (policy is null || metadata.OfType<IAllowAnonymous>().Any())
             {
                 return Task.CompletedTask;
