@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
 using Scalekit.Emulator;
 
 namespace Api.Tests.Emulator;
@@ -21,6 +22,22 @@ public sealed class HostIsolationTests
         EntryPointHostObserver.InEntryPoint.Value = false;
 
         Assert.Empty(observer.EventsSeenInEntryPoint);
+    }
+
+    /// <summary>The control: a host built in the flow is seen, so the empty list above means something.</summary>
+    [Fact]
+    public void AHostBuiltInTheCallersAsyncFlowIsSeen()
+    {
+        var observer = new EntryPointHostObserver();
+        using var subscription = DiagnosticListener.AllListeners.Subscribe(observer);
+
+        EntryPointHostObserver.InEntryPoint.Value = true;
+        using (new HostBuilder().Build())
+        {
+            EntryPointHostObserver.InEntryPoint.Value = false;
+        }
+
+        Assert.Contains("HostBuilt", observer.EventsSeenInEntryPoint);
     }
 
     private sealed class EntryPointHostObserver : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>
