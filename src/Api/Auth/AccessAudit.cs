@@ -1,6 +1,4 @@
-using System.Buffers.Text;
 using System.Diagnostics;
-using System.Text.Json;
 using Api.Infrastructure;
 
 namespace Api.Auth;
@@ -85,48 +83,18 @@ public sealed partial class AccessAudit(ILogger<AccessAudit> logger, ApiMetrics 
                 return None;
             }
 
-            try
-            {
-                return Read(Base64Url.DecodeFromChars(raw.Slice(firstDot + 1, payloadLength)));
-            }
-            catch (Exception ex) when (ex is FormatException or JsonException)
+            Span<string?> values = new string?[Wanted.Length];
+            if (!TokenSegment.TryReadStrings(raw.Slice(firstDot + 1, payloadLength), Wanted, values))
             {
                 return None;
             }
+
+            return new(Clean(values[0]), Clean(values[1]), Clean(values[2]), Clean(values[3]), false);
         }
 
         private static readonly string[] Wanted = [ScalekitClaims.Subject, ScalekitClaims.ClientId, ScalekitClaims.OrganizationId, ScalekitClaims.TokenId];
 
-        private static CallerClaims Read(byte[] payload)
-        {
-            var values = new string?[Wanted.Length];
-            var reader = new Utf8JsonReader(payload);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return None;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var slot = Wanted.Length - 1;
-                while (slot >= 0 && !reader.ValueTextEquals(Wanted[slot]))
-                {
-                    slot--;
-                }
-
-                reader.Read();
-                if (slot >= 0 && reader.TokenType == JsonTokenType.String)
-                {
-                    values[slot] = PrintableText.Clean(reader.GetString(), MaxClaimLength);
-                }
-                else
-                {
-                    reader.Skip();
-                }
-            }
-
-            return new(values[0], values[1], values[2], values[3], false);
-        }
+        private static string? Clean(string? claim) => PrintableText.Clean(claim, MaxClaimLength);
 
     }
 }

@@ -1,7 +1,4 @@
-using System.Buffers;
-using System.Buffers.Text;
 using System.Security.Claims;
-using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -152,58 +149,16 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
     // A JOSE header is a few dozen bytes; one larger than this is left to the full parse.
     private const int MaxHeaderChars = 1024;
 
+    private static readonly string[] HeaderMembers = ["alg", "kid"];
+
     /// <summary>The header's <c>alg</c> and <c>kid</c>, read without parsing the payload; nulls when unreadable.</summary>
     private static (string? Alg, string? Kid) HeaderOf(string token)
     {
         var dot = token.IndexOf('.');
-        if (dot <= 0 || dot > MaxHeaderChars)
-        {
-            return default;
-        }
-
-        Span<byte> json = stackalloc byte[MaxHeaderChars * 3 / 4];
-        if (Base64Url.DecodeFromChars(token.AsSpan(0, dot), json, out _, out var length) != OperationStatus.Done)
-        {
-            return default;
-        }
-
-        try
-        {
-            var reader = new Utf8JsonReader(json[..length]);
-            string? alg = null, kid = null;
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return default;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isAlg = reader.ValueTextEquals("alg"u8);
-                var isKid = !isAlg && reader.ValueTextEquals("kid"u8);
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.String && (isAlg || isKid))
-                {
-                    if (isAlg)
-                    {
-                        alg = reader.GetString();
-                    }
-                    else
-                    {
-                        kid = reader.GetString();
-                    }
-                }
-                else
-                {
-                    reader.Skip();
-                }
-            }
-
-            return (alg, kid);
-        }
-        catch (JsonException)
-        {
-            return default;
-        }
+        Span<string?> values = new string?[HeaderMembers.Length];
+        return dot > 0 && dot <= MaxHeaderChars && TokenSegment.TryReadStrings(token.AsSpan(0, dot), HeaderMembers, values)
+            ? (values[0], values[1])
+            : default;
     }
 
     /// <summary>Used by <see cref="TokenValidationParameters.IssuerSigningKeyResolver"/>: the loaded key for the kid.</summary>

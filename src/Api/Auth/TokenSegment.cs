@@ -1,0 +1,70 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text.Json;
+
+namespace Api.Auth;
+
+/// <summary>
+/// Reads named top-level string members of one base64url JSON segment of a compact JWS (its header or payload)
+/// without parsing the token: for decisions and audit lines that need a few values, not a validated token.
+/// </summary>
+internal static class TokenSegment
+{
+    private const int MaxStackBytes = 1024;
+
+    /// <summary>
+    /// Fills <paramref name="values"/> with the string members named by <paramref name="names"/> (same positions);
+    /// members of another type and all others are skipped. False when the segment is not a base64url JSON object.
+    /// </summary>
+    public static bool TryReadStrings(ReadOnlySpan<char> segment, ReadOnlySpan<string> names, Span<string?> values)
+    {
+        var maxBytes = Base64Url.GetMaxDecodedLength(segment.Length);
+        byte[]? rented = null;
+        var buffer = maxBytes <= MaxStackBytes ? stackalloc byte[MaxStackBytes] : (rented = ArrayPool<byte>.Shared.Rent(maxBytes));
+        try
+        {
+            if (Base64Url.DecodeFromChars(segment, buffer, out _, out var length) != OperationStatus.Done)
+            {
+                return false;
+            }
+
+            var reader = new Utf8JsonReader(buffer[..length]);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var slot = names.Length - 1;
+                while (slot >= 0 && !reader.ValueTextEquals(names[slot]))
+                {
+                    slot--;
+                }
+
+                reader.Read();
+                if (slot >= 0 && reader.TokenType == JsonTokenType.String)
+                {
+                    values[slot] = reader.GetString();
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+}
