@@ -6,7 +6,6 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Serilog;
-using Serilog.Configuration;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
 
@@ -35,13 +34,8 @@ public static class Observability
             }
             else
             {
-                // Batched on a background thread; past QueueLimit events are dropped rather than slowing requests.
-                logger.WriteTo.Sink(new BatchedConsoleSink(new RenderedCompactJsonFormatter()), new BatchingOptions
-                {
-                    BatchSizeLimit = 1000,
-                    BufferingTimeLimit = TimeSpan.FromMilliseconds(100),
-                    QueueLimit = 100_000,
-                });
+                // Formatted on the logging thread, written to stdout in 64 KB buffers by a background loop.
+                logger.WriteTo.Sink(new BufferedConsoleSink(new RenderedCompactJsonFormatter()));
             }
         });
         CategoryCachingLoggerFactory.Decorate(builder.Services);
