@@ -8,6 +8,7 @@ using OpenTelemetry.Trace;
 using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
+using Serilog.Settings.Configuration;
 
 namespace Api.Infrastructure;
 
@@ -25,7 +26,9 @@ public static class Observability
         // preserveStaticLogger: several hosts in one process (tests) must not share one global logger.
         builder.Services.AddSerilog(preserveStaticLogger: true, configureLogger: (services, logger) =>
         {
-            logger.ReadFrom.Configuration(builder.Configuration)
+            // Only levels are read from configuration (sinks are chosen below). Naming the assemblies skips the default
+            // scan, which opened every DLL beside the app and loaded each Serilog sink package it found.
+            logger.ReadFrom.Configuration(builder.Configuration, new ConfigurationReaderOptions(typeof(ConsoleLoggerConfigurationExtensions).Assembly))
                 .ReadFrom.Services(services)
                 .Enrich.FromLogContext();
             if (development)
