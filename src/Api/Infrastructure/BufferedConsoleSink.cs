@@ -11,8 +11,9 @@ namespace Api.Infrastructure;
 /// Writes log events to standard output as UTF-8 text, off the request path. Each event is formatted on the thread
 /// that logs it and appended to a shared 64 KB buffer, so the <see cref="LogEvent"/> itself dies young: queueing
 /// events for a background formatter (Serilog's batching sink) kept thousands of them alive across collections,
-/// which cost about 20 MB of peak memory under load. A background loop writes the filled buffers, and every
-/// <see cref="FlushInterval"/> the partial one. Past <see cref="MaxPendingBytes"/> of unwritten text, events are
+/// which cost about 20 MB of peak memory under load. A background loop, woken by the first event after a quiet spell,
+/// waits <see cref="FlushInterval"/> to gather more and then writes everything buffered, so an idle process is never
+/// woken. Past <see cref="MaxPendingBytes"/> of unwritten text, events are
 /// dropped and counted (reported in the stream) rather than slowing requests or growing memory.
 /// </summary>
 internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
@@ -28,6 +29,7 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
     private readonly Stream _output;
     private readonly Lock _gate = new();
     private readonly Queue<(byte[] Buffer, int Length)> _filled = new();
+    private readonly SemaphoreSlim _textWaiting = new(0);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
     private byte[] _current = ArrayPool<byte>.Shared.Rent(BufferSize);
@@ -76,6 +78,7 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
                 return;
             }
 
+            var wasEmpty = _currentLength == 0 && _filled.Count == 0;
             if (_currentLength + byteCount > _current.Length)
             {
                 SealCurrent(Math.Max(BufferSize, byteCount));
@@ -84,6 +87,11 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
             foreach (var chunk in text.GetChunks())
             {
                 _currentLength += Encoding.UTF8.GetBytes(chunk.Span, _current.AsSpan(_currentLength));
+            }
+
+            if (wasEmpty)
+            {
+                _textWaiting.Release();
             }
         }
     }
@@ -107,11 +115,12 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
 
     private async Task WriteLoopAsync()
     {
-        using var timer = new PeriodicTimer(FlushInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            while (true)
             {
+                await _textWaiting.WaitAsync(_stopping.Token);
+                await Task.Delay(FlushInterval, _stopping.Token);
                 WritePending();
             }
         }
@@ -201,6 +210,7 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
         _stopping.Cancel();
         _writer.GetAwaiter().GetResult();
         _stopping.Dispose();
+        _textWaiting.Dispose();
         _output.Dispose();
     }
 }
