@@ -11,10 +11,10 @@ namespace Api.Infrastructure;
 /// Writes log events to standard output as UTF-8 text, off the request path. Each event is formatted on the thread
 /// that logs it and appended to a shared 64 KB buffer, so the <see cref="LogEvent"/> itself dies young: queueing
 /// events for a background formatter (Serilog's batching sink) kept thousands of them alive across collections,
-/// which cost about 20 MB of peak memory under load. A background loop, woken by the first event after a quiet spell,
-/// waits <see cref="FlushInterval"/> to gather more and then writes everything buffered, so an idle process is never
-/// woken. Past <see cref="MaxPendingBytes"/> of unwritten text, events are
-/// dropped and counted (reported in the stream) rather than slowing requests or growing memory.
+/// which cost about 20 MB of peak memory under load. A background loop writes what is buffered every
+/// <see cref="FlushInterval"/>; after an interval with nothing to write it sleeps until the next event, so an idle
+/// process is not woken. Past <see cref="MaxPendingBytes"/> of unwritten text, events are dropped and counted
+/// (reported in the stream) rather than slowing requests or growing memory.
 /// </summary>
 internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
 {
@@ -29,7 +29,7 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
     private readonly Stream _output;
     private readonly Lock _gate = new();
     private readonly Queue<(byte[] Buffer, int Length)> _filled = new();
-    private readonly SemaphoreSlim _textWaiting = new(0);
+    private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
     private byte[] _current = ArrayPool<byte>.Shared.Rent(BufferSize);
@@ -37,6 +37,7 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
     private int _pendingBytes;
     private long _dropped;
     private bool _disposed;
+    private bool _writerAsleep;
 
     public BufferedConsoleSink(ITextFormatter formatter) : this(formatter, Console.OpenStandardOutput())
     {
@@ -78,7 +79,6 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
                 return;
             }
 
-            var wasEmpty = _currentLength == 0 && _filled.Count == 0;
             if (_currentLength + byteCount > _current.Length)
             {
                 SealCurrent(Math.Max(BufferSize, byteCount));
@@ -89,9 +89,10 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
                 _currentLength += Encoding.UTF8.GetBytes(chunk.Span, _current.AsSpan(_currentLength));
             }
 
-            if (wasEmpty)
+            if (_writerAsleep)
             {
-                _textWaiting.Release();
+                _writerAsleep = false;
+                _wake.Release();
             }
         }
     }
@@ -115,13 +116,18 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
 
     private async Task WriteLoopAsync()
     {
+        using var timer = new PeriodicTimer(FlushInterval);
         try
         {
-            while (true)
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
             {
-                await _textWaiting.WaitAsync(_stopping.Token);
-                await Task.Delay(FlushInterval, _stopping.Token);
-                WritePending();
+                if (!WritePending())
+                {
+                    // Nothing was logged for an interval: stop ticking until the next event wakes the loop.
+                    timer.Period = Timeout.InfiniteTimeSpan;
+                    await _wake.WaitAsync(_stopping.Token);
+                    timer.Period = FlushInterval;
+                }
             }
         }
         catch (OperationCanceledException)
@@ -131,11 +137,18 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
         WritePending();
     }
 
-    private void WritePending()
+    // Writes everything buffered; false when there was nothing to write, and then the writer is marked asleep.
+    private bool WritePending()
     {
         long dropped;
         lock (_gate)
         {
+            if (_currentLength == 0 && _filled.Count == 0 && _dropped == 0)
+            {
+                _writerAsleep = true;
+                return false;
+            }
+
             SealCurrent(BufferSize);
             dropped = _dropped;
             _dropped = 0;
@@ -181,6 +194,8 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
         catch (IOException)
         {
         }
+
+        return true;
     }
 
     private void WriteDroppedNotice(long dropped)
@@ -210,7 +225,7 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
         _stopping.Cancel();
         _writer.GetAwaiter().GetResult();
         _stopping.Dispose();
-        _textWaiting.Dispose();
+        _wake.Dispose();
         _output.Dispose();
     }
 }
