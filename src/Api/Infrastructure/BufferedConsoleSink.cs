@@ -50,6 +50,18 @@ internal sealed class BufferedConsoleSink : ILogEventSink, IDisposable
         _writer = Task.Run(WriteLoopAsync);
     }
 
+    // For tests: whether the writer found nothing to write and stopped its timer.
+    internal bool WriterAsleep
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _writerAsleep;
+            }
+        }
+    }
+
     public void Emit(LogEvent logEvent)
     {
         var text = t_text ??= new StringWriter(CultureInfo.InvariantCulture);

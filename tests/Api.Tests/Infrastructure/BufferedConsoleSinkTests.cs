@@ -45,6 +45,22 @@ public sealed class BufferedConsoleSinkTests
     }
 
     [Fact]
+    public async Task AfterAQuietIntervalTheWriterSleepsAndTheNextEventWakesIt()
+    {
+        var output = new RecordingStream();
+        using var sink = new BufferedConsoleSink(new RenderedCompactJsonFormatter(), output);
+        using var logger = LoggerWith(sink);
+        logger.Information("first");
+        await output.FirstWrite.WaitAsync(TimeSpan.FromSeconds(10));
+        await Until(() => sink.WriterAsleep);
+
+        logger.Information("second");
+
+        await Until(() => output.Lines().Length == 2);
+        Assert.Contains("second", output.Lines()[1]);
+    }
+
+    [Fact]
     public void AnEventLargerThanTheBufferIsWrittenWhole()
     {
         var output = new RecordingStream();
@@ -113,6 +129,15 @@ public sealed class BufferedConsoleSinkTests
         Assert.InRange(written, 1, attempted - 1);
         Assert.Equal(attempted, written + dropped);
         Assert.True(written * (filler.Length + 100) <= BufferedConsoleSink.MaxPendingBytes);
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            await Task.Delay(5, timeout.Token); // polls a condition; the 10 s bound fails the test, not a race
+        }
     }
 
     private static Serilog.Core.Logger LoggerWith(BufferedConsoleSink sink) =>
