@@ -54,15 +54,20 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
         }
 
         // A kid the environment does not have, even after the refresh the cooldown allows, is refused from the header
-        // alone: what a flood of such tokens costs does not grow with the payload they carry.
+        // alone: what a flood of such tokens costs does not grow with the payload they carry. The key set found here
+        // serves the rest of the validation; a header this quick read cannot take is left to the full parse.
+        SigningKeyStore.KeySet? keys = null;
         if (HeaderOf(token) is (SecurityAlgorithms.RsaSha256, { Length: > 0 } headerKid))
         {
             try
             {
-                if (!(await KeysForAsync(headerKid)).KidKnown)
+                (var headerKeys, var kidKnown) = await KeysForAsync(headerKid);
+                if (!kidKnown)
                 {
                     return UnknownKid();
                 }
+
+                keys = headerKeys;
             }
             catch (SigningKeysUnavailableException ex)
             {
@@ -90,18 +95,20 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
             return Invalid(new IdTokenRejectedException());
         }
 
-        SigningKeyStore.KeySet keys;
-        try
+        if (keys is null)
         {
-            (keys, var kidKnown) = await KeysForAsync(jwt.Kid);
-            if (!kidKnown)
+            try
             {
-                return UnknownKid();
+                (keys, var kidKnown) = await KeysForAsync(jwt.Kid);
+                if (!kidKnown)
+                {
+                    return UnknownKid();
+                }
             }
-        }
-        catch (SigningKeysUnavailableException ex)
-        {
-            return Invalid(ex);
+            catch (SigningKeysUnavailableException ex)
+            {
+                return Invalid(ex);
+            }
         }
 
         var result = await base.ValidateTokenAsync(jwt, validationParameters);
