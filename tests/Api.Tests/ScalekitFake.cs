@@ -160,17 +160,26 @@ public sealed class ScalekitFake : IDisposable
     }
 
     /// <summary>
-    /// Holds every organization read until <paramref name="release"/> completes (30 s at most), then answers it as
-    /// usual; <paramref name="arrived"/> completes as soon as the first read reaches the fake.
+    /// Holds every organization read until <paramref name="release"/> completes (30 s at most), then answers it with
+    /// the organization as it was when the read arrived; <paramref name="arrived"/> completes as soon as the first read
+    /// reaches the fake.
     /// </summary>
     public void HoldOrganizationReads(TaskCompletionSource arrived, Task release) =>
         Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations/[^/]+$")).UsingGet()).AtPriority(1)
             .RespondWith(Response.Create().WithCallback(request =>
             {
+                // Read on arrival, answered on release: like a reply delayed on the way back.
+                var answer = GetOrganization(request);
+                Interlocked.Increment(ref _organizationReadsArrived);
                 arrived.TrySetResult();
                 release.Wait(TimeSpan.FromSeconds(30));
-                return GetOrganization(request);
+                return answer;
             }));
+
+    private int _organizationReadsArrived;
+
+    /// <summary>Organization reads that reached <see cref="HoldOrganizationReads"/>, held ones included (the request log has only answered ones).</summary>
+    public int OrganizationReadsArrived => Volatile.Read(ref _organizationReadsArrived);
 
     public int JwksFetches => Requests("GET", "/keys").Count;
 

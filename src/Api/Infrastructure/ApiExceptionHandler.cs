@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Api.Idempotency;
+using Api.Organizations;
 using Api.Scalekit;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -64,6 +65,11 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
                 logger.LogWarning("The idempotency store is unreachable; refusing a keyed create");
                 return (ApiProblems.Create(503, "Service Unavailable",
                     "Requests with an Idempotency-Key need the shared store, which is unavailable. Retry later."), 5);
+
+            case OrganizationLockUnavailableException:
+                logger.LogWarning("The shared lock store is unreachable; refusing a metadata change");
+                return (ApiProblems.Create(503, "Service Unavailable",
+                    "Changing an organization's metadata needs the shared store, which is unavailable. Retry later."), 5);
 
             case BrokenCircuitException:
                 logger.LogWarning("Scalekit circuit is open; failing fast");

@@ -170,15 +170,18 @@ public static class OrganizationsEndpoints
     }
 
     public static async Task<Results<Ok<OrganizationResponse>, ValidationProblem, ProblemHttpResult>> UpdateOrganization(
-        string id, UpdateOrganizationRequest request, IScalekitApi scalekit, OrganizationCache organizations, CancellationToken cancellationToken)
+        string id, UpdateOrganizationRequest request, IScalekitApi scalekit, OrganizationCache organizations, IOrganizationLocks locks,
+        CancellationToken cancellationToken)
     {
         if (!OrganizationId.IsWellFormed(id))
         {
             return TypedResults.Problem(ApiProblems.OrganizationNotFound());
         }
 
-        // Scalekit replaces the whole metadata map, so a key-by-key merge starts from the current one. Two concurrent
-        // metadata patches can therefore lose one of them (Scalekit offers no precondition to prevent it).
+        // Scalekit replaces the whole metadata map, so a key-by-key merge starts from the current one, and Scalekit
+        // offers no precondition. Metadata changes to one organization therefore take turns (across replicas with
+        // Redis): otherwise two concurrent merges would both write back what they read, and one would be lost.
+        await using var turn = request.WritesMetadata ? await locks.AcquireAsync(id, cancellationToken) : null;
         var currentMetadata = request.MergesMetadata
             ? (await scalekit.GetOrganizationAsync(id, cancellationToken)).ToResponse().Metadata
             : null;

@@ -37,6 +37,13 @@ public sealed class UpdateOrganizationRequest
     [JsonIgnore]
     public bool MergesMetadata => Metadata is not null;
 
+    /// <summary>
+    /// The patch replaces Scalekit's metadata map (a merge or a clear), so it must not interleave with another
+    /// metadata change to the same organization (<see cref="IOrganizationLocks"/>).
+    /// </summary>
+    [JsonIgnore]
+    public bool WritesMetadata => Has(nameof(Metadata));
+
     /// <summary>Only the fields that were sent; a cleared optional string goes to Scalekit as "".</summary>
     public ScalekitUpdateOrganization ToWire(IReadOnlyDictionary<string, string>? currentMetadata) => new()
     {

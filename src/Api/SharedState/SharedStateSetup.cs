@@ -27,6 +27,9 @@ public static class SharedStateSetup
         services.Replace(ServiceDescriptor.Singleton<IOrganizationChanges>(sp => ConnectionString(sp) is null
             ? LocalOrganizationChanges.Instance
             : ActivatorUtilities.CreateInstance<RedisOrganizationChanges>(sp)));
+        services.AddSingleton<IOrganizationLocks>(sp => ConnectionString(sp) is null
+            ? new LocalOrganizationLocks()
+            : ActivatorUtilities.CreateInstance<RedisOrganizationLocks>(sp));
         services.AddHostedService<OrganizationChangeSubscription>();
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
         return services;
@@ -56,7 +59,7 @@ internal sealed class RedisHealthCheck(IServiceProvider services) : IHealthCheck
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
             return new HealthCheckResult(context.Registration.FailureStatus,
-                "Redis unreachable: idempotent creates answer 503 until it is back; reads and other creates work.");
+                "Redis unreachable: idempotent creates and metadata changes answer 503 until it is back; reads and other writes work.");
         }
     }
 }

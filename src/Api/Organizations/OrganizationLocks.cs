@@ -1,0 +1,102 @@
+namespace Api.Organizations;
+
+/// <summary>
+/// Lets one request at a time read-modify-write an organization. Scalekit replaces the whole metadata map on update
+/// and offers no precondition, so two concurrent key-by-key merges would each write back what they read and one of
+/// them would be lost; holding this around the read and the write makes the second merge read the first's result.
+/// </summary>
+public interface IOrganizationLocks
+{
+    /// <summary>Waits until the caller alone may change <paramref name="organizationId"/>; dispose the result to let the next in.</summary>
+    ValueTask<IAsyncDisposable> AcquireAsync(string organizationId, CancellationToken cancellationToken);
+}
+
+/// <summary>One replica: a queue per organization in this process, dropped when nobody holds or waits for it.</summary>
+public sealed class LocalOrganizationLocks : IOrganizationLocks
+{
+    private readonly Dictionary<string, Gate> _gates = new(StringComparer.Ordinal);
+
+    /// <summary>Organizations with a holder or a waiter (for tests: the table must not keep idle entries).</summary>
+    internal int Count
+    {
+        get
+        {
+            lock (_gates)
+            {
+                return _gates.Count;
+            }
+        }
+    }
+
+    /// <summary>Holders plus waiters for one organization (for tests: shows a second change queued behind the first).</summary>
+    internal int UsersOf(string organizationId)
+    {
+        lock (_gates)
+        {
+            return _gates.TryGetValue(organizationId, out var gate) ? gate.Users : 0;
+        }
+    }
+
+    public async ValueTask<IAsyncDisposable> AcquireAsync(string organizationId, CancellationToken cancellationToken)
+    {
+        Gate gate;
+        lock (_gates)
+        {
+            if (!_gates.TryGetValue(organizationId, out gate!))
+            {
+                _gates[organizationId] = gate = new Gate();
+            }
+
+            gate.Users++;
+        }
+
+        try
+        {
+            await gate.Semaphore.WaitAsync(cancellationToken);
+        }
+        catch
+        {
+            Leave(organizationId, gate);
+            throw;
+        }
+
+        return new Held(this, organizationId, gate);
+    }
+
+    private void Leave(string organizationId, Gate gate)
+    {
+        lock (_gates)
+        {
+            if (--gate.Users == 0)
+            {
+                _gates.Remove(organizationId);
+            }
+        }
+    }
+
+    private sealed class Gate
+    {
+        public readonly SemaphoreSlim Semaphore = new(1, 1);
+        public int Users;
+    }
+
+    private sealed class Held(LocalOrganizationLocks owner, string organizationId, Gate gate) : IAsyncDisposable
+    {
+        private int _released;
+
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                gate.Semaphore.Release();
+                owner.Leave(organizationId, gate);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
+}
+
+/// <summary>The lock could not be taken because the store shared by the replicas is unreachable.</summary>
+public sealed class OrganizationLockUnavailableException(Exception inner)
+    : Exception("The shared lock store is unavailable.", inner);

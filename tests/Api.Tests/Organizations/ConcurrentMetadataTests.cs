@@ -1,0 +1,161 @@
+using System.Net;
+using System.Text;
+using Api.Organizations;
+using Api.SharedState;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Api.Tests.Organizations;
+
+/// <summary>
+/// Scalekit replaces the whole metadata map, so a merge reads it and writes it back. Two merges to one organization at
+/// once must both land: the second must read what the first wrote, on one replica and across replicas.
+/// </summary>
+public sealed class ConcurrentMetadataTests
+{
+    private static Task<HttpResponseMessage> Patch(HttpClient client, string json) =>
+        client.PatchAsync($"/organizations/{Tokens.OrgA}", new StringContent(json, Encoding.UTF8, "application/json"));
+
+    private static HttpClient Admin(ApiFactory replica, Tokens tokens)
+    {
+        var client = replica.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(Tokens.OrgA, roles: ["admin"]));
+        return client;
+    }
+
+    // Polls a condition the system under test sets (a queued lock, a request logged by the fake); 20 s at most.
+    private static async Task UntilAsync(Func<bool> condition, string what)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!condition())
+        {
+            Assert.False(timeout.IsCancellationRequested, $"timed out waiting until {what}");
+            await Task.Delay(10, CancellationToken.None);
+        }
+    }
+
+    private static async Task AssertOkAsync(Task<HttpResponseMessage> patch)
+    {
+        var response = await patch;
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+    }
+
+    private static void AssertMetadata(ScalekitFake fake, Dictionary<string, string> expected)
+    {
+        var metadata = fake.Stored(Tokens.OrgA)!["metadata"]!.AsObject();
+        Assert.Equal(expected, metadata.ToDictionary(pair => pair.Key, pair => (string)pair.Value!));
+    }
+
+    [Fact]
+    public async Task TwoConcurrentMergesOnOneReplicaBothLand()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA, metadata: new() { ["tier"] = "gold" });
+        using var replica = new ApiFactory(fake);
+        var client = Admin(replica, new Tokens(fake));
+        var locks = (LocalOrganizationLocks)replica.Services.GetRequiredService<IOrganizationLocks>();
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fake.HoldOrganizationReads(arrived, release.Task);
+
+        var first = Patch(client, """{"metadata":{"plan":"pro"}}""");
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var second = Patch(client, """{"metadata":{"seats":"40","tier":null}}""");
+        // Either the second merge queues behind the first, or (the bug) it reads the same map beside it.
+        await UntilAsync(() => locks.UsersOf(Tokens.OrgA) == 2 || fake.OrganizationReadsArrived == 2, "the second merge queues or reads");
+        release.SetResult();
+
+        await AssertOkAsync(first);
+        await AssertOkAsync(second);
+        AssertMetadata(fake, new() { ["plan"] = "pro", ["seats"] = "40" });
+        Assert.Equal(0, locks.Count);
+    }
+
+    [Fact]
+    public async Task ChangesWithoutMetadataDoNotWaitForAMerge()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA, metadata: new() { ["tier"] = "gold" });
+        using var replica = new ApiFactory(fake);
+        var client = Admin(replica, new Tokens(fake));
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fake.HoldOrganizationReads(arrived, release.Task);
+
+        var merge = Patch(client, """{"metadata":{"plan":"pro"}}""");
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var rename = await Patch(client, """{"displayName":"Acme Renamed"}""");
+        release.SetResult();
+
+        Assert.Equal(HttpStatusCode.OK, rename.StatusCode);
+        await AssertOkAsync(merge);
+        Assert.Equal("Acme Renamed", (string?)fake.Stored(Tokens.OrgA)!["display_name"]);
+        AssertMetadata(fake, new() { ["tier"] = "gold", ["plan"] = "pro" });
+    }
+
+    [Fact]
+    public async Task AWaiterThatGivesUpLeavesNothingBehind()
+    {
+        var locks = new LocalOrganizationLocks();
+        var held = await locks.AcquireAsync("org_1", CancellationToken.None);
+        using var giveUp = new CancellationTokenSource();
+
+        var waiting = locks.AcquireAsync("org_1", giveUp.Token).AsTask();
+        Assert.Equal(2, locks.UsersOf("org_1"));
+        await giveUp.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        await held.DisposeAsync();
+        Assert.Equal(0, locks.Count);
+        await using var again = await locks.AcquireAsync("org_1", CancellationToken.None);
+        Assert.Equal(1, locks.UsersOf("org_1"));
+    }
+
+    private static Dictionary<string, string?> WithRedis(RedisServer redis) => new() { ["ConnectionStrings:Redis"] = redis.ConnectionString };
+
+    [RedisFact]
+    public async Task TwoConcurrentMergesOnTwoReplicasBothLand()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA, metadata: new() { ["tier"] = "gold" });
+        var tokens = new Tokens(fake);
+        using var replicaA = new ApiFactory(fake, WithRedis(redis));
+        using var replicaB = new ApiFactory(fake, WithRedis(redis));
+        var clientA = Admin(replicaA, tokens);
+        var clientB = Admin(replicaB, tokens);
+        var locksB = (RedisOrganizationLocks)replicaB.Services.GetRequiredService<IOrganizationLocks>();
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fake.HoldOrganizationReads(arrived, release.Task);
+
+        var first = Patch(clientA, """{"metadata":{"plan":"pro"}}""");
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var second = Patch(clientB, """{"metadata":{"seats":"40"}}""");
+        await UntilAsync(() => locksB.Refusals > 0 || fake.OrganizationReadsArrived == 2, "replica B's merge queues or reads");
+        release.SetResult();
+
+        await AssertOkAsync(first);
+        await AssertOkAsync(second);
+        AssertMetadata(fake, new() { ["tier"] = "gold", ["plan"] = "pro", ["seats"] = "40" });
+    }
+
+    [RedisFact]
+    public async Task WithRedisDownAMetadataChangeIs503AndOtherChangesWork()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA, metadata: new() { ["tier"] = "gold" });
+        using var replica = new ApiFactory(fake, WithRedis(redis));
+        var client = Admin(replica, new Tokens(fake));
+        await redis.StopAsync();
+
+        var merge = await Patch(client, """{"metadata":{"plan":"pro"}}""");
+        var rename = await Patch(client, """{"displayName":"Acme Renamed"}""");
+
+        await ProblemAssert.IsProblem(merge, HttpStatusCode.ServiceUnavailable);
+        Assert.NotNull(merge.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.OK, rename.StatusCode);
+        Assert.DoesNotContain("metadata", Assert.Single(fake.Requests("PATCH", "/api/v1/organizations")).RequestMessage.Body);
+        AssertMetadata(fake, new() { ["tier"] = "gold" });
+    }
+}
