@@ -46,7 +46,6 @@ public sealed class RedisOrganizationLocks(RedisConnection redis) : IOrganizatio
                 }
 
                 Interlocked.Increment(ref _refusals);
-
                 await Task.Delay(wait, cancellationToken);
                 wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, LongestRetry.Ticks));
             }
