@@ -14,7 +14,7 @@ public sealed class RedisOrganizationLocks(RedisConnection redis) : IOrganizatio
 {
     private const string Prefix = "orgapi:lock:org:";
 
-    internal static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
 
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan LongestRetry = TimeSpan.FromMilliseconds(100);

@@ -45,20 +45,33 @@ public sealed class ConcurrentMetadataTests
         Assert.Equal(expected, metadata.ToDictionary(pair => pair.Key, pair => (string)pair.Value!));
     }
 
-    [Fact]
-    public async Task TwoConcurrentMergesOnOneReplicaBothLand()
+    private static ScalekitFake FakeWithGoldTier()
     {
-        using var fake = new ScalekitFake();
+        var fake = new ScalekitFake();
         fake.AddOrganization(Tokens.OrgA, metadata: new() { ["tier"] = "gold" });
-        using var replica = new ApiFactory(fake);
-        var client = Admin(replica, new Tokens(fake));
-        var locks = (LocalOrganizationLocks)replica.Services.GetRequiredService<IOrganizationLocks>();
+        return fake;
+    }
+
+    // Scalekit holds every organization read until the release completes; the first task completes when one arrives.
+    private static (Task Arrived, TaskCompletionSource Release) HoldReads(ScalekitFake fake)
+    {
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         fake.HoldOrganizationReads(arrived, release.Task);
+        return (arrived.Task, release);
+    }
+
+    [Fact]
+    public async Task TwoConcurrentMergesOnOneReplicaBothLand()
+    {
+        using var fake = FakeWithGoldTier();
+        using var replica = new ApiFactory(fake);
+        var client = Admin(replica, new Tokens(fake));
+        var locks = (LocalOrganizationLocks)replica.Services.GetRequiredService<IOrganizationLocks>();
+        var (arrived, release) = HoldReads(fake);
 
         var first = Patch(client, """{"metadata":{"plan":"pro"}}""");
-        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await arrived.WaitAsync(TimeSpan.FromSeconds(20));
         var second = Patch(client, """{"metadata":{"seats":"40","tier":null}}""");
         // Either the second merge queues behind the first, or (the bug) it reads the same map beside it.
         await UntilAsync(() => locks.UsersOf(Tokens.OrgA) == 2 || fake.OrganizationReadsArrived == 2, "the second merge queues or reads");
@@ -73,16 +86,13 @@ public sealed class ConcurrentMetadataTests
     [Fact]
     public async Task ChangesWithoutMetadataDoNotWaitForAMerge()
     {
-        using var fake = new ScalekitFake();
-        fake.AddOrganization(Tokens.OrgA, metadata: new() { ["tier"] = "gold" });
+        using var fake = FakeWithGoldTier();
         using var replica = new ApiFactory(fake);
         var client = Admin(replica, new Tokens(fake));
-        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        fake.HoldOrganizationReads(arrived, release.Task);
+        var (arrived, release) = HoldReads(fake);
 
         var merge = Patch(client, """{"metadata":{"plan":"pro"}}""");
-        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await arrived.WaitAsync(TimeSpan.FromSeconds(20));
         var rename = await Patch(client, """{"displayName":"Acme Renamed"}""");
         release.SetResult();
 
@@ -116,20 +126,17 @@ public sealed class ConcurrentMetadataTests
     public async Task TwoConcurrentMergesOnTwoReplicasBothLand()
     {
         await using var redis = await RedisServer.StartAsync();
-        using var fake = new ScalekitFake();
-        fake.AddOrganization(Tokens.OrgA, metadata: new() { ["tier"] = "gold" });
+        using var fake = FakeWithGoldTier();
         var tokens = new Tokens(fake);
         using var replicaA = new ApiFactory(fake, WithRedis(redis));
         using var replicaB = new ApiFactory(fake, WithRedis(redis));
         var clientA = Admin(replicaA, tokens);
         var clientB = Admin(replicaB, tokens);
         var locksB = (RedisOrganizationLocks)replicaB.Services.GetRequiredService<IOrganizationLocks>();
-        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        fake.HoldOrganizationReads(arrived, release.Task);
+        var (arrived, release) = HoldReads(fake);
 
         var first = Patch(clientA, """{"metadata":{"plan":"pro"}}""");
-        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await arrived.WaitAsync(TimeSpan.FromSeconds(20));
         var second = Patch(clientB, """{"metadata":{"seats":"40"}}""");
         await UntilAsync(() => locksB.Refusals > 0 || fake.OrganizationReadsArrived == 2, "replica B's merge queues or reads");
         release.SetResult();
@@ -143,8 +150,7 @@ public sealed class ConcurrentMetadataTests
     public async Task WithRedisDownAMetadataChangeIs503AndOtherChangesWork()
     {
         await using var redis = await RedisServer.StartAsync();
-        using var fake = new ScalekitFake();
-        fake.AddOrganization(Tokens.OrgA, metadata: new() { ["tier"] = "gold" });
+        using var fake = FakeWithGoldTier();
         using var replica = new ApiFactory(fake, WithRedis(redis));
         var client = Admin(replica, new Tokens(fake));
         await redis.StopAsync();
