@@ -94,6 +94,7 @@ public sealed class ConcurrentMetadataTests
         var merge = Patch(client, """{"metadata":{"plan":"pro"}}""");
         await arrived.WaitAsync(TimeSpan.FromSeconds(20));
         var rename = await Patch(client, """{"displayName":"Acme Renamed"}""");
+        Assert.False(merge.IsCompleted, "the rename should be answered while the merge still waits for Scalekit");
         release.SetResult();
 
         Assert.Equal(HttpStatusCode.OK, rename.StatusCode);
