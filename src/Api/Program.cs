@@ -5,7 +5,6 @@ using Api.LocalDevelopment;
 using Api.Organizations;
 using Api.Scalekit;
 using Api.SharedState;
-using FluentValidation;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -20,7 +19,7 @@ builder.Services.AddApiRateLimiting();      // per-caller budgets for reads and 
 builder.Services.AddIdempotency();          // Idempotency-Key on creates: replays, never a second organization
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
 builder.Services.AddApiJson();              // source-generated JSON for this API's bodies
-builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
+builder.Services.AddOrganizationValidators(); // the request validators, named one by one
 builder.Services.AddApiHealthChecks();
 builder.Services.AddApiOpenApi();           // /openapi/v1.json inferred from the endpoints
 

@@ -119,6 +119,14 @@ public sealed class ApiProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The file names of the assemblies the process has mapped so far (Linux: <c>/proc/&lt;pid&gt;/maps</c>).</summary>
+    public IReadOnlySet<string> LoadedAssemblies() =>
+        File.ReadLines($"/proc/{_process.Id}/maps")
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(fields => fields.Length >= 6 && fields[^1].EndsWith(".dll", StringComparison.Ordinal))
+            .Select(fields => Path.GetFileName(fields[^1]))
+            .ToHashSet(StringComparer.Ordinal);
+
     private const int SigTerm = 15;
 
     [DllImport("libc", SetLastError = true)]

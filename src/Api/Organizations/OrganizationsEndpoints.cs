@@ -4,6 +4,7 @@ using Api.Auth;
 using Api.Idempotency;
 using Api.Infrastructure;
 using Api.Scalekit;
+using FluentValidation;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -15,6 +16,17 @@ namespace Api.Organizations;
 public static class OrganizationsEndpoints
 {
     private const string MergePatchJson = "application/merge-patch+json";
+
+    /// <summary>
+    /// The validators of the bodies and queries <see cref="MapOrganizations"/> validates, named one by one: an
+    /// assembly scan would load every type the API has (and the Redis client with them) to find these five.
+    /// </summary>
+    public static IServiceCollection AddOrganizationValidators(this IServiceCollection services) => services
+        .AddSingleton<IValidator<CreateOrganizationRequest>, CreateOrganizationRequestValidator>()
+        .AddSingleton<IValidator<ListOrganizationsQuery>, ListOrganizationsQueryValidator>()
+        .AddSingleton<IValidator<UpdateOrganizationRequest>, UpdateOrganizationRequestValidator>()
+        .AddSingleton<IValidator<UpdateOrganizationSettingsRequest>, UpdateOrganizationSettingsRequestValidator>()
+        .AddSingleton<IValidator<PortalLinkRequest>, PortalLinkRequestValidator>();
 
     public static RouteGroupBuilder MapOrganizations(this IEndpointRouteBuilder app)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Api.Organizations;
 using StackExchange.Redis;
 
@@ -10,7 +11,9 @@ namespace Api.SharedState;
 /// </summary>
 public sealed class RedisOrganizationChanges(RedisConnection redis, ILogger<RedisOrganizationChanges> logger) : IOrganizationChanges
 {
-    public static readonly RedisChannel Channel = RedisChannel.Literal("orgapi:organization-changed");
+    // A property, not a static field of Redis's struct type: loading this class (the service registration names it)
+    // must not load the Redis client when no Redis is configured.
+    public static RedisChannel Channel => RedisChannel.Literal("orgapi:organization-changed");
 
     public async ValueTask PublishAsync(string organizationId, CancellationToken cancellationToken)
     {
@@ -28,13 +31,14 @@ public sealed class RedisOrganizationChanges(RedisConnection redis, ILogger<Redi
 /// <summary>Listens for other replicas' changes and drops the local copies; keeps trying while Redis is away.</summary>
 internal sealed class OrganizationChangeSubscription(IServiceProvider services, ILogger<OrganizationChangeSubscription> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (SharedStateSetup.ConnectionString(services) is null)
-        {
-            return;
-        }
+    // Without Redis there is nothing to listen to, and the Redis client is never even loaded: the code that names
+    // its types is compiled only when it first runs (not inlined, so the optimizing recompile keeps it apart).
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        SharedStateSetup.ConnectionString(services) is null ? Task.CompletedTask : SubscribeAsync(stoppingToken);
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private async Task SubscribeAsync(CancellationToken stoppingToken)
+    {
         var cache = services.GetRequiredService<OrganizationCache>();
         var redis = services.GetRequiredService<RedisConnection>();
         while (!stoppingToken.IsCancellationRequested)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Api.Idempotency;
 using Api.Organizations;
 using Api.Scalekit;
@@ -42,13 +43,16 @@ public static class SharedStateSetup
 /// <summary>Redis down is a degradation, not an outage: reads and un-keyed creates still work.</summary>
 internal sealed class RedisHealthCheck(IServiceProvider services) : IHealthCheck
 {
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        if (SharedStateSetup.ConnectionString(services) is null)
-        {
-            return HealthCheckResult.Healthy("Shared state is in memory (no ConnectionStrings:Redis).");
-        }
+    private static readonly Task<HealthCheckResult> InMemory =
+        Task.FromResult(HealthCheckResult.Healthy("Shared state is in memory (no ConnectionStrings:Redis)."));
 
+    // As with the subscription, the Redis client is loaded only when there is a Redis to ping.
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        SharedStateSetup.ConnectionString(services) is null ? InMemory : PingAsync(context);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private async Task<HealthCheckResult> PingAsync(HealthCheckContext context)
+    {
         var redis = services.GetRequiredService<RedisConnection>();
         try
         {
