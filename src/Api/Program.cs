@@ -6,7 +6,10 @@ using Api.Organizations;
 using Api.Scalekit;
 using Api.SharedState;
 
-var builder = WebApplication.CreateBuilder(args);
+// The slim builder leaves out what this API never uses (IIS, HTTP/3, hosting startup assemblies), so none of it is
+// loaded; HTTPS endpoints configured under Kestrel:* still work.
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.WebHost.UseKestrelHttpsConfiguration();
 
 builder.AddObservability();                 // Serilog from configuration; never logs tokens
 builder.AddScalekit();                      // options, management token, typed client with one resilience pipeline

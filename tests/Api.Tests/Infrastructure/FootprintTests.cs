@@ -26,5 +26,8 @@ public sealed class FootprintTests
         Assert.DoesNotContain("StackExchange.Redis.dll", loaded);
         // No OTEL_EXPORTER_OTLP_ENDPOINT: nothing of OpenTelemetry.
         Assert.DoesNotContain(loaded, name => name.StartsWith("OpenTelemetry", StringComparison.Ordinal));
+        // The slim host: no IIS integration and no HTTP/3 transport.
+        Assert.DoesNotContain(loaded, name => name.StartsWith("Microsoft.AspNetCore.Server.IIS", StringComparison.Ordinal));
+        Assert.DoesNotContain("System.Net.Quic.dll", loaded);
     }
 }
