@@ -17,6 +17,12 @@ fi
 
 case "${1:-}" in -h|--help) exec python3 bench/bench.py --help ;; esac
 
+# The leak check reads each API instance's live heap after a full GC between rounds.
+if [ ! -x bench/.tools/dotnet-gcdump ]; then
+  echo "bench: installing dotnet-gcdump from NuGet into bench/.tools"
+  dotnet tool install dotnet-gcdump --version 10.0.750501 --tool-path bench/.tools >/dev/null
+fi
+
 echo "bench: building Release"
 dotnet build src/Api/Api.csproj -c Release -nologo -clp:ErrorsOnly -v:q
 
