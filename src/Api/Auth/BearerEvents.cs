@@ -24,7 +24,7 @@ internal sealed class BearerChallengeWriter(IProblemDetailsService problems, Acc
             logger.LogWarning("Answering 503: no Scalekit signing key is loaded yet");
             audit.Denied(http, "signing_keys_unavailable");
             http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(unavailable.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            RetryAfter.Set(http.Response, RetryAfter.Seconds(unavailable.RetryAfter));
             await WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "Service Unavailable",
                 "The signing keys needed to check access tokens could not be loaded from Scalekit. Try again later.", "signing_keys_unavailable");
             return;

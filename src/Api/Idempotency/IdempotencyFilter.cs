@@ -131,7 +131,7 @@ internal sealed class IdempotencyFilter<TBody>(
             return null;
         }
 
-        http.Response.Headers.RetryAfter = "1";
+        RetryAfter.Set(http.Response, 1);
         return Problem(StatusCodes.Status409Conflict, "Conflict",
             $"A request with this {IdempotencyKey.HeaderName} is still being processed. Retry after it completes.",
             "idempotency_key_in_flight");

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using Api.Idempotency;
 using Api.Organizations;
@@ -29,7 +28,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
         httpContext.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
         if (retryAfter is { } seconds)
         {
-            httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            RetryAfter.Set(httpContext.Response, seconds);
         }
 
         return await problems.TryWriteAsync(new ProblemDetailsContext
@@ -74,7 +73,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
             case BrokenCircuitException:
                 logger.LogWarning("Scalekit circuit is open; failing fast");
                 return (ApiProblems.Create(503, "Service Unavailable", "Scalekit is failing; requests are paused briefly. Try again later."),
-                    UpstreamRetryAfter.ToSeconds(UpstreamRetryAfter.CircuitBreakDuration(configuration)));
+                    RetryAfter.Seconds(UpstreamRetryAfter.CircuitBreakDuration(configuration)));
 
             case TimeoutRejectedException:
                 logger.LogWarning("Scalekit did not answer in time");
@@ -106,7 +105,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
             HttpStatusCode.Conflict => (ApiProblems.Create(409, "Conflict", "An organization with these values already exists (for example the same externalId)."), null),
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => (BadGateway("Scalekit refused this API's credentials."), null),
             HttpStatusCode.TooManyRequests => (ApiProblems.Create(503, "Service Unavailable", "Scalekit's rate limit was reached. Try again later."),
-                UpstreamRetryAfter.ToSeconds(UpstreamRetryAfter.From(api.Headers.RetryAfter, time))),
+                RetryAfter.Seconds(UpstreamRetryAfter.From(api.Headers.RetryAfter, time))),
             _ => (BadGateway($"Scalekit answered {status}."), null),
         };
     }

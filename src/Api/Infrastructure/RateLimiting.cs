@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Threading.RateLimiting;
 using Api.Auth;
 using Microsoft.AspNetCore.RateLimiting;
@@ -53,8 +52,8 @@ public static class RateLimiting
     {
         var http = context.HttpContext;
         var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
-        var seconds = (int)Math.Clamp(Math.Ceiling(retryAfter.TotalSeconds), 1, 86_400);
-        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        var seconds = RetryAfter.Seconds(retryAfter);
+        RetryAfter.Set(http.Response, seconds);
 
         var problem = ApiProblems.Create(StatusCodes.Status429TooManyRequests, "Too Many Requests",
             $"This caller's request limit was reached. Try again in {seconds} s.", "rate_limited");

@@ -26,8 +26,4 @@ public static class UpstreamRetryAfter
     /// <summary>How long an open circuit stays open: the configured break duration (Polly's default 5 s otherwise).</summary>
     public static TimeSpan CircuitBreakDuration(IConfiguration configuration) =>
         configuration.GetValue<TimeSpan?>($"{ScalekitServiceCollectionExtensions.ResilienceSection}:CircuitBreaker:BreakDuration") ?? TimeSpan.FromSeconds(5);
-
-    /// <summary>Whole seconds for a Retry-After header: at least 1.</summary>
-    public static int ToSeconds(TimeSpan? wait) =>
-        wait is { } value ? (int)Math.Clamp(Math.Ceiling(value.TotalSeconds), 1, 3600) : 1;
 }
