@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Api.Infrastructure;
 using Api.Scalekit;
 using Microsoft.Extensions.Caching.Hybrid;
@@ -26,6 +27,11 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
         Expiration = options.Value.OrganizationTtl,
         LocalCacheExpiration = options.Value.OrganizationTtl,
     };
+
+    // Every key starts with the current generation; a new generation makes every earlier entry unreachable at once
+    // (they still expire on their own, within one TTL).
+    private string _keyPrefix = "organization:0:";
+    private int _generation;
 
     public bool Enabled => _ttl > TimeSpan.Zero;
 
@@ -56,6 +62,16 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
     public ValueTask ForgetLocallyAsync(string id, CancellationToken cancellationToken) =>
         Enabled ? cache.RemoveAsync(Key(id), cancellationToken) : ValueTask.CompletedTask;
 
+    /// <summary>
+    /// Drops every copy this replica holds, including those being fetched right now: for when changes made elsewhere
+    /// may have gone unannounced (this replica was cut off from the change channel).
+    /// </summary>
+    public void ForgetAllLocally()
+    {
+        var generation = Interlocked.Increment(ref _generation);
+        Volatile.Write(ref _keyPrefix, string.Create(CultureInfo.InvariantCulture, $"organization:{generation}:"));
+    }
+
     // HybridCache runs the shared fetch outside the caller's execution context; put it back under the trace of the
     // request that started it, so the Scalekit call keeps its traceparent.
     private static async ValueTask<OrganizationResponse> FetchTracedAsync(
@@ -80,5 +96,5 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
     private static async ValueTask<OrganizationResponse> FetchAsync((string Id, IScalekitApi Scalekit) state, CancellationToken cancellationToken) =>
         (await state.Scalekit.GetOrganizationAsync(state.Id, cancellationToken)).ToResponse();
 
-    private static string Key(string id) => "organization:" + id;
+    private string Key(string id) => Volatile.Read(ref _keyPrefix) + id;
 }

@@ -6,8 +6,9 @@ namespace Api.SharedState;
 
 /// <summary>
 /// Organization changes over Redis pub/sub: a replica that updates or deletes an organization publishes its id, and
-/// every replica (itself included) drops its cached copy. A message lost while Redis is down leaves a copy stale
-/// for at most <c>Caching:OrganizationTtl</c>.
+/// every replica (itself included) drops its cached copy. A change made while Redis is down cannot be announced;
+/// every replica drops all its copies when its connection comes back (see <see cref="OrganizationChangeSubscription"/>),
+/// and no copy outlives <c>Caching:OrganizationTtl</c> anyway.
 /// </summary>
 public sealed class RedisOrganizationChanges(RedisConnection redis, ILogger<RedisOrganizationChanges> logger) : IOrganizationChanges
 {
@@ -41,12 +42,14 @@ internal sealed class OrganizationChangeSubscription(IServiceProvider services, 
     {
         var cache = services.GetRequiredService<OrganizationCache>();
         var redis = services.GetRequiredService<RedisConnection>();
+        ISubscriber? subscriber = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                subscriber ??= await WatchReconnectsAsync(redis, cache);
                 // Once registered, StackExchange.Redis re-subscribes by itself after every reconnect.
-                await (await redis.SubscriberAsync()).SubscribeAsync(RedisOrganizationChanges.Channel,
+                await subscriber.SubscribeAsync(RedisOrganizationChanges.Channel,
                     (channel, id) => _ = cache.ForgetLocallyAsync(id.ToString(), CancellationToken.None).AsTask());
                 return;
             }
@@ -56,5 +59,18 @@ internal sealed class OrganizationChangeSubscription(IServiceProvider services, 
                 await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
             }
         }
+    }
+
+    // What was published while this replica was cut off is gone, so each reconnect drops every local copy instead.
+    private async Task<ISubscriber> WatchReconnectsAsync(RedisConnection redis, OrganizationCache cache)
+    {
+        var subscriber = await redis.SubscriberAsync();
+        subscriber.Multiplexer.ConnectionRestored += (_, restored) =>
+        {
+            cache.ForgetAllLocally();
+            logger.LogInformation("Redis connection restored ({ConnectionType}); dropped every cached organization, since changes may have been missed",
+                restored.ConnectionType);
+        };
+        return subscriber;
     }
 }
