@@ -1,0 +1,51 @@
+using Api.SharedState;
+using StackExchange.Redis;
+
+namespace Api.Tests.SharedState;
+
+/// <summary>The lease of the cross-replica organization lock: renewed while held, and only then.</summary>
+public sealed class RedisOrganizationLocksTests
+{
+    // Short, so the tests can watch leases run out; renewals come every third of it.
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(2);
+
+    [RedisFact]
+    public async Task AHolderKeepsTheLockPastItsLeaseUntilItLetsGo()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var connectionA = new RedisConnection(redis.ConnectionString);
+        await using var connectionB = new RedisConnection(redis.ConnectionString);
+        var replicaA = new RedisOrganizationLocks(connectionA, Lease);
+        var replicaB = new RedisOrganizationLocks(connectionB, Lease);
+
+        var held = await replicaA.AcquireAsync(Tokens.OrgA, CancellationToken.None);
+
+        // Two and a half leases: without renewals, B would be let in once the first one ran out.
+        using (var patience = new CancellationTokenSource(Lease * 2.5))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => replicaB.AcquireAsync(Tokens.OrgA, patience.Token).AsTask());
+        }
+
+        await held.DisposeAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await using var next = await replicaB.AcquireAsync(Tokens.OrgA, timeout.Token);
+        Assert.True(replicaB.Refusals > 0);
+    }
+
+    [RedisFact]
+    public async Task ALockLeftByAReplicaThatDiedRunsOutAfterItsLease()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        // What a replica that died right after taking the lock leaves behind: its key, and nobody renewing it.
+        var database = await redis.DatabaseAsync();
+        Assert.True(await database.StringSetAsync($"orgapi:lock:org:{Tokens.OrgA}", "a-dead-replica", Lease, When.NotExists));
+        await using var connection = new RedisConnection(redis.ConnectionString);
+        var replica = new RedisOrganizationLocks(connection, Lease);
+
+        using var timeout = new CancellationTokenSource(Lease * 5);
+        await using var held = await replica.AcquireAsync(Tokens.OrgA, timeout.Token);
+
+        Assert.True(replica.Refusals > 0, "the lock was taken without waiting for the dead replica's lease");
+        Assert.NotEqual("a-dead-replica", (string?)await database.StringGetAsync($"orgapi:lock:org:{Tokens.OrgA}"));
+    }
+}
