@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Claims;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -59,20 +60,13 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
         SigningKeyStore.KeySet? keys = null;
         if (HeaderOf(token) is (SecurityAlgorithms.RsaSha256, { Length: > 0 } headerKid))
         {
-            try
+            var lookup = await KeysOrRefusalAsync(headerKid);
+            if (lookup.Refused)
             {
-                (var headerKeys, var kidKnown) = await KeysForAsync(headerKid);
-                if (!kidKnown)
-                {
-                    return UnknownKid();
-                }
+                return lookup.Refusal;
+            }
 
-                keys = headerKeys;
-            }
-            catch (SigningKeysUnavailableException ex)
-            {
-                return Invalid(ex);
-            }
+            keys = lookup.Keys;
         }
 
         JsonWebToken jwt;
@@ -97,18 +91,13 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
 
         if (keys is null)
         {
-            try
+            var lookup = await KeysOrRefusalAsync(jwt.Kid);
+            if (lookup.Refused)
             {
-                (keys, var kidKnown) = await KeysForAsync(jwt.Kid);
-                if (!kidKnown)
-                {
-                    return UnknownKid();
-                }
+                return lookup.Refusal;
             }
-            catch (SigningKeysUnavailableException ex)
-            {
-                return Invalid(ex);
-            }
+
+            keys = lookup.Keys;
         }
 
         var result = await base.ValidateTokenAsync(jwt, validationParameters);
@@ -148,6 +137,27 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
 
         keys = await _keys.RefreshAsync() ?? keys;
         return (keys, (_keys.Current ?? keys).ByKid.ContainsKey(kid));
+    }
+
+    /// <summary>The keys for <paramref name="kid"/>, or the answer when there are none to check it with.</summary>
+    private async ValueTask<KeyLookup> KeysOrRefusalAsync(string? kid)
+    {
+        try
+        {
+            var (keys, kidKnown) = await KeysForAsync(kid);
+            return kidKnown ? new KeyLookup(keys, null) : new KeyLookup(null, UnknownKid());
+        }
+        catch (SigningKeysUnavailableException ex)
+        {
+            return new KeyLookup(null, Invalid(ex));
+        }
+    }
+
+    private readonly record struct KeyLookup(SigningKeyStore.KeySet? Keys, TokenValidationResult? Refusal)
+    {
+        [MemberNotNullWhen(true, nameof(Refusal))]
+        [MemberNotNullWhen(false, nameof(Keys))]
+        public bool Refused => Refusal is not null;
     }
 
     private static TokenValidationResult UnknownKid() =>
