@@ -52,11 +52,11 @@ public sealed class BufferedConsoleSinkTests
         using var logger = LoggerWith(sink);
         logger.Information("first");
         await output.FirstWrite.WaitAsync(TimeSpan.FromSeconds(10));
-        await Until(() => sink.WriterAsleep);
+        await Poll.UntilAsync(() => sink.WriterAsleep, "the writer sleeps");
 
         logger.Information("second");
 
-        await Until(() => output.Lines().Length == 2);
+        await Poll.UntilAsync(() => output.Lines().Length == 2, "the second event is written");
         Assert.Contains("second", output.Lines()[1]);
     }
 
@@ -129,15 +129,6 @@ public sealed class BufferedConsoleSinkTests
         Assert.InRange(written, 1, attempted - 1);
         Assert.Equal(attempted, written + dropped);
         Assert.True(written * (filler.Length + 100) <= BufferedConsoleSink.MaxPendingBytes);
-    }
-
-    private static async Task Until(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!condition())
-        {
-            await Task.Delay(5, timeout.Token); // polls a condition; the 10 s bound fails the test, not a race
-        }
     }
 
     private static Serilog.Core.Logger LoggerWith(BufferedConsoleSink sink) =>

@@ -22,17 +22,6 @@ public sealed class ConcurrentMetadataTests
         return client;
     }
 
-    // Polls a condition the system under test sets (a queued lock, a request logged by the fake); 20 s at most.
-    private static async Task UntilAsync(Func<bool> condition, string what)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!condition())
-        {
-            Assert.False(timeout.IsCancellationRequested, $"timed out waiting until {what}");
-            await Task.Delay(10, CancellationToken.None);
-        }
-    }
-
     private static async Task AssertOkAsync(Task<HttpResponseMessage> patch)
     {
         var response = await patch;
@@ -74,7 +63,7 @@ public sealed class ConcurrentMetadataTests
         await arrived.WaitAsync(TimeSpan.FromSeconds(20));
         var second = Patch(client, """{"metadata":{"seats":"40","tier":null}}""");
         // Either the second merge queues behind the first, or (the bug) it reads the same map beside it.
-        await UntilAsync(() => locks.UsersOf(Tokens.OrgA) == 2 || fake.OrganizationReadsArrived == 2, "the second merge queues or reads");
+        await Poll.UntilAsync(() => locks.UsersOf(Tokens.OrgA) == 2 || fake.OrganizationReadsArrived == 2, "the second merge queues or reads");
         release.SetResult();
 
         await AssertOkAsync(first);
@@ -139,7 +128,7 @@ public sealed class ConcurrentMetadataTests
         var first = Patch(clientA, """{"metadata":{"plan":"pro"}}""");
         await arrived.WaitAsync(TimeSpan.FromSeconds(20));
         var second = Patch(clientB, """{"metadata":{"seats":"40"}}""");
-        await UntilAsync(() => locksB.Refusals > 0 || fake.OrganizationReadsArrived == 2, "replica B's merge queues or reads");
+        await Poll.UntilAsync(() => locksB.Refusals > 0 || fake.OrganizationReadsArrived == 2, "replica B's merge queues or reads");
         release.SetResult();
 
         await AssertOkAsync(first);

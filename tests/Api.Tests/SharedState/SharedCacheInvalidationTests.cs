@@ -12,74 +12,69 @@ public sealed class SharedCacheInvalidationTests
     public async Task AnUpdateOnOneReplicaInvalidatesTheCachedOrganizationOnAnother()
     {
         await using var redis = await RedisServer.StartAsync();
-        using var fake = new ScalekitFake();
-        fake.AddOrganization(Tokens.OrgA, "Before");
-        var token = new Tokens(fake).User(Tokens.OrgA, ["organizations:read", "organizations:update"], roles: ["admin"]);
-        var settings = new Dictionary<string, string?> { ["ConnectionStrings:Redis"] = redis.ConnectionString, ["Caching:OrganizationTtl"] = "00:10:00" };
-        using var replicaA = new ApiFactory(fake, settings);
-        using var replicaB = new ApiFactory(fake, settings);
-        var clientA = replicaA.CreateClient();
-        var clientB = replicaB.CreateClient();
-        clientA.DefaultRequestHeaders.Authorization = clientB.DefaultRequestHeaders.Authorization = new("Bearer", token);
-        Assert.Equal("Before", await DisplayNameAsync(clientB));
-        await SubscribersAsync(redis, 2);
+        using var replicas = await TwoReplicasCachingBeforeAsync(redis);
 
-        var patched = await clientA.PatchAsync($"/organizations/{Tokens.OrgA}", new StringContent("""{"displayName":"After"}""", Encoding.UTF8, "application/json"));
-        Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await RenameAsync(replicas.ClientA)).StatusCode);
 
         // The message travels asynchronously; within the ten-minute TTL only the invalidation can refresh B's copy.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        string name;
-        do
-        {
-            name = await DisplayNameAsync(clientB);
-        }
-        while (name != "After" && !timeout.IsCancellationRequested && await Pause(timeout.Token));
-
-        Assert.Equal("After", name);
+        await Poll.UntilAsync(async () => await DisplayNameAsync(replicas.ClientB) == "After", "B answers the new name",
+            TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(50));
+        Assert.Equal("After", await DisplayNameAsync(replicas.ClientB));
     }
 
     [RedisFact]
     public async Task AChangeMadeWhileRedisWasDownIsNotServedStaleOnceRedisIsBack()
     {
         await using var redis = await RedisServer.StartAsync();
-        using var fake = new ScalekitFake();
+        using var replicas = await TwoReplicasCachingBeforeAsync(redis);
+
+        await redis.StopAsync();
+        Assert.Equal(HttpStatusCode.OK, (await RenameAsync(replicas.ClientA)).StatusCode);
+        // The announcement had nowhere to go: while Redis is away, B's copy is stale (for at most one TTL).
+        Assert.Equal("Before", await DisplayNameAsync(replicas.ClientB));
+
+        await redis.StartAgainAsync();
+
+        // Within the ten-minute TTL, only B dropping its copies when its connection comes back can refresh it.
+        await Poll.UntilAsync(async () => await DisplayNameAsync(replicas.ClientB) == "After", "B answers the new name",
+            TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
+        Assert.Equal("After", await DisplayNameAsync(replicas.ClientB));
+    }
+
+    private sealed record Replicas(ScalekitFake Fake, ApiFactory A, ApiFactory B, HttpClient ClientA, HttpClient ClientB) : IDisposable
+    {
+        public void Dispose()
+        {
+            A.Dispose();
+            B.Dispose();
+            Fake.Dispose();
+        }
+    }
+
+    // Two replicas sharing Redis with a ten-minute read cache, both subscribed, and B holding "Before" in its cache.
+    private static async Task<Replicas> TwoReplicasCachingBeforeAsync(RedisServer redis)
+    {
+        var fake = new ScalekitFake();
         fake.AddOrganization(Tokens.OrgA, "Before");
         var token = new Tokens(fake).User(Tokens.OrgA, ["organizations:read", "organizations:update"], roles: ["admin"]);
         var settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Redis"] = redis.ConnectionString,
             ["Caching:OrganizationTtl"] = "00:10:00",
-            // B is polled until the reconnect shows; the per-caller read budget is not what is tested here.
+            // B is polled until the change shows; the per-caller read budget is not what is tested here.
             ["RateLimiting:Reads:PermitLimit"] = "100000",
         };
-        using var replicaA = new ApiFactory(fake, settings);
-        using var replicaB = new ApiFactory(fake, settings);
-        var clientA = replicaA.CreateClient();
-        var clientB = replicaB.CreateClient();
-        clientA.DefaultRequestHeaders.Authorization = clientB.DefaultRequestHeaders.Authorization = new("Bearer", token);
-        Assert.Equal("Before", await DisplayNameAsync(clientB));
+        var replicaA = new ApiFactory(fake, settings);
+        var replicaB = new ApiFactory(fake, settings);
+        var replicas = new Replicas(fake, replicaA, replicaB, replicaA.CreateClient(), replicaB.CreateClient());
+        replicas.ClientA.DefaultRequestHeaders.Authorization = replicas.ClientB.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        Assert.Equal("Before", await DisplayNameAsync(replicas.ClientB));
         await SubscribersAsync(redis, 2);
-
-        await redis.StopAsync();
-        var patched = await clientA.PatchAsync($"/organizations/{Tokens.OrgA}", new StringContent("""{"displayName":"After"}""", Encoding.UTF8, "application/json"));
-        Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
-        // The announcement had nowhere to go: while Redis is away, B's copy is stale (for at most one TTL).
-        Assert.Equal("Before", await DisplayNameAsync(clientB));
-
-        await redis.StartAgainAsync();
-
-        // Within the ten-minute TTL, only B dropping its copies when its connection comes back can refresh it.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        string name;
-        do
-        {
-            name = await DisplayNameAsync(clientB);
-        }
-        while (name != "After" && !timeout.IsCancellationRequested && await Pause(timeout.Token));
-
-        Assert.Equal("After", name);
+        return replicas;
     }
+
+    private static Task<HttpResponseMessage> RenameAsync(HttpClient client) =>
+        client.PatchAsync($"/organizations/{Tokens.OrgA}", new StringContent("""{"displayName":"After"}""", Encoding.UTF8, "application/json"));
 
     private static async Task<string> DisplayNameAsync(HttpClient client)
     {
@@ -91,21 +86,14 @@ public sealed class SharedCacheInvalidationTests
     private static async Task SubscribersAsync(RedisServer redis, int wanted)
     {
         var database = await redis.DatabaseAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        long subscribers;
-        do
+        async Task<long> CountAsync()
         {
             var reply = (RedisResult[])(await database.ExecuteAsync("PUBSUB", "NUMSUB", RedisOrganizationChanges.Channel.ToString()))!;
-            subscribers = (long)reply[1];
+            return (long)reply[1];
         }
-        while (subscribers < wanted && !timeout.IsCancellationRequested && await Pause(timeout.Token));
 
-        Assert.Equal(wanted, subscribers);
-    }
-
-    private static async Task<bool> Pause(CancellationToken cancellationToken)
-    {
-        await Task.Delay(50, cancellationToken);
-        return true;
+        await Poll.UntilAsync(async () => await CountAsync() >= wanted, $"Redis counts {wanted} subscribers",
+            TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(50));
+        Assert.Equal(wanted, await CountAsync());
     }
 }
