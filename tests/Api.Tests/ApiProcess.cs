@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net.Http.Headers;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
@@ -76,6 +77,14 @@ public sealed class ApiProcess : IAsyncDisposable
     {
         var listening = await WaitForLineAsync("Now listening on", TimeSpan.FromSeconds(60));
         return new Uri(Regex.Match(listening, @"http://127\.0\.0\.1:\d+").Value);
+    }
+
+    /// <summary>A client for the listening API that sends <paramref name="bearer"/> on every request.</summary>
+    public async Task<HttpClient> ClientAsync(string bearer)
+    {
+        var http = new HttpClient { BaseAddress = await WaitUntilListeningAsync() };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        return http;
     }
 
     /// <summary>Waits for a console line containing <paramref name="text"/>; fails with the output so far.</summary>

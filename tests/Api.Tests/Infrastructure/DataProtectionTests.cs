@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 
 namespace Api.Tests.Infrastructure;
 
@@ -14,9 +13,7 @@ public sealed class DataProtectionTests
             using var scalekit = new ScalekitFake();
             await using (var api = ApiProcess.StartAgainst(scalekit, new Dictionary<string, string> { ["HOME"] = home.FullName }))
             {
-                using var http = new HttpClient { BaseAddress = await api.WaitUntilListeningAsync() };
-                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
-                    new Tokens(scalekit).User(Tokens.OrgA, ["organizations:read"]));
+                using var http = await api.ClientAsync(new Tokens(scalekit).User(Tokens.OrgA, ["organizations:read"]));
                 Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
 
                 api.Terminate();

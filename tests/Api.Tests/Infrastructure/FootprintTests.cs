@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 
 namespace Api.Tests.Infrastructure;
 
@@ -11,9 +10,7 @@ public sealed class FootprintTests
     {
         using var scalekit = new ScalekitFake();
         await using var api = ApiProcess.StartAgainst(scalekit);
-        using var http = new HttpClient { BaseAddress = await api.WaitUntilListeningAsync() };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
-            new Tokens(scalekit).User(Tokens.OrgA, ["organizations:read"]));
+        using var http = await api.ClientAsync(new Tokens(scalekit).User(Tokens.OrgA, ["organizations:read"]));
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready")).StatusCode);
 

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 
 namespace Api.Tests.Infrastructure;
 
@@ -15,9 +14,7 @@ public sealed class ShutdownTests
         scalekit.HoldOrganizationReads(arrived, release.Task);
 
         await using var api = ApiProcess.StartAgainst(scalekit);
-        using var http = new HttpClient { BaseAddress = await api.WaitUntilListeningAsync() };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
-            new Tokens(scalekit).User(Tokens.OrgA, ["organizations:read"]));
+        using var http = await api.ClientAsync(new Tokens(scalekit).User(Tokens.OrgA, ["organizations:read"]));
 
         var inFlight = http.GetAsync($"/organizations/{Tokens.OrgA}");
         await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));

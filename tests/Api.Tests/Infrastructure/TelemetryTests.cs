@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
@@ -38,8 +37,7 @@ public sealed class TelemetryTests
             ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
         });
-        using var http = new HttpClient { BaseAddress = await api.WaitUntilListeningAsync() };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "not-a-token");
+        using var http = await api.ClientAsync("not-a-token");
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/organizations/org_1")).StatusCode);
 
         // Each completes only once the collector received that signal (and fails the test after 10 s otherwise).
