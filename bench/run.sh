@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load benchmark: builds Release, starts the Scalekit emulator and three API instances on 127.0.0.1, drives
 # them with wrk in interleaved rounds, prints one table and writes bench/results/<time>.json.
-#   bench/run.sh            10 s warm-up, then 5 interleaved rounds x 10 s per scenario (about 7 minutes)
+#   bench/run.sh            10 s warm-up, then 5 interleaved rounds x 10 s per scenario (about 9 minutes)
 #   bench/run.sh --quick    1 round x 3 s: checks the harness, not the numbers
 #   bench/run.sh --help     all options (rounds, duration, connections, extra API environment)
 # Everything it starts is stopped when it ends, fails or is interrupted.
