@@ -119,9 +119,21 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
     {
         StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
         StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
-        _ when bad.InnerException is System.Text.Json.JsonException => "The request body is not valid JSON for this operation.",
+        _ when bad.InnerException is System.Text.Json.JsonException json => InvalidJsonDetail(json),
         _ => bad.Message,
     };
+
+    private const int MaxJsonPathLength = 128;
+
+    /// <summary>
+    /// Where the body went wrong, as a JSON path ("$.metadata.plan"), when the parser knows it. Not the exception's
+    /// message: that names this API's .NET types. The path is built from the caller's own property names, so it is
+    /// cleaned and capped like any text from outside.
+    /// </summary>
+    private static string InvalidJsonDetail(System.Text.Json.JsonException json) =>
+        PrintableText.Clean(json.Path, MaxJsonPathLength) is { } path
+            ? $"The request body is not valid JSON for this operation (at {path})."
+            : "The request body is not valid JSON for this operation.";
 
     private static string ReasonPhrase(int status) =>
         Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : "Error";

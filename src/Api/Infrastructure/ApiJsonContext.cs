@@ -22,7 +22,15 @@ internal sealed partial class ApiJsonContext : JsonSerializerContext;
 
 public static class JsonSetup
 {
-    /// <summary>Request and response bodies use the source-generated <see cref="ApiJsonContext"/> first.</summary>
+    /// <summary>
+    /// Request and response bodies use the source-generated <see cref="ApiJsonContext"/> first. A body that names a
+    /// property twice is refused: which copy wins is the parser's choice, and a proxy or WAF in front may have read the
+    /// other one (in a metadata merge patch, <c>{"k":"v","k":null}</c> would both set and remove a key).
+    /// </summary>
     public static IServiceCollection AddApiJson(this IServiceCollection services) =>
-        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+            options.SerializerOptions.AllowDuplicateProperties = false;
+        });
 }

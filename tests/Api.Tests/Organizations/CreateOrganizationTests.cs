@@ -101,6 +101,30 @@ public sealed class CreateOrganizationTests : IClassFixture<ApiFixture>
         Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
     }
 
+    [Theory]
+    [InlineData("""{"displayName": 42}""", "$.displayName")]
+    [InlineData("""{"displayName":"A","metadata":{"plan":7}}""", "$.metadata.plan")]
+    public async Task MalformedJsonNamesWhereItWentWrong(string json, string path)
+    {
+        var response = await _client.PostAsync("/organizations", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+        Assert.Contains($"(at {path})", problem.GetProperty("detail").GetString());
+        Assert.DoesNotContain("System.", problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"displayName":"Acme","displayName":"Globex"}""", "$.displayName")]
+    [InlineData("""{"displayName":"Acme","metadata":{"plan":"free","plan":"enterprise"}}""", "$.metadata")]
+    public async Task APropertyNamedTwiceIs400RatherThanOneCopyWinning(string json, string path)
+    {
+        var response = await _client.PostAsync("/organizations", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+        Assert.Contains(path, problem.GetProperty("detail").GetString());
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
     [Fact]
     public async Task ANonJsonBodyIs415()
     {
