@@ -7,8 +7,9 @@ namespace Api.Organizations;
 public static partial class OrganizationRules
 {
     public static IRuleBuilderOptions<T, string?> ValidDisplayName<T>(this IRuleBuilder<T, string?> rule) =>
-        rule.Must(value => value is null || (value.Trim().Length >= 1 && value.Length <= 200))
-            .WithMessage("displayName must be 1-200 characters and not blank.");
+        // Control characters have no place in a name people read, and would travel into every UI and log that shows it.
+        rule.Must(value => value is null || (value.Trim().Length >= 1 && value.Length <= 200 && !value.Any(char.IsControl)))
+            .WithMessage("displayName must be 1-200 characters, not blank, without control characters.");
 
     public static IRuleBuilderOptions<T, string?> ValidExternalId<T>(this IRuleBuilder<T, string?> rule) =>
         rule.Must(value => value is null || ExternalIds.IsWellFormed(value))

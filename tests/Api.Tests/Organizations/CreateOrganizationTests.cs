@@ -76,6 +76,8 @@ public sealed class CreateOrganizationTests : IClassFixture<ApiFixture>
         { """{"displayName":"A","metadata":{"key":""}}""", "metadata" },
         { $$"""{"displayName":"A","metadata":{{JsonSerializer.Serialize(Enumerable.Range(0, 11).ToDictionary(i => $"key{i}", i => "v"))}}}""", "metadata" },
         { """{"displayName":"A","externalId":""}""", "externalId" },
+        { """{"displayName":"Acme\u0000Corp"}""", "displayName" },
+        { """{"displayName":"Acme\nSet-Cookie: x"}""", "displayName" },
     };
 
     [Theory]

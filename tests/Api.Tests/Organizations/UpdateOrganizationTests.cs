@@ -130,6 +130,7 @@ public sealed class UpdateOrganizationTests : IClassFixture<ApiFixture>
         { """{"regionCode":null}""", "regionCode" },
         { """{"displayName":null}""", "displayName" },
         { """{"displayName":"  "}""", "displayName" },
+        { """{"displayName":"Acme\u001b[2J"}""", "displayName" },
         { $$"""{"displayName":"{{new string('x', 201)}}"}""", "displayName" },
         { """{"externalId":""}""", "externalId" },
         { """{"slug":"Not_A_Slug"}""", "slug" },
