@@ -17,6 +17,7 @@ public static class OpenApiSetup
         {
             options.AddDocumentTransformer(DescribeDocument);
             options.AddOperationTransformer<RequiredGrantsTransformer>();
+            options.AddOperationTransformer(DescribePageSize);
         });
 
     /// <summary><c>/openapi/v1.json</c> for everyone; the interactive Scalar UI only in Development.</summary>
@@ -44,6 +45,28 @@ public static class OpenApiSetup
             BearerFormat = "JWT",
             Description = "A Scalekit access token (RS256). User tokens carry `permissions`, machine-to-machine tokens `scopes`.",
         };
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// <c>pageSize</c> is bound as text so that a non-number gets a named validation error
+    /// (<see cref="Organizations.ListOrganizationsQuery.PageSize"/>); to clients it is an integer.
+    /// </summary>
+    private static Task DescribePageSize(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (operation.Parameters?.FirstOrDefault(p => p.Name == "pageSize" && p.In == ParameterLocation.Query) is OpenApiParameter pageSize)
+        {
+            pageSize.Description = $"Organizations per page, 1-{Organizations.ListOrganizationsQuery.MaxPageSize} (default {Organizations.ListOrganizationsQuery.DefaultPageSize}).";
+            pageSize.Schema = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Integer,
+                Format = "int32",
+                Minimum = "1",
+                Maximum = Organizations.ListOrganizationsQuery.MaxPageSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Default = System.Text.Json.Nodes.JsonValue.Create(Organizations.ListOrganizationsQuery.DefaultPageSize),
+            };
+        }
+
         return Task.CompletedTask;
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using FluentValidation;
 using Microsoft.AspNetCore.Mvc;
 
@@ -8,8 +9,13 @@ namespace Api.Organizations;
 // typeof(string?) for nullable constructor parameters, which does not compile.
 public sealed record ListOrganizationsQuery
 {
+    /// <summary>
+    /// As sent. Bound as text so that "ten" is named in the 400's <c>errors</c> like any other invalid field: the
+    /// generated binder answers an unparsable number with a bare 400 that says nothing. The OpenAPI document still
+    /// describes it as an integer (<see cref="Infrastructure.OpenApiSetup"/>).
+    /// </summary>
     [FromQuery(Name = "pageSize")]
-    public int? PageSize { get; init; }
+    public string? PageSize { get; init; }
 
     [FromQuery(Name = "pageToken")]
     public string? PageToken { get; init; }
@@ -21,7 +27,25 @@ public sealed record ListOrganizationsQuery
     public const int MaxPageSize = 100;
     public const int MaxPageTokenLength = 1024;
 
-    public int EffectivePageSize => PageSize ?? DefaultPageSize;
+    public int EffectivePageSize => TryParsePageSize(PageSize, out var size) && size is { } sent ? sent : DefaultPageSize;
+
+    /// <summary>False when a page size was sent that is not a whole number; <paramref name="size"/> is null when none was (absent or empty).</summary>
+    public static bool TryParsePageSize(string? raw, out int? size)
+    {
+        size = null;
+        if (string.IsNullOrEmpty(raw))
+        {
+            return true;
+        }
+
+        if (!int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed))
+        {
+            return false;
+        }
+
+        size = parsed;
+        return true;
+    }
 
     public string? EffectivePageToken => string.IsNullOrEmpty(PageToken) ? null : PageToken;
 
@@ -32,8 +56,9 @@ public sealed class ListOrganizationsQueryValidator : AbstractValidator<ListOrga
 {
     public ListOrganizationsQueryValidator()
     {
-        RuleFor(q => q.PageSize).InclusiveBetween(1, ListOrganizationsQuery.MaxPageSize)
-            .WithMessage($"pageSize must be between 1 and {ListOrganizationsQuery.MaxPageSize}.");
+        RuleFor(q => q.PageSize)
+            .Must(raw => ListOrganizationsQuery.TryParsePageSize(raw, out var size) && size is null or (>= 1 and <= ListOrganizationsQuery.MaxPageSize))
+            .WithMessage($"pageSize must be a whole number between 1 and {ListOrganizationsQuery.MaxPageSize}.");
         RuleFor(q => q.PageToken)
             .Must(token => token is null || (token.Length <= ListOrganizationsQuery.MaxPageTokenLength && !token.Any(char.IsControl)))
             .WithMessage($"pageToken must be a token from a previous page (at most {ListOrganizationsQuery.MaxPageTokenLength} characters).");

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Api.Organizations;
 
 namespace Api.Tests.Infrastructure;
 
@@ -55,6 +56,10 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
 
         var list = paths.GetProperty("/organizations").GetProperty("get");
         Assert.Equal(["pageSize", "pageToken", "externalId"], list.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+        var pageSize = list.GetProperty("parameters")[0].GetProperty("schema");
+        Assert.Equal("integer", pageSize.GetProperty("type").GetString());
+        Assert.Equal(1, pageSize.GetProperty("minimum").GetInt32());
+        Assert.Equal(ListOrganizationsQuery.MaxPageSize, pageSize.GetProperty("maximum").GetInt32());
 
         var patch = paths.GetProperty("/organizations/{id}").GetProperty("patch");
         Assert.True(patch.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/merge-patch+json", out _));

@@ -140,13 +140,17 @@ public sealed class ListOrganizationsTests : IClassFixture<ApiFixture>
     }
 
     [Theory]
-    [InlineData("ten")]
-    [InlineData("1e3")]
-    public async Task ANonNumericPageSizeIs400WithNoUpstreamCall(string pageSize)
+    [InlineData("pageSize=ten")]
+    [InlineData("pageSize=1e3")]
+    [InlineData("pageSize=99999999999")]
+    [InlineData("pageSize=5&pageSize=6")]
+    public async Task ANonNumericPageSizeIs400NamingPageSizeWithNoUpstreamCall(string query)
     {
-        var response = await _platform.GetAsync($"/organizations?pageSize={pageSize}");
+        var response = await _platform.GetAsync($"/organizations?{query}");
 
-        await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+        var errors = problem.GetProperty("errors").GetProperty("pageSize");
+        Assert.Contains("whole number", errors[0].GetString());
         Assert.Empty(_api.Fake.Requests("GET", "/api/v1/organizations"));
     }
 
