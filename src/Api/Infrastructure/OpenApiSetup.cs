@@ -1,4 +1,7 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
 using Api.Auth;
+using Api.Organizations;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
@@ -50,20 +53,20 @@ public static class OpenApiSetup
 
     /// <summary>
     /// <c>pageSize</c> is bound as text so that a non-number gets a named validation error
-    /// (<see cref="Organizations.ListOrganizationsQuery.PageSize"/>); to clients it is an integer.
+    /// (<see cref="ListOrganizationsQuery.PageSize"/>); to clients it is an integer.
     /// </summary>
     private static Task DescribePageSize(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         if (operation.Parameters?.FirstOrDefault(p => p.Name == "pageSize" && p.In == ParameterLocation.Query) is OpenApiParameter pageSize)
         {
-            pageSize.Description = $"Organizations per page, 1-{Organizations.ListOrganizationsQuery.MaxPageSize} (default {Organizations.ListOrganizationsQuery.DefaultPageSize}).";
+            pageSize.Description = $"Organizations per page, 1-{ListOrganizationsQuery.MaxPageSize} (default {ListOrganizationsQuery.DefaultPageSize}).";
             pageSize.Schema = new OpenApiSchema
             {
                 Type = JsonSchemaType.Integer,
                 Format = "int32",
                 Minimum = "1",
-                Maximum = Organizations.ListOrganizationsQuery.MaxPageSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                Default = System.Text.Json.Nodes.JsonValue.Create(Organizations.ListOrganizationsQuery.DefaultPageSize),
+                Maximum = ListOrganizationsQuery.MaxPageSize.ToString(CultureInfo.InvariantCulture),
+                Default = JsonValue.Create(ListOrganizationsQuery.DefaultPageSize),
             };
         }
 
@@ -108,7 +111,7 @@ public static class OpenApiSetup
                 operation.Description = string.IsNullOrEmpty(operation.Description) ? requirement : $"{operation.Description}\n\n{requirement}";
                 operation.Extensions ??= new Dictionary<string, IOpenApiExtension>();
                 operation.Extensions["x-required-grants"] = new JsonNodeExtension(
-                    new System.Text.Json.Nodes.JsonArray(rule.AnyOf.SelectMany(a => a.Grants).Distinct().Select(g => (System.Text.Json.Nodes.JsonNode?)g).ToArray()));
+                    new JsonArray(rule.AnyOf.SelectMany(a => a.Grants).Distinct().Select(g => (JsonNode?)g).ToArray()));
             }
 
             return Task.CompletedTask;
