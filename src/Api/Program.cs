@@ -19,6 +19,7 @@ builder.Services.AddApiCaching();           // validated tokens and organization
 builder.Services.AddApiAuthentication();    // Scalekit access tokens checked against the environment's JWKS
 builder.Services.AddApiAuthorization();     // one configured rule per policy; anything unlabelled is denied
 builder.Services.AddApiRateLimiting();      // per-caller budgets for reads and writes; 429 with Retry-After
+builder.Services.AddApiCors();              // browser origins that may call (Cors:AllowedOrigins); loopback in Development
 builder.Services.AddIdempotency();          // Idempotency-Key on creates: replays, never a second organization
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
 builder.Services.AddApiJson();              // source-generated JSON for this API's bodies
@@ -31,6 +32,7 @@ var app = builder.Build();
 app.UseApiRequestLogging();                 // outermost, so it sees the final status of every request
 app.UseExceptionHandler();
 app.UseStatusCodePages();                   // bodiless errors (404, 405) become Problem Details too
+app.UseCors();                              // before authentication: preflights carry no token; errors keep their CORS headers
 app.UseRequestBodyLimit(64 * 1024);
 app.UseAuthentication();
 app.UseAuthorization();
