@@ -32,7 +32,7 @@ var app = builder.Build();
 app.UseApiRequestLogging();                 // outermost, so it sees the final status of every request
 app.UseExceptionHandler();
 app.UseStatusCodePages();                   // bodiless errors (404, 405) become Problem Details too
-app.UseCors();                              // before authentication: preflights carry no token; errors keep their CORS headers
+app.UseApiCors();                           // before authentication: preflights carry no token; errors keep their CORS headers
 app.UseRequestBodyLimit(64 * 1024);
 app.UseAuthentication();
 app.UseAuthorization();

@@ -52,6 +52,26 @@ public static class CrossOrigin
     }
 
     /// <summary>
+    /// The CORS middleware, when some origin is allowed. When none is, it stays out of the pipeline: it would only
+    /// look for an <c>Origin</c> header (and mark every request's <c>Items</c>) to do nothing. Decided when the
+    /// pipeline is built, after the configuration was validated.
+    /// </summary>
+    public static IApplicationBuilder UseApiCors(this IApplicationBuilder app) =>
+        app.Use(next =>
+        {
+            var cors = app.ApplicationServices.GetRequiredService<IOptions<CorsOptions>>().Value;
+            if (cors.GetPolicy(cors.DefaultPolicyName) is null)
+            {
+                return next;
+            }
+
+            var branch = app.New();
+            branch.UseCors();
+            branch.Run(next);
+            return branch.Build();
+        });
+
+    /// <summary>
     /// The policy, or null when no origin is allowed (then no CORS header is ever sent). In Development without
     /// <c>Cors:AllowedOrigins</c>, a dev server on this machine (<c>http://localhost:5173</c>, any port) may call.
     /// </summary>
