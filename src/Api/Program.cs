@@ -30,6 +30,7 @@ builder.Services.AddApiOpenApi();           // /openapi/v1.json inferred from th
 var app = builder.Build();
 
 app.UseApiRequestLogging();                 // outermost, so it sees the final status of every request
+app.UseApiResponseHeaders();                // no-store and nosniff on every answer
 app.UseExceptionHandler();
 app.UseStatusCodePages();                   // bodiless errors (404, 405) become Problem Details too
 app.UseApiCors();                           // before authentication: preflights carry no token; errors keep their CORS headers
