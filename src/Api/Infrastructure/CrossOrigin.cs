@@ -1,7 +1,7 @@
+using Api.Idempotency;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using Api.Idempotency;
 
 namespace Api.Infrastructure;
 
