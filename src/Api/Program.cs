@@ -34,7 +34,7 @@ app.UseApiResponseHeaders();                // no-store and nosniff on every ans
 app.UseExceptionHandler();
 app.UseStatusCodePages();                   // bodiless errors (404, 405) become Problem Details too
 app.UseApiCors();                           // before authentication: preflights carry no token; errors keep their CORS headers
-app.UseRequestBodyLimit(64 * 1024);
+app.UseRequestBodyRules(64 * 1024);         // 413 over 64 KiB, 415 for a compressed body, before anything reads it
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();                       // after authorization: budgets belong to authenticated callers

@@ -135,6 +135,37 @@ public sealed class CreateOrganizationTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task ACompressedBodyIs415SayingSoWithNoUpstreamCall()
+    {
+        using var compressed = new MemoryStream();
+        await using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            await gzip.WriteAsync(Encoding.UTF8.GetBytes("""{"displayName":"Initech"}"""));
+        }
+
+        var content = new ByteArrayContent(compressed.ToArray());
+        content.Headers.ContentType = new("application/json");
+        content.Headers.ContentEncoding.Add("gzip");
+        var response = await _client.PostAsync("/organizations", content);
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains("Content-Encoding", problem.GetProperty("detail").GetString());
+        Assert.Equal("identity", Assert.Single(response.Headers.GetValues("Accept-Encoding")));
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    [Fact]
+    public async Task AnIdentityContentEncodingIsAPlainBody()
+    {
+        var content = new StringContent("""{"displayName":"Initech"}""", Encoding.UTF8, "application/json");
+        content.Headers.ContentEncoding.Add("identity");
+
+        var response = await _client.PostAsync("/organizations", content);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    [Fact]
     public async Task AnOversizedBodyIs413()
     {
         var json = $$"""{"displayName":"A","pad":"{{new string('x', 70_000)}}"}""";
