@@ -26,8 +26,8 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
 
         var (problem, retryAfter) = Map(exception);
         httpContext.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
-        // The exception handler cleared the headers set on the way in (ResponseHeaders); it restores no-store itself.
-        httpContext.Response.Headers.XContentTypeOptions = "nosniff";
+        // The exception handler middleware cleared the headers set on the way in.
+        ResponseHeaders.AddTo(httpContext.Response);
         if (retryAfter is { } seconds)
         {
             RetryAfter.Set(httpContext.Response, seconds);
