@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Api.Idempotency;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
@@ -25,11 +26,11 @@ public static class CrossOrigin
     public const string AnyOrigin = "*";
 
     // What a browser client sends beyond the CORS-safelisted headers (JSON bodies, tokens, retries, trace context).
-    private static readonly string[] RequestHeaders =
+    private static readonly string[] AllowedRequestHeaders =
         [HeaderNames.Authorization, HeaderNames.ContentType, IdempotencyKey.HeaderName, "traceparent", "tracestate"];
 
     // What a browser client must be able to read beyond the safelisted response headers.
-    private static readonly string[] ResponseHeaders =
+    private static readonly string[] ExposedResponseHeaders =
         [HeaderNames.Location, HeaderNames.RetryAfter, HeaderNames.WWWAuthenticate, StoredResponseResult.ReplayedHeader];
 
     /// <summary>
@@ -97,8 +98,8 @@ public static class CrossOrigin
 
         return builder
             .WithMethods(HttpMethods.Get, HttpMethods.Post, HttpMethods.Patch, HttpMethods.Delete)
-            .WithHeaders(RequestHeaders)
-            .WithExposedHeaders(ResponseHeaders)
+            .WithHeaders(AllowedRequestHeaders)
+            .WithExposedHeaders(ExposedResponseHeaders)
             .SetPreflightMaxAge(options.PreflightMaxAge)
             .Build();
     }
@@ -107,22 +108,15 @@ public static class CrossOrigin
     /// <paramref name="value"/> as a browser sends it in <c>Origin</c> (scheme, host, port when not the default), or
     /// null when it is not an http(s) origin: no path, query, fragment or user info.
     /// </summary>
-    public static string? OriginOf(string? value)
-    {
-        if (!Uri.TryCreate(value?.Trim(), UriKind.Absolute, out var uri)
-            || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
-            || uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0)
-        {
-            return null;
-        }
+    public static string? OriginOf(string? value) =>
+        TryParseOrigin(value, out var origin) ? origin.GetLeftPart(UriPartial.Authority) : null;
 
-        return uri.GetLeftPart(UriPartial.Authority);
-    }
+    private static bool IsLoopback(string origin) => TryParseOrigin(origin, out var uri) && uri.IsLoopback;
 
-    private static bool IsLoopback(string origin) =>
-        Uri.TryCreate(origin, UriKind.Absolute, out var uri)
-        && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
-        && uri.IsLoopback;
+    private static bool TryParseOrigin(string? value, [NotNullWhen(true)] out Uri? origin) =>
+        Uri.TryCreate(value?.Trim(), UriKind.Absolute, out origin)
+        && (origin.Scheme == Uri.UriSchemeHttps || origin.Scheme == Uri.UriSchemeHttp)
+        && origin.AbsolutePath == "/" && origin.Query.Length == 0 && origin.Fragment.Length == 0 && origin.UserInfo.Length == 0;
 }
 
 internal sealed class CrossOriginOptionsValidator : IValidateOptions<CrossOriginOptions>
