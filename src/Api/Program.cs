@@ -32,7 +32,7 @@ var app = builder.Build();
 app.UseApiRequestLogging();                 // outermost, so it sees the final status of every request
 app.UseApiResponseHeaders();                // no-store and nosniff on every answer
 app.UseExceptionHandler();
-app.UseStatusCodePages();                   // bodiless errors (404, 405) become Problem Details too
+app.UseApiStatusCodePages();                // bodiless errors (404, 405) become Problem Details that say why
 app.UseApiCors();                           // before authentication: preflights carry no token; errors keep their CORS headers
 app.UseRequestBodyRules(64 * 1024);         // 413 over 64 KiB, 415 for a compressed body, before anything reads it
 app.UseAuthentication();

@@ -119,11 +119,20 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
 
     private static string BadRequestDetail(BadHttpRequestException bad) => bad.StatusCode switch
     {
-        StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
+        StatusCodes.Status413PayloadTooLarge => BodyTooLargeDetail,
         StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
         _ when bad.InnerException is System.Text.Json.JsonException json => InvalidJsonDetail(json),
-        _ => bad.Message,
+        // The framework's own wording names the handler's parameters ("Implicit body inferred for parameter ...").
+        _ when IsMissingBody(bad) => "The request body is required: send a JSON object.",
+        _ => "The request could not be read.",
     };
+
+    public const string BodyTooLargeDetail = "The request body is too large.";
+
+    // An empty body and the JSON literal null both arrive as the endpoint's missing-body failure.
+    private static bool IsMissingBody(BadHttpRequestException bad) =>
+        bad.Message.StartsWith("Implicit body inferred", StringComparison.Ordinal)
+        || (bad.Message.StartsWith("Required parameter", StringComparison.Ordinal) && bad.Message.EndsWith("from body.", StringComparison.Ordinal));
 
     private const int MaxJsonPathLength = 128;
 
@@ -137,6 +146,10 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
             ? $"The request body is not valid JSON for this operation (at {path})."
             : "The request body is not valid JSON for this operation.";
 
-    private static string ReasonPhrase(int status) =>
-        Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : "Error";
+    // RFC 9110's names, as the framework's own Problem Details use them ("Content Too Large", not "Payload Too Large").
+    private static string ReasonPhrase(int status) => status switch
+    {
+        StatusCodes.Status413PayloadTooLarge => "Content Too Large",
+        _ => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : "Error",
+    };
 }

@@ -1,0 +1,81 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace Api.Tests.Infrastructure;
+
+public sealed class ProblemDetailsTests : IClassFixture<ApiFixture>
+{
+    private readonly ApiFixture _api;
+
+    public ProblemDetailsTests(ApiFixture api)
+    {
+        _api = api;
+        _api.Fake.Reset();
+        _api.Fake.AddOrganization(Tokens.OrgA, "Acme");
+    }
+
+    [Theory]
+    [InlineData("application/xml")]
+    [InlineData("text/html")]
+    [InlineData("text/*")]
+    public async Task AnAcceptWithoutJsonStillGetsEachErrorAsProblemDetails(string accept)
+    {
+        _api.Fake.Server.Given(Request.Create().WithPath($"/api/v1/organizations/{Tokens.OrgB}").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(500));
+        var member = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:read"]));
+        var platform = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:read_all"]));
+
+        var unauthenticated = await Send(_api.Client(), HttpMethod.Get, $"/organizations/{Tokens.OrgA}", accept);
+        var otherTenant = await Send(member, HttpMethod.Get, $"/organizations/{Tokens.OrgB}", accept);
+        var noRoute = await Send(member, HttpMethod.Get, "/no-such-route", accept);
+        var wrongMethod = await Send(member, HttpMethod.Put, $"/organizations/{Tokens.OrgA}", accept);
+        var upstreamFailure = await Send(platform, HttpMethod.Get, $"/organizations/{Tokens.OrgB}", accept);
+
+        await ProblemAssert.IsProblem(unauthenticated, HttpStatusCode.Unauthorized);
+        Assert.NotEmpty(unauthenticated.Headers.WwwAuthenticate);
+        await ProblemAssert.IsProblem(otherTenant, HttpStatusCode.NotFound);
+        await ProblemAssert.IsProblem(noRoute, HttpStatusCode.NotFound);
+        await ProblemAssert.IsProblem(wrongMethod, HttpStatusCode.MethodNotAllowed);
+        await ProblemAssert.IsProblem(upstreamFailure, HttpStatusCode.BadGateway);
+    }
+
+    [Fact]
+    public async Task AMethodTheRouteDoesNotTakeIsNamedWithTheOnesItDoes()
+    {
+        var member = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:read"]));
+
+        var response = await member.PutAsync($"/organizations/{Tokens.OrgA}", null);
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.MethodNotAllowed);
+        var detail = problem.GetProperty("detail").GetString()!;
+        Assert.Contains("PUT", detail);
+        Assert.Contains("GET", detail);
+        Assert.Contains("PATCH", detail);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("null")]
+    public async Task AMissingBodyIsNamedAsSuchWithoutTheFrameworksWording(string body)
+    {
+        var creator = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
+
+        var response = await creator.PostAsync("/organizations", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+        var detail = problem.GetProperty("detail").GetString()!;
+        Assert.Contains("body is required", detail);
+        Assert.DoesNotContain("parameter", detail);
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    private static Task<HttpResponseMessage> Send(HttpClient client, HttpMethod method, string path, string accept)
+    {
+        var request = new HttpRequestMessage(method, path);
+        request.Headers.Accept.Add(MediaTypeWithQualityHeaderValue.Parse(accept));
+        return client.SendAsync(request);
+    }
+}
