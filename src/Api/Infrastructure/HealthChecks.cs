@@ -2,6 +2,7 @@ using System.Text.Json;
 using Api.Auth;
 using Api.Scalekit;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Api.Infrastructure;
@@ -9,6 +10,8 @@ namespace Api.Infrastructure;
 public static class HealthChecks
 {
     private const string Ready = "ready";
+
+    private static readonly HttpMethodMetadata ProbeMethods = new([HttpMethods.Get, HttpMethods.Head]);
 
     public static IServiceCollection AddApiHealthChecks(this IServiceCollection services)
     {
@@ -20,9 +23,12 @@ public static class HealthChecks
     /// <summary><c>/health/live</c>: the process answers. <c>/health/ready</c>: keys loaded and a management token obtainable.</summary>
     public static IEndpointRouteBuilder MapApiHealthChecks(this IEndpointRouteBuilder app)
     {
+        // The framework maps health checks for every method; a probe reads (GET, HEAD), anything else is 405.
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync })
+            .WithMetadata(ProbeMethods)
             .AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(Ready), ResponseWriter = WriteAsync })
+            .WithMetadata(ProbeMethods)
             .AllowAnonymous();
         return app;
     }

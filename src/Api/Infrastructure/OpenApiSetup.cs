@@ -37,6 +37,12 @@ public static class OpenApiSetup
 
     private static Task DescribeDocument(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
+        // Every read also answers HEAD (RFC 9110 §9.1); listing it again would repeat each GET under the same operationId.
+        foreach (var path in document.Paths.Values)
+        {
+            path.Operations?.Remove(HttpMethod.Head);
+        }
+
         document.Info.Title = "Organizations API";
         document.Info.Description = "Scalekit organizations behind Scalekit access tokens. Every error is application/problem+json.";
         document.Components ??= new OpenApiComponents();

@@ -17,6 +17,9 @@ public static class OrganizationsEndpoints
 {
     private const string MergePatchJson = "application/merge-patch+json";
 
+    // RFC 9110 §9.1: what answers GET answers HEAD, with the same status and headers and no body.
+    private static readonly string[] Reads = [HttpMethods.Get, HttpMethods.Head];
+
     /// <summary>
     /// The validators of the bodies and queries <see cref="MapOrganizations"/> validates, named one by one: an
     /// assembly scan would load every type the API has (and the Redis client with them) to find these five.
@@ -48,25 +51,25 @@ public static class OrganizationsEndpoints
             .WithName("CreateOrganization")
             .WithSummary("Create an organization");
 
-        group.MapGet("/", ListOrganizations)
+        group.MapMethods("/", Reads, ListOrganizations)
             .RequireAuthorization(Policies.ListOrganizations)
             .Validate<ListOrganizationsQuery>()
             .WithName("ListOrganizations")
             .WithSummary("List organizations, a page at a time");
 
-        group.MapGet("/current", GetCurrentOrganization)
+        group.MapMethods("/current", Reads, GetCurrentOrganization)
             .RequireAuthorization(Policies.ReadCurrentOrganization)
             .ActsOnCallersOrganization()
             .WithName("GetCurrentOrganization")
             .WithSummary("Get the organization of the token's oid");
 
-        group.MapGet("/external/{externalId}", GetOrganizationByExternalId)
+        group.MapMethods("/external/{externalId}", Reads, GetOrganizationByExternalId)
             .RequireAuthorization(Policies.ReadOrganizationByExternalId)
             .ActsOnOrganizationFoundByHandler()
             .WithName("GetOrganizationByExternalId")
             .WithSummary("Get an organization by its external id");
 
-        group.MapGet("/{id}", GetOrganization)
+        group.MapMethods("/{id}", Reads, GetOrganization)
             .RequireAuthorization(Policies.ReadOrganization)
             .WithName("GetOrganization")
             .WithSummary("Get an organization by id");

@@ -46,4 +46,21 @@ public sealed class HealthTests
 
         Assert.Equal(2, fake.TokenRequests);
     }
+
+    [Theory]
+    [InlineData("/health/live")]
+    [InlineData("/health/ready")]
+    public async Task ProbesReadWithGetOrHeadAndRefuseOtherMethods(string path)
+    {
+        using var fixture = new ApiFixture();
+        var client = fixture.Client();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path))).StatusCode);
+        foreach (var method in new[] { HttpMethod.Delete, HttpMethod.Post, HttpMethod.Put, new HttpMethod("FOO") })
+        {
+            var response = await client.SendAsync(new HttpRequestMessage(method, path));
+            await ProblemAssert.IsProblem(response, HttpStatusCode.MethodNotAllowed);
+            Assert.Equal(["GET", "HEAD"], response.Content.Headers.Allow.Order());
+        }
+    }
 }
