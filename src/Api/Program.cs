@@ -34,7 +34,7 @@ app.UseApiResponseHeaders();                // no-store and nosniff on every ans
 app.UseExceptionHandler();
 app.UseApiStatusCodePages();                // bodiless errors (404, 405) become Problem Details that say why
 app.UseApiCors();                           // before authentication: preflights carry no token; errors keep their CORS headers
-app.UseRequestBodyRules(64 * 1024);         // 413 over 64 KiB, 415 for a compressed body, before anything reads it
+app.UseRequestBodyRules(64 * 1024);         // 413 over 64 KiB; 415 for a compressed body, another type or charset
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();                       // after authorization: budgets belong to authenticated callers

@@ -1,27 +1,48 @@
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace Api.Infrastructure;
 
 public static class RequestBodyRules
 {
     /// <summary>
-    /// Organization bodies are small, plain JSON. Anything over <paramref name="maxBytes"/> is 413, before it is read.
-    /// A body in a content coding (gzip, br) is 415 with <c>Accept-Encoding: identity</c> (RFC 9110 §15.5.16): read
-    /// as it is, it would only fail later as "not valid JSON", which sends the client looking in the wrong place.
+    /// Organization bodies are small, plain UTF-8 JSON of the types each endpoint declares, and every way a body can
+    /// miss that is answered before anything reads it:
+    /// <list type="bullet">
+    /// <item>over <paramref name="maxBytes"/>: 413;</item>
+    /// <item>in a content coding (gzip, br): 415 with <c>Accept-Encoding: identity</c> (RFC 9110 §15.5.16); read as it
+    /// is, it would only fail later as "not valid JSON", which sends the client looking in the wrong place;</item>
+    /// <item>of a media type the endpoint does not accept (<c>text/plain</c>, <c>application/json-patch+json</c> on a
+    /// merge-patch endpoint): 415 naming the accepted ones, with <c>Accept-Patch</c> on a PATCH (RFC 5789 §2.2);</item>
+    /// <item>with a charset other than UTF-8: 415 (RFC 8259 §8.1). The framework's JSON reader threw on a charset it
+    /// did not know, and refused the quoted form <c>charset="utf-8"</c>, which RFC 9110 §5.6.6 makes equal to the bare one.</item>
+    /// </list>
     /// </summary>
     public static IApplicationBuilder UseRequestBodyRules(this IApplicationBuilder app, long maxBytes) =>
         app.Use((context, next) =>
         {
-            if (context.Request.ContentLength > maxBytes)
+            var request = context.Request;
+            if (request.ContentLength > maxBytes)
             {
                 throw new BadHttpRequestException("The request body is too large.", StatusCodes.Status413PayloadTooLarge);
             }
 
-            if (IsEncoded(context.Request.Headers.ContentEncoding)
-                && context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true })
+            if (context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true })
             {
-                return RefuseEncodedBodyAsync(context);
+                if (IsEncoded(request.Headers.ContentEncoding))
+                {
+                    context.Response.Headers.AcceptEncoding = "identity";
+                    return RefuseAsync(context, "The request body must not be compressed (Content-Encoding): send it as plain JSON.",
+                        "content_encoding_unsupported");
+                }
+
+                if (context.GetEndpoint()?.Metadata.GetOrderedMetadata<IAcceptsMetadata>() is { Count: > 0 } accepts
+                    && RefusedMediaType(context, accepts) is { } refusal)
+                {
+                    return refusal;
+                }
             }
 
             // Bodies without a Content-Length (chunked) are cut off by the server while they are read.
@@ -49,12 +70,50 @@ public static class RequestBodyRules
         return false;
     }
 
-    private static Task RefuseEncodedBodyAsync(HttpContext context)
+    /// <summary>
+    /// The refusal for a body whose type the endpoint does not take, or null when it takes it. A request without a
+    /// <c>Content-Type</c> is left to the endpoint, which tells "no body" from "not JSON" itself.
+    /// </summary>
+    private static Task? RefusedMediaType(HttpContext context, IReadOnlyList<IAcceptsMetadata> accepts)
+    {
+        var request = context.Request;
+        if (string.IsNullOrEmpty(request.ContentType))
+        {
+            return null;
+        }
+
+        var accepted = accepts.SelectMany(metadata => metadata.ContentTypes).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
+            || !accepted.Contains(contentType.MediaType.Value, StringComparer.OrdinalIgnoreCase))
+        {
+            var list = string.Join(", ", accepted);
+            if (HttpMethods.IsPatch(request.Method))
+            {
+                context.Response.Headers["Accept-Patch"] = list;
+            }
+
+            return RefuseAsync(context, $"The request body must be one of: {list}.", "media_type_unsupported");
+        }
+
+        if (contentType.Charset is { HasValue: true } charset)
+        {
+            if (!HeaderUtilities.RemoveQuotes(charset).Equals("utf-8", StringComparison.OrdinalIgnoreCase))
+            {
+                return RefuseAsync(context, "The request body must be UTF-8 JSON: leave out the charset parameter or make it utf-8.",
+                    "charset_unsupported");
+            }
+
+            // The framework's reader takes only the bare form; the type is all that is left to say.
+            request.ContentType = contentType.MediaType.Value;
+        }
+
+        return null;
+    }
+
+    private static Task RefuseAsync(HttpContext context, string detail, string reason)
     {
         context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-        context.Response.Headers.AcceptEncoding = "identity";
-        var problem = ApiProblems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported Media Type",
-            "The request body must not be compressed (Content-Encoding): send it as plain JSON.", "content_encoding_unsupported");
+        var problem = ApiProblems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported Media Type", detail, reason);
         return context.RequestServices.GetRequiredService<IProblemDetailsService>()
             .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem })
             .AsTask();

@@ -1,0 +1,88 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Api.Tests.Infrastructure;
+
+/// <summary>What a body must be (type, charset) before anything reads it; size and coding are in the create tests.</summary>
+public sealed class RequestBodyRulesTests : IClassFixture<ApiFixture>
+{
+    private readonly ApiFixture _api;
+    private readonly HttpClient _client;
+
+    public RequestBodyRulesTests(ApiFixture api)
+    {
+        _api = api;
+        _api.Fake.Reset();
+        _api.Fake.AddOrganization(Tokens.OrgA, "Acme");
+        _client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create", "organizations:write_all"]));
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("application/json; charset=\"utf-8\"")]
+    [InlineData("application/json;charset=UTF-8")]
+    public async Task UTF8InAnySpellingIsAccepted(string contentType)
+    {
+        var response = await _client.PostAsync("/organizations", Body("""{"displayName":"Initech"}""", contentType));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=bogus")]
+    [InlineData("application/json; charset=utf-16")]
+    [InlineData("application/json; charset=\"iso-8859-1\"")]
+    public async Task AnotherCharsetIs415WithNoUpstreamCall(string contentType)
+    {
+        var response = await _client.PostAsync("/organizations", Body("""{"displayName":"Initech"}""", contentType));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal("charset_unsupported", problem.GetProperty("reason").GetString());
+        Assert.Contains("UTF-8", problem.GetProperty("detail").GetString());
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/problem+json")]
+    [InlineData("application/merge-patch+json")]
+    public async Task ACreateTakesOnlyApplicationJson(string contentType)
+    {
+        var response = await _client.PostAsync("/organizations", Body("""{"displayName":"Initech"}""", contentType));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains("application/json", problem.GetProperty("detail").GetString());
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    [Fact]
+    public async Task AJsonPatchDocumentIs415NamingTheMergePatchTypesInAcceptPatch()
+    {
+        var response = await _client.PatchAsync($"/organizations/{Tokens.OrgA}",
+            Body("""[{"op":"replace","path":"/displayName","value":"JP"}]""", "application/json-patch+json"));
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.UnsupportedMediaType);
+        var acceptPatch = Assert.Single(response.Headers.GetValues("Accept-Patch"));
+        Assert.Contains("application/merge-patch+json", acceptPatch);
+        Assert.Contains("application/json", acceptPatch);
+        Assert.Empty(_api.Fake.Requests("PATCH", "/api/v1/organizations"));
+    }
+
+    [Fact]
+    public async Task AMergePatchWithAQuotedCharsetIsApplied()
+    {
+        var response = await _client.PatchAsync($"/organizations/{Tokens.OrgA}",
+            Body("""{"displayName":"Acme Corp"}""", "application/merge-patch+json; charset=\"utf-8\""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"displayName\":\"Acme Corp\"", await response.Content.ReadAsStringAsync());
+    }
+
+    private static ByteArrayContent Body(string json, string contentType)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        return content;
+    }
+}
