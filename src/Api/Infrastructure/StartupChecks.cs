@@ -30,10 +30,36 @@ public static class StartupChecks
             await Console.Error.WriteLineAsync("Set these in appsettings.json, environment variables (Section__Key) or user-secrets; see README.md.");
             return 1;
         }
+        catch (InvalidOperationException ex) when (UnreadableSetting(ex) is { } setting)
+        {
+            await Console.Error.WriteLineAsync("The API cannot start: its configuration is incomplete or invalid.");
+            await Console.Error.WriteLineAsync($"  - {setting.Key} cannot be read as {setting.Type}.");
+            await Console.Error.WriteLineAsync("Set these in appsettings.json, environment variables (Section__Key) or user-secrets; see README.md.");
+            return 1;
+        }
         catch (IOException ex)
         {
             await Console.Error.WriteLineAsync($"The API cannot start: {ex.Message}");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// The key and type of a value the configuration binder could not convert (<c>Scalekit__TokenRefreshMargin=abc</c>),
+    /// from its message: "Failed to convert configuration value '…' at '{key}' to type '{type}'." The value itself is
+    /// left out, as it may be a secret.
+    /// </summary>
+    private static (string Key, string Type)? UnreadableSetting(InvalidOperationException ex)
+    {
+        const string Prefix = "Failed to convert configuration value '", KeyMarker = "' at '", TypeMarker = "' to type '";
+        var message = ex.Message;
+        var typeAt = message.LastIndexOf(TypeMarker, StringComparison.Ordinal);
+        var keyAt = typeAt < 0 ? -1 : message.LastIndexOf(KeyMarker, typeAt, StringComparison.Ordinal);
+        if (!message.StartsWith(Prefix, StringComparison.Ordinal) || keyAt < Prefix.Length - 1)
+        {
+            return null;
+        }
+
+        return (message[(keyAt + KeyMarker.Length)..typeAt], message[(typeAt + TypeMarker.Length)..].TrimEnd('.').TrimEnd('\''));
     }
 }

@@ -120,6 +120,26 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Fact]
+    public async Task AValueOfTheWrongTypeStopsTheRealProcessNamingTheKeyButNotTheValue()
+    {
+        var (exitCode, output) = await RunApiAsync(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            ["Scalekit__EnvironmentUrl"] = "https://acme.scalekit.dev",
+            ["Scalekit__ClientId"] = "skc_1",
+            ["Scalekit__ClientSecret"] = "s",
+            ["Scalekit__Audiences__0"] = "skc_app",
+            ["Scalekit__TokenRefreshMargin"] = "not-a-timespan",
+        });
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Scalekit:TokenRefreshMargin", output);
+        Assert.DoesNotContain("not-a-timespan", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
     private static async Task<(int ExitCode, string Output)> RunApiAsync(Dictionary<string, string> environment, bool removeReadPolicy = false)
     {
         var workDir = Directory.CreateTempSubdirectory("api-config-test").FullName;
