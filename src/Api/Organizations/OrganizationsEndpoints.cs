@@ -149,10 +149,11 @@ public static class OrganizationsEndpoints
             return TypedResults.Problem(ApiProblems.OrganizationNotFound());
         }
 
-        var organization = (await scalekit.GetOrganizationByExternalIdAsync(externalId, cancellationToken)).ToResponse();
+        var organization = (await FindByExternalIdAsync(scalekit, externalId, cancellationToken))?.ToResponse();
 
-        // Only now is the organization known: someone else's is the same 404 as a missing one.
-        if (!await authorization.MayActOnAsync(context.User, organization.Id, Policies.ReadOrganizationByExternalId))
+        // Only now is the organization known: someone else's is the same 404 as a missing one, down to the headers,
+        // so Scalekit's 404 is answered here too rather than by the exception handler (which sets headers of its own).
+        if (organization is null || !await authorization.MayActOnAsync(context.User, organization.Id, Policies.ReadOrganizationByExternalId))
         {
             return TypedResults.Problem(ApiProblems.OrganizationNotFound());
         }

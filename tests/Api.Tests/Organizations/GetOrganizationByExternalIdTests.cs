@@ -102,6 +102,33 @@ public sealed class GetOrganizationByExternalIdTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task AnotherOrganizationsExternalIdGetsExactlyTheBodyAndHeadersOfAnUnknownOne()
+    {
+        var reader = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:read"]));
+
+        // Ids of one length, so that the instance member is the only difference the path can make.
+        var other = await reader.GetAsync("/organizations/external/crm-b");
+        var unknown = await reader.GetAsync("/organizations/external/crm-z");
+
+        var otherProblem = await ProblemAssert.IsProblem(other, HttpStatusCode.NotFound);
+        var unknownProblem = await ProblemAssert.IsProblem(unknown, HttpStatusCode.NotFound);
+        Assert.Equal(WithoutPerRequestMembers(unknownProblem), WithoutPerRequestMembers(otherProblem));
+        // Cache-Control, Pragma and Expires above all: the exception handler's path sets them differently.
+        Assert.Equal(StableHeaders(unknown), StableHeaders(other));
+    }
+
+    // The members that differ between any two requests: their trace and their path.
+    private static string WithoutPerRequestMembers(JsonElement problem) =>
+        JsonSerializer.Serialize(problem.EnumerateObject().Where(member => member.Name is not ("traceId" or "instance")).ToDictionary(member => member.Name, member => member.Value));
+
+    // Every response and content header but those that differ between any two responses.
+    private static string StableHeaders(HttpResponseMessage response) =>
+        string.Join('\n', response.Headers.Concat(response.Content.Headers)
+            .Where(header => header.Key is not ("Date" or "traceparent" or "tracestate" or "Request-Id"))
+            .OrderBy(header => header.Key, StringComparer.OrdinalIgnoreCase)
+            .Select(header => $"{header.Key}: {string.Join(", ", header.Value)}"));
+
+    [Fact]
     public async Task AnUpstreamFailureIs502()
     {
         _api.Fake.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath("/api/v1/organizations:external/crm-a").UsingGet()).AtPriority(1)
