@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -180,9 +181,52 @@ internal sealed class IdempotencyFilter<TBody>(
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 
-    // The bound body, not its bytes: whitespace and unknown fields do not make a different request.
-    private string Fingerprint(TBody? body) =>
-        Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(body, json.Value.SerializerOptions)));
+    // The bound body, not its bytes: whitespace and unknown fields do not make a different request, and neither does
+    // the order of a map's keys (JSON objects are unordered, RFC 8259 section 4): metadata is hashed with its keys in
+    // ordinal order. The body's own properties always come in declaration order and stay so, so a body whose maps were
+    // already in order hashes as it did before (keys stored by a replica still running the previous version match).
+    private string Fingerprint(TBody? body)
+    {
+        var options = json.Value.SerializerOptions;
+        var canonical = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(canonical, new JsonWriterOptions { Encoder = options.Encoder, Indented = options.WriteIndented }))
+        {
+            WriteOrdered(writer, JsonSerializer.SerializeToElement(body, options), orderMembers: false);
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(canonical.WrittenSpan));
+    }
+
+    // The element as serialised, except that the members of nested objects are written in ordinal order.
+    private static void WriteOrdered(Utf8JsonWriter writer, JsonElement element, bool orderMembers)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                IEnumerable<JsonProperty> members = element.EnumerateObject();
+                foreach (var member in orderMembers ? members.OrderBy(member => member.Name, StringComparer.Ordinal) : members)
+                {
+                    writer.WritePropertyName(member.Name);
+                    WriteOrdered(writer, member.Value, orderMembers: true);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    WriteOrdered(writer, item, orderMembers: true);
+                }
+
+                writer.WriteEndArray();
+                break;
+            default:
+                element.WriteTo(writer);
+                break;
+        }
+    }
 
     private static ProblemHttpResult Problem(int status, string title, string detail, string reason) =>
         TypedResults.Problem(ApiProblems.Create(status, title, detail, reason));

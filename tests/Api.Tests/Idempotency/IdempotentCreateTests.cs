@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Api.Idempotency;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -32,6 +33,9 @@ public sealed class IdempotentCreateTests : IClassFixture<ApiFixture>
     }
 
     private static string NewKey() => $"\"{Guid.NewGuid()}\"";
+
+    // Sent as written: an anonymous object or dictionary might not keep the member order the test is about.
+    private static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
 
     private int Creates => _api.Fake.Requests("POST", "/api/v1/organizations").Count;
 
@@ -68,6 +72,35 @@ public sealed class IdempotentCreateTests : IClassFixture<ApiFixture>
         var retry = await _client.SendAsync(reordered);
 
         Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal(1, Creates);
+    }
+
+    [Fact]
+    public async Task MetadataWithItsKeysInAnotherOrderIsTheSameRequest()
+    {
+        var key = NewKey();
+
+        var first = await _client.SendAsync(Create(Json("""{"displayName":"Initech","metadata":{"plan":"pro","tier":"gold"}}"""), key));
+        var retry = await _client.SendAsync(Create(Json("""{"displayName":"Initech","metadata":{"tier":"gold","plan":"pro"}}"""), key));
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal(first.Headers.Location, retry.Headers.Location);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await retry.Content.ReadAsStringAsync());
+        Assert.Equal("true", Assert.Single(retry.Headers.GetValues("Idempotent-Replayed")));
+        Assert.Equal(1, Creates);
+    }
+
+    [Fact]
+    public async Task MetadataWithAnotherValueUnderTheSameKeyIs422()
+    {
+        var key = NewKey();
+        await _client.SendAsync(Create(Json("""{"displayName":"Initech","metadata":{"plan":"pro","tier":"gold"}}"""), key));
+
+        var response = await _client.SendAsync(Create(Json("""{"displayName":"Initech","metadata":{"tier":"silver","plan":"pro"}}"""), key));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.UnprocessableEntity);
+        Assert.Equal("idempotency_key_reused", problem.GetProperty("reason").GetString());
         Assert.Equal(1, Creates);
     }
 
