@@ -6,10 +6,12 @@ namespace Api.Organizations;
 /// <summary>Field rules shared by create and update (Scalekit's own limits, SCALEKIT.md section 3).</summary>
 public static partial class OrganizationRules
 {
+    private const string Unprintable = "control characters or bidirectional formatting characters (U+202A-U+202E, U+2066-U+2069)";
+
     public static IRuleBuilderOptions<T, string?> ValidDisplayName<T>(this IRuleBuilder<T, string?> rule) =>
         // Control characters have no place in a name people read, and would travel into every UI and log that shows it.
-        rule.Must(value => value is null || (value.Trim().Length >= 1 && value.Length <= 200 && !value.Any(char.IsControl)))
-            .WithMessage("displayName must be 1-200 characters, not blank, without control characters.");
+        rule.Must(value => value is null || (value.Trim().Length >= 1 && value.Length <= 200 && IsPrintable(value)))
+            .WithMessage($"displayName must be 1-200 characters, not blank, without {Unprintable}.");
 
     public static IRuleBuilderOptions<T, string?> ValidExternalId<T>(this IRuleBuilder<T, string?> rule) =>
         rule.Must(value => value is null || ExternalIds.IsWellFormed(value))
@@ -25,22 +27,34 @@ public static partial class OrganizationRules
                     && value.StartsWith("https://", StringComparison.Ordinal)
                     && Uri.TryCreate(value, UriKind.Absolute, out var uri)
                     && !string.IsNullOrEmpty(uri.Host)))
-            .WithMessage("logoUrl must be an absolute https:// URL of at most 1024 characters.");
+            .WithMessage("logoUrl must be an absolute https:// URL of at most 1024 characters.")
+            // Every admin UI shows it: nothing that hides or breaks part of it, and no credentials for all to read.
+            .Must(value => value is null || (IsPrintable(value) && !value.Any(char.IsWhiteSpace)))
+            .WithMessage($"logoUrl must not contain whitespace, {Unprintable}.")
+            .Must(value => value is null || !HasUserInfo(value))
+            .WithMessage("logoUrl must not contain a user name or password (user:password@host).");
 
     public const int MaxMetadataPairs = 10;
 
     public const string MetadataMessage = "metadata allows at most 10 pairs; keys 3-25 characters, values 1-256 characters.";
 
+    private const string MetadataTextMessage = $"metadata keys and values must not contain {Unprintable}.";
+
     public static IRuleBuilderOptions<T, Dictionary<string, string>?> ValidMetadata<T>(this IRuleBuilder<T, Dictionary<string, string>?> rule) =>
         rule.Must(value => value is null || (value.Count <= MaxMetadataPairs && value.All(IsValidMetadataPair)))
-            .WithMessage(MetadataMessage);
+            .WithMessage(MetadataMessage)
+            .Must(value => value is null || value.All(IsPrintableMetadataPair))
+            .WithMessage(MetadataTextMessage);
 
     /// <summary>A metadata merge patch: pairs with a value are set (and checked), pairs with null remove the key.</summary>
     public static IRuleBuilderOptions<T, Dictionary<string, string?>?> ValidMetadataPatch<T>(this IRuleBuilder<T, Dictionary<string, string?>?> rule) =>
         rule.Must(value => value is null
                 || (value.Count(pair => pair.Value is not null) <= MaxMetadataPairs
                     && value.Where(pair => pair.Value is not null).All(pair => IsValidMetadataPair(new(pair.Key, pair.Value!)))))
-            .WithMessage(MetadataMessage);
+            .WithMessage(MetadataMessage)
+            // Removing a key is not checked: that is how a pair stored before these rules can be cleaned up.
+            .Must(value => value is null || value.Where(pair => pair.Value is not null).All(pair => IsPrintableMetadataPair(new(pair.Key, pair.Value!))))
+            .WithMessage(MetadataTextMessage);
 
     /// <summary>A feature name as in <c>settings.features[].name</c> ("sso", "dir_sync").</summary>
     public static IRuleBuilderOptions<T, string?> ValidFeatureName<T>(this IRuleBuilder<T, string?> rule) =>
@@ -49,6 +63,31 @@ public static partial class OrganizationRules
 
     private static bool IsValidMetadataPair(KeyValuePair<string, string> pair) =>
         pair.Key.Length is >= 3 and <= 25 && pair.Value is { Length: >= 1 and <= 256 };
+
+    // A null value is the length rule's to report.
+    private static bool IsPrintableMetadataPair(KeyValuePair<string, string> pair) =>
+        IsPrintable(pair.Key) && (pair.Value is null || IsPrintable(pair.Value));
+
+    /// <summary>
+    /// No control characters (forged log lines, terminal escapes) and no bidirectional embedding, override or isolate:
+    /// "Trojan Source" text that an admin UI or a log would show in another order than it is. Other format characters,
+    /// such as the zero-width joiner inside emoji, are fine.
+    /// </summary>
+    private static bool IsPrintable(string text) =>
+        !text.Any(c => char.IsControl(c) || c is (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069'));
+
+    // "https://user:pass@host/" puts credentials where every admin sees them, and "https://cdn.example@evil.example/"
+    // disguises the host. A backslash ends the authority as a slash would (URL parsers treat them alike for https).
+    private static bool HasUserInfo(string url)
+    {
+        if (!url.StartsWith("https://", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var authority = url.AsSpan("https://".Length);
+        return (authority.IndexOfAny("/\\?#") is var end and >= 0 ? authority[..end] : authority).Contains('@');
+    }
 
     public static IRuleBuilderOptions<T, string?> ValidRegionCode<T>(this IRuleBuilder<T, string?> rule) =>
         rule.Must(code => code is null or "US" or "EU").WithMessage("regionCode must be \"US\" or \"EU\".");

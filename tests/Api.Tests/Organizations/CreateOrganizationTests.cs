@@ -91,6 +91,52 @@ public sealed class CreateOrganizationTests : IClassFixture<ApiFixture>
         Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
     }
 
+    // Text every admin UI and log shows: nothing that forges lines, drives a terminal, reorders what is read
+    // ("Trojan Source" bidi controls) or puts credentials in a URL.
+    public static TheoryData<string, string, string> UnsafeText => new()
+    {
+        { """{"displayName":"A","metadata":{"ab\u0000c":"v"}}""", "metadata", "control characters" },
+        { """{"displayName":"A","metadata":{"plan":"v\u001b[31mred\r\nx"}}""", "metadata", "control characters" },
+        { """{"displayName":"A","metadata":{"pl\u202Ean":"pro"}}""", "metadata", "bidirectional" },
+        { """{"displayName":"A","metadata":{"plan":"gold\u2066x\u2069"}}""", "metadata", "bidirectional" },
+        { """{"displayName":"Acme\u202Egnp.exe"}""", "displayName", "bidirectional" },
+        { """{"displayName":"\u2067Acme"}""", "displayName", "bidirectional" },
+        { """{"displayName":"A","logoUrl":"https://a.example/\u0000"}""", "logoUrl", "control characters" },
+        { """{"displayName":"A","logoUrl":"https://a.example/a b"}""", "logoUrl", "whitespace" },
+        { """{"displayName":"A","logoUrl":"https://a.example/\tlogo.png"}""", "logoUrl", "whitespace" },
+        { """{"displayName":"A","logoUrl":"https://a.example/\u202Egnp.png"}""", "logoUrl", "bidirectional" },
+        { """{"displayName":"A","logoUrl":"https://user:pass@a.example/"}""", "logoUrl", "user name or password" },
+        { """{"displayName":"A","logoUrl":"https://cdn.example@evil.example/logo.png"}""", "logoUrl", "user name or password" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnsafeText))]
+    public async Task UnsafeTextIs400WithAMessageNamingTheFieldAndNoUpstreamCall(string json, string field, string reason)
+    {
+        var response = await _client.PostAsync("/organizations", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+        var messages = problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(m => m.GetString()!).ToList();
+        Assert.Contains(messages, message => message.StartsWith($"{field} ", StringComparison.Ordinal) && message.Contains(reason, StringComparison.Ordinal));
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    [Fact]
+    public async Task EmojiJoinersAndRightToLeftTextAreAccepted()
+    {
+        const string family = "Family \U0001F468\u200D\U0001F469\u200D\U0001F467";
+        const string hebrew = "\u05E9\u05DC\u05D5\u05DD";
+
+        var response = await _client.PostAsync("/organizations", new StringContent(
+            $$"""{"displayName":"{{family}}","metadata":{"team":"{{hebrew}} \u200D","{{hebrew}}":"v"},"logoUrl":"https://a.example/l\u00F6go.png"}""",
+            Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        using var sent = JsonDocument.Parse(Assert.Single(_api.Fake.Requests("POST", "/api/v1/organizations")).RequestMessage.Body!);
+        Assert.Equal(family, sent.RootElement.GetProperty("display_name").GetString());
+        Assert.Equal($"{hebrew} \u200D", sent.RootElement.GetProperty("metadata").GetProperty("team").GetString());
+    }
+
     [Theory]
     [InlineData("{not json")]
     [InlineData("""{"displayName": 42}""")]

@@ -153,6 +153,43 @@ public sealed class UpdateOrganizationTests : IClassFixture<ApiFixture>
         Assert.Empty(_api.Fake.Requests("PATCH", "/api/v1"));
     }
 
+    public static TheoryData<string, string, string> UnsafePatches => new()
+    {
+        { """{"metadata":{"ab\u0000c":"v"}}""", "metadata", "control characters" },
+        { """{"metadata":{"tier":"v\u001b[31mred\r\nx"}}""", "metadata", "control characters" },
+        { """{"metadata":{"ti\u202Eer":"gold"}}""", "metadata", "bidirectional" },
+        { """{"metadata":{"tier":"gold\u2068x"}}""", "metadata", "bidirectional" },
+        { """{"displayName":"Acme\u202Dx"}""", "displayName", "bidirectional" },
+        { """{"logoUrl":"https://a.example/\u0000"}""", "logoUrl", "control characters" },
+        { """{"logoUrl":"https://a.example/a b"}""", "logoUrl", "whitespace" },
+        { """{"logoUrl":"https://user:pass@a.example/"}""", "logoUrl", "user name or password" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnsafePatches))]
+    public async Task UnsafeTextIs400WithAMessageNamingTheFieldAndNoUpstreamCall(string json, string field, string reason)
+    {
+        var response = await Patch(json);
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+        var messages = problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(m => m.GetString()!).ToList();
+        Assert.Contains(messages, message => message.StartsWith($"{field} ", StringComparison.Ordinal) && message.Contains(reason, StringComparison.Ordinal));
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+        Assert.Empty(_api.Fake.Requests("PATCH", "/api/v1"));
+    }
+
+    [Fact]
+    public async Task AMetadataKeyStoredBeforeTheTextRulesCanStillBeRemoved()
+    {
+        _api.Fake.AddOrganization(Tokens.OrgA, "Acme", metadata: new() { ["tier"] = "gold", ["bad\u001bkey"] = "x" });
+
+        await Ok(await Patch("""{"metadata":{"bad\u001bkey":null}}"""));
+
+        Assert.Equal(
+            new Dictionary<string, string> { ["tier"] = "gold" },
+            SentPatch().GetProperty("metadata").Deserialize<Dictionary<string, string>>());
+    }
+
     [Theory]
     [InlineData("{not json")]
     [InlineData("""{"metadata":{"tier":5}}""")]
