@@ -23,6 +23,15 @@ public sealed record ListOrganizationsQuery
     [FromQuery(Name = "externalId")]
     public string? ExternalId { get; init; }
 
+    /// <summary>
+    /// The request itself, for <see cref="GivenMoreThanOnce"/>: a parameter sent twice binds as both values joined
+    /// with a comma ("acme,globex"), which is neither of them.
+    /// </summary>
+    public HttpRequest? Request { get; init; }
+
+    /// <summary>Whether the query names <paramref name="parameter"/> more than once.</summary>
+    public bool GivenMoreThanOnce(string parameter) => Request?.Query[parameter].Count > 1;
+
     public const int DefaultPageSize = 10;
     public const int MaxPageSize = 100;
     public const int MaxPageTokenLength = 1024;
@@ -56,12 +65,22 @@ public sealed class ListOrganizationsQueryValidator : AbstractValidator<ListOrga
 {
     public ListOrganizationsQueryValidator()
     {
+        // A repeated parameter is refused as such; its joined value would only draw a misleading message below.
+        foreach (var parameter in new[] { "pageSize", "pageToken", "externalId" })
+        {
+            RuleFor(q => q.GivenMoreThanOnce(parameter)).Equal(false).OverridePropertyName(parameter)
+                .WithMessage($"{parameter} was given more than once.");
+        }
+
         RuleFor(q => q.PageSize)
             .Must(raw => ListOrganizationsQuery.TryParsePageSize(raw, out var size) && size is null or (>= 1 and <= ListOrganizationsQuery.MaxPageSize))
-            .WithMessage($"pageSize must be a whole number between 1 and {ListOrganizationsQuery.MaxPageSize}.");
+            .WithMessage($"pageSize must be a whole number between 1 and {ListOrganizationsQuery.MaxPageSize}.")
+            .Unless(q => q.GivenMoreThanOnce("pageSize"));
         RuleFor(q => q.PageToken)
             .Must(token => token is null || (token.Length <= ListOrganizationsQuery.MaxPageTokenLength && !token.Any(char.IsControl)))
-            .WithMessage($"pageToken must be a token from a previous page (at most {ListOrganizationsQuery.MaxPageTokenLength} characters).");
-        RuleFor(q => q.EffectiveExternalId).ValidExternalId().OverridePropertyName("externalId");
+            .WithMessage($"pageToken must be a token from a previous page (at most {ListOrganizationsQuery.MaxPageTokenLength} characters).")
+            .Unless(q => q.GivenMoreThanOnce("pageToken"));
+        RuleFor(q => q.EffectiveExternalId).ValidExternalId().OverridePropertyName("externalId")
+            .Unless(q => q.GivenMoreThanOnce("externalId"));
     }
 }
