@@ -104,7 +104,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
             _ when status is >= 200 and < 300 => (BadGateway("Scalekit answered with an unreadable body."), null),
             HttpStatusCode.BadRequest => (UpstreamValidation.ToProblem(api.Content), null),
             HttpStatusCode.NotFound => (ApiProblems.OrganizationNotFound(), null),
-            HttpStatusCode.Conflict => (ApiProblems.Create(409, "Conflict", "An organization with these values already exists (for example the same externalId)."), null),
+            HttpStatusCode.Conflict => (ApiProblems.Conflict(), null),
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => (BadGateway("Scalekit refused this API's credentials."), null),
             HttpStatusCode.TooManyRequests => (ApiProblems.Create(503, "Service Unavailable", "Scalekit's rate limit was reached. Try again later."),
                 RetryAfter.Seconds(UpstreamRetryAfter.From(api.Headers.RetryAfter, time))),

@@ -12,6 +12,9 @@ public static class ApiProblems
         Detail = "The organization was not found.",
     };
 
+    public static ProblemDetails Conflict() =>
+        Create(StatusCodes.Status409Conflict, "Conflict", "An organization with these values already exists (for example the same externalId).");
+
     public static ProblemDetails Forbidden(string detail, string reason) =>
         Create(StatusCodes.Status403Forbidden, "Forbidden", detail, reason);
 

@@ -21,6 +21,24 @@ public sealed record CreateOrganizationRequest(
         LogoUrl = LogoUrl,
         RegionCode = RegionCode,
     };
+
+    /// <summary>
+    /// Whether <paramref name="existing"/>, found by this request's externalId, is what this request would have
+    /// created: every field it sets has the value it sends. One that differs was there before, under someone else's
+    /// request, and is not this request's to answer with.
+    /// </summary>
+    public bool WouldHaveCreated(ScalekitOrganization existing)
+    {
+        var wire = ToWire();
+        return existing.DisplayName == wire.DisplayName
+            && existing.ExternalId == wire.ExternalId
+            && (wire.Slug is null || existing.Slug == wire.Slug)
+            && (wire.LogoUrl is null || existing.LogoUrl == wire.LogoUrl)
+            && (wire.RegionCode is null || string.Equals(existing.RegionCode, wire.RegionCode, StringComparison.OrdinalIgnoreCase))
+            && (wire.Metadata is null or { Count: 0 }
+                || (existing.Metadata is { } metadata && metadata.Count == wire.Metadata.Count
+                    && wire.Metadata.All(pair => metadata.TryGetValue(pair.Key, out var value) && value == pair.Value)));
+    }
 }
 
 /// <summary>Scalekit's own input limits, checked before any upstream call.</summary>

@@ -46,6 +46,7 @@ public static class OrganizationsEndpoints
 
         group.MapPost("/", CreateOrganization)
             .RequireAuthorization(Policies.CreateOrganization)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ValidateJsonBody<CreateOrganizationRequest>()
             .WithIdempotency<CreateOrganizationRequest>()    // after validation: an invalid body claims no key
             .WithName("CreateOrganization")
@@ -102,7 +103,7 @@ public static class OrganizationsEndpoints
         return group;
     }
 
-    public static async Task<Created<OrganizationResponse>> CreateOrganization(
+    public static async Task<Results<Created<OrganizationResponse>, ProblemHttpResult>> CreateOrganization(
         CreateOrganizationRequest request, IdempotentRetry retry, IScalekitApi scalekit, CancellationToken cancellationToken)
     {
         // The earlier attempt with this Idempotency-Key may have created the organization without telling us:
@@ -110,6 +111,13 @@ public static class OrganizationsEndpoints
         // segment ("." or "..") is never looked up by path: the URL would carry the management token elsewhere.
         var reconcile = retry.PreviousOutcomeUnknown && request.ExternalId is { } externalId && ExternalIds.IsPathSegment(externalId);
         var organization = reconcile ? await FindByExternalIdAsync(scalekit, request.ExternalId!, cancellationToken) : null;
+        if (organization?.Organization is { } found && !request.WouldHaveCreated(found))
+        {
+            // Another organization had this externalId already: the earlier attempt met the conflict a first create
+            // meets, and that organization is not this caller's to be shown.
+            return TypedResults.Problem(ApiProblems.Conflict());
+        }
+
         try
         {
             organization ??= await scalekit.CreateOrganizationAsync(request.ToWire(), cancellationToken);
@@ -118,7 +126,7 @@ public static class OrganizationsEndpoints
         {
             // That earlier attempt landed while we looked: the conflict is with our own organization.
             organization = await FindByExternalIdAsync(scalekit, request.ExternalId!, cancellationToken);
-            if (organization is null)
+            if (organization?.Organization is not { } landed || !request.WouldHaveCreated(landed))
             {
                 throw;
             }

@@ -122,6 +122,30 @@ public sealed class CreateUnderFaultsTests : IClassFixture<ShortTimeoutFixture>,
     }
 
     [Fact]
+    public async Task AnotherOrganizationHoldingTheExternalIdIsAConflictNotTheRetrysAnswer()
+    {
+        await _api.Client().GetAsync("/health/ready");
+        var externalId = $"taken-{Guid.NewGuid():N}";
+        _api.Fake.AddOrganization(Tokens.OrgB, "Someone Else", externalId: externalId);
+        var client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
+        var body = new { displayName = "Faulty Ltd", externalId };
+        var key = $"\"{Guid.NewGuid()}\"";
+        var stubs = Inject("connection reset before creating");
+
+        var first = await client.SendAsync(IdempotentCreateTests.Create(body, key));
+        stubs.ForEach(stub => _api.Fake.Server.DeleteMapping(stub));
+        var retry = await client.SendAsync(IdempotentCreateTests.Create(body, key));
+
+        await ProblemAssert.IsProblem(first, HttpStatusCode.BadGateway);
+        await ProblemAssert.IsProblem(retry, HttpStatusCode.Conflict);
+        var answer = await retry.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("Someone Else", answer);
+        Assert.DoesNotContain(Tokens.OrgB, answer);
+        Assert.Null(retry.Headers.Location);
+        Assert.Equal([Tokens.OrgB], _api.Fake.OrganizationsWithExternalId(externalId));
+    }
+
+    [Fact]
     public async Task AnEmptyAnswerToACreateIsTreatedAsUnknownAndReconciled()
     {
         var client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
