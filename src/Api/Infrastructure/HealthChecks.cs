@@ -50,7 +50,13 @@ public static class HealthChecks
     }
 }
 
-/// <summary>Ready = signing keys loaded and a management token obtainable. Cached briefly so probes do not hammer Scalekit.</summary>
+/// <summary>
+/// Ready = signing keys loaded and this API's client credentials not refused: without either no replica can do its
+/// work, and a rollout must not go on. A token endpoint that is only unreachable is Degraded (still 200): it is
+/// Scalekit's outage, every replica sees it at once, and taking them all out of rotation would turn the cached reads,
+/// the 401s and the 503s with Retry-After they still give into connection errors. Cached briefly so probes do not
+/// hammer Scalekit.
+/// </summary>
 internal sealed class ScalekitReadinessCheck(SigningKeyStore keys, ManagementTokenProvider tokens, TimeProvider time) : IHealthCheck
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
@@ -79,11 +85,13 @@ internal sealed class ScalekitReadinessCheck(SigningKeyStore keys, ManagementTok
         {
             await tokens.GetTokenAsync(cancellationToken);
         }
-        catch (ManagementTokenException ex)
+        catch (ManagementTokenException ex) when (ex.CredentialsRejected)
         {
-            return HealthCheckResult.Unhealthy(ex.CredentialsRejected
-                ? "Scalekit rejected the API's client credentials."
-                : "Scalekit's token endpoint is unreachable.");
+            return HealthCheckResult.Unhealthy("Scalekit rejected the API's client credentials.");
+        }
+        catch (ManagementTokenException)
+        {
+            return HealthCheckResult.Degraded("Scalekit's token endpoint is unreachable; calls that need a management token answer 503.");
         }
 
         return HealthCheckResult.Healthy();

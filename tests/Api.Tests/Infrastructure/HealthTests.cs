@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
@@ -41,10 +42,48 @@ public sealed class HealthTests
 
         for (var i = 0; i < 5; i++)
         {
-            await ProblemAssert.IsProblem(await client.GetAsync("/health/ready"), HttpStatusCode.ServiceUnavailable);
+            Assert.Equal("Degraded", await ReadyStatus(client));
         }
 
         Assert.Equal(2, fake.TokenRequests);
+    }
+
+    [Fact]
+    public async Task AnUnreachableTokenEndpointLeavesTheReplicaInRotationAsDegraded()
+    {
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1).RespondWith(Response.Create().WithStatusCode(503));
+        using var factory = new ApiFactory(fake);
+        var client = factory.CreateClient();
+
+        var ready = await client.GetAsync("/health/ready");
+
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        using var body = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+        Assert.Equal("Degraded", body.RootElement.GetProperty("status").GetString());
+        Assert.Equal("Degraded", body.RootElement.GetProperty("checks").GetProperty("scalekit").GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task RejectedClientCredentialsAreNotReady()
+    {
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(401).WithBody("""{"error":"invalid_client"}"""));
+        using var factory = new ApiFactory(fake);
+        var client = factory.CreateClient();
+
+        var problem = await ProblemAssert.IsProblem(await client.GetAsync("/health/ready"), HttpStatusCode.ServiceUnavailable);
+
+        Assert.Contains("credentials", problem.GetProperty("checks").GetProperty("scalekit").GetProperty("description").GetString());
+    }
+
+    private static async Task<string?> ReadyStatus(HttpClient client)
+    {
+        var ready = await client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        using var body = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("status").GetString();
     }
 
     [Theory]
