@@ -57,6 +57,8 @@ public static class RateLimiting
 
         var problem = ApiProblems.Create(StatusCodes.Status429TooManyRequests, "Too Many Requests",
             $"This caller's request limit was reached. Try again in {seconds} s.", "rate_limited");
+        // The framework's defaults link the RFC 9110 statuses; 429 is defined by RFC 6585.
+        problem.Type = "https://www.rfc-editor.org/rfc/rfc6585#section-4";
         await http.RequestServices.GetRequiredService<IProblemDetailsService>()
             .WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
     }

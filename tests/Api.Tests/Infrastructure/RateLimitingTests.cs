@@ -48,6 +48,7 @@ public sealed class RateLimitingTests : IClassFixture<RateLimitingTests.Fixture>
         Assert.Equal(HttpStatusCode.Created, answers[1].StatusCode);
         var problem = await ProblemAssert.IsProblem(answers[2], (HttpStatusCode)429);
         Assert.Equal("rate_limited", problem.GetProperty("reason").GetString());
+        Assert.Equal("https://www.rfc-editor.org/rfc/rfc6585#section-4", problem.GetProperty("type").GetString());
         Assert.InRange(answers[2].Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 1, 3600);
         Assert.Equal(2, _api.Fake.Requests("POST", "/api/v1/organizations").Count);
     }
