@@ -10,7 +10,8 @@ public static partial class OrganizationRules
 
     public static IRuleBuilderOptions<T, string?> ValidDisplayName<T>(this IRuleBuilder<T, string?> rule) =>
         // Control characters have no place in a name people read, and would travel into every UI and log that shows it.
-        rule.Must(value => value is null || (value.Trim().Length >= 1 && value.Length <= 200 && IsPrintable(value)))
+        // Counted as Scalekit stores it: trimmed, in characters (code points), so an emoji is one, not two.
+        rule.Must(value => value is null || (value.Trim().EnumerateRunes().Count() is >= 1 and <= 200 && IsPrintable(value)))
             .WithMessage($"displayName must be 1-200 characters, not blank, without {Unprintable}.");
 
     public static IRuleBuilderOptions<T, string?> ValidExternalId<T>(this IRuleBuilder<T, string?> rule) =>

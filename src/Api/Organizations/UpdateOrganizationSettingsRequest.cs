@@ -34,6 +34,7 @@ public sealed class UpdateOrganizationSettingsRequestValidator : AbstractValidat
     private static bool NamesAreUnique(List<FeatureSettingRequest> features)
     {
         var names = features.Select(feature => feature?.Name).OfType<string>().ToList();
-        return names.Distinct(StringComparer.Ordinal).Count() == names.Count;
+        // "SSO" and "sso" would be two settings of what a reader takes for one feature.
+        return names.Distinct(StringComparer.OrdinalIgnoreCase).Count() == names.Count;
     }
 }

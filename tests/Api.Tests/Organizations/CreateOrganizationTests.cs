@@ -67,6 +67,7 @@ public sealed class CreateOrganizationTests : IClassFixture<ApiFixture>
         { """{"displayName":""}""", "displayName" },
         { """{"displayName":"   "}""", "displayName" },
         { $$"""{"displayName":"{{new string('x', 201)}}"}""", "displayName" },
+        { $$"""{"displayName":"{{string.Concat(Enumerable.Repeat("\U0001F600", 201))}}"}""", "displayName" },
         { """{"displayName":"A","slug":"Not_A_Slug"}""", "slug" },
         { """{"displayName":"A","slug":"-edge"}""", "slug" },
         { """{"displayName":"A","logoUrl":"http://insecure.example.com/x.png"}""", "logoUrl" },
@@ -79,6 +80,21 @@ public sealed class CreateOrganizationTests : IClassFixture<ApiFixture>
         { """{"displayName":"Acme\u0000Corp"}""", "displayName" },
         { """{"displayName":"Acme\nSet-Cookie: x"}""", "displayName" },
     };
+
+    [Theory]
+    [InlineData(200, "x", "")]
+    [InlineData(150, "\U0001F600", "")]
+    [InlineData(199, "x", "     ")]
+    public async Task DisplayNameLengthIsCountedInCharactersOfTheTrimmedName(int count, string character, string padding)
+    {
+        var name = padding + string.Concat(Enumerable.Repeat(character, count)) + padding;
+
+        var response = await _client.PostAsJsonAsync("/organizations", new { displayName = name });
+
+        Assert.True(HttpStatusCode.Created == response.StatusCode, await response.Content.ReadAsStringAsync());
+        using var sent = JsonDocument.Parse(Assert.Single(_api.Fake.Requests("POST", "/api/v1/organizations")).RequestMessage.Body!);
+        Assert.Equal(name.Trim(), sent.RootElement.GetProperty("display_name").GetString());
+    }
 
     [Theory]
     [MemberData(nameof(InvalidBodies))]

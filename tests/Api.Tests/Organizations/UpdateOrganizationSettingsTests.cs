@@ -48,6 +48,7 @@ public sealed class UpdateOrganizationSettingsTests : IClassFixture<ApiFixture>
         { """{"features":[{"name":"s s o","enabled":true}]}""", "features[0].name" },
         { """{"features":[{"name":"sso"}]}""", "features[0].enabled" },
         { """{"features":[{"name":"sso","enabled":true},{"name":"sso","enabled":false}]}""", "features" },
+        { """{"features":[{"name":"sso","enabled":true},{"name":"SSO","enabled":false}]}""", "features" },
         { $$"""{"features":[{{string.Join(",", Enumerable.Range(0, 21).Select(i => $$"""{"name":"f{{i}}","enabled":true}"""))}}]}""", "features" },
     };
 
