@@ -12,6 +12,7 @@ public static class RequestBodyRules
     /// miss that is answered before anything reads it:
     /// <list type="bullet">
     /// <item>over <paramref name="maxBytes"/>: 413;</item>
+    /// <item>in a transfer coding other than chunked: 501 (RFC 9112 §6.1);</item>
     /// <item>in a content coding (gzip, br): 415 with <c>Accept-Encoding: identity</c> (RFC 9110 §15.5.16); read as it
     /// is, it would only fail later as "not valid JSON", which sends the client looking in the wrong place;</item>
     /// <item>of a media type the endpoint does not accept (<c>text/plain</c>, <c>application/json-patch+json</c> on a
@@ -31,7 +32,16 @@ public static class RequestBodyRules
 
             if (context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true })
             {
-                if (IsEncoded(request.Headers.ContentEncoding))
+                // RFC 9112 §6.1: a transfer coding the server does not implement (only chunked is) is 501. The server
+                // would otherwise hand the still-coded bytes over as the body.
+                if (HasCodingOtherThan(request.Headers.TransferEncoding, "chunked"))
+                {
+                    return RefuseAsync(context, StatusCodes.Status501NotImplemented, "Not Implemented",
+                        "The request body's Transfer-Encoding is not supported: send it chunked or with a Content-Length.",
+                        "transfer_coding_unsupported");
+                }
+
+                if (HasCodingOtherThan(request.Headers.ContentEncoding, "identity"))
                 {
                     context.Response.Headers.AcceptEncoding = "identity";
                     return RefuseAsync(context, "The request body must not be compressed (Content-Encoding): send it as plain JSON.",
@@ -54,13 +64,13 @@ public static class RequestBodyRules
             return next(context);
         });
 
-    private static bool IsEncoded(StringValues codings)
+    private static bool HasCodingOtherThan(StringValues codings, string accepted)
     {
         foreach (var header in codings)
         {
             foreach (var coding in (header ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
-                if (!coding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+                if (!coding.Equals(accepted, StringComparison.OrdinalIgnoreCase))
                 {
                     return true;
                 }
@@ -110,10 +120,13 @@ public static class RequestBodyRules
         return null;
     }
 
-    private static Task RefuseAsync(HttpContext context, string detail, string reason)
+    private static Task RefuseAsync(HttpContext context, string detail, string reason) =>
+        RefuseAsync(context, StatusCodes.Status415UnsupportedMediaType, "Unsupported Media Type", detail, reason);
+
+    private static Task RefuseAsync(HttpContext context, int status, string title, string detail, string reason)
     {
-        context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-        var problem = ApiProblems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported Media Type", detail, reason);
+        context.Response.StatusCode = status;
+        var problem = ApiProblems.Create(status, title, detail, reason);
         return context.RequestServices.GetRequiredService<IProblemDetailsService>()
             .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem })
             .AsTask();

@@ -79,6 +79,19 @@ public sealed class RequestBodyRulesTests : IClassFixture<ApiFixture>
         Assert.Contains("\"displayName\":\"Acme Corp\"", await response.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public async Task ATransferCodingOtherThanChunkedIs501WithNoUpstreamCall()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/organizations") { Content = Body("""{"displayName":"Initech"}""", "application/json") };
+        request.Headers.TryAddWithoutValidation("Transfer-Encoding", "gzip, chunked");
+
+        var response = await _client.SendAsync(request);
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.NotImplemented);
+        Assert.Equal("transfer_coding_unsupported", problem.GetProperty("reason").GetString());
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
     private static ByteArrayContent Body(string json, string contentType)
     {
         var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
