@@ -8,6 +8,21 @@ namespace Api.Auth;
 /// <summary>Turns bearer challenges into Problem Details: 401 with RFC 6750 headers, or 503 when no key was ever loaded.</summary>
 internal sealed class BearerEvents(BearerChallengeWriter writer) : JwtBearerEvents
 {
+    /// <summary>
+    /// Two <c>Authorization</c> headers reach the handler joined into one string ("Bearer a, Bearer b") and used to
+    /// fail as a malformed token (401). RFC 6750 §3.1 makes credentials sent more than once an
+    /// <c>invalid_request</c>, answered 400: no token is judged.
+    /// </summary>
+    public override Task MessageReceived(MessageReceivedContext context)
+    {
+        if (context.Request.Headers.Authorization.Count > 1)
+        {
+            context.Fail(new RepeatedCredentialsException());
+        }
+
+        return Task.CompletedTask;
+    }
+
     public override Task Challenge(JwtBearerChallengeContext context)
     {
         context.HandleResponse();
@@ -27,6 +42,16 @@ internal sealed class BearerChallengeWriter(IProblemDetailsService problems, Acc
             RetryAfter.Set(http.Response, RetryAfter.Seconds(unavailable.RetryAfter));
             await WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "Service Unavailable",
                 "The signing keys needed to check access tokens could not be loaded from Scalekit. Try again later.", "signing_keys_unavailable");
+            return;
+        }
+
+        if (failure is RepeatedCredentialsException)
+        {
+            http.Response.StatusCode = StatusCodes.Status400BadRequest;
+            http.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_request\", error_description=\"Send one Authorization header.\"";
+            audit.Denied(http, "credentials_repeated");
+            await WriteAsync(http, StatusCodes.Status400BadRequest, "Bad Request",
+                "The request carries more than one Authorization header; send the access token once.", "credentials_repeated");
             return;
         }
 
@@ -78,3 +103,6 @@ public sealed record TokenFailureReason(string Code, string Description)
         _ => new("invalid_token", "The access token is invalid."),
     };
 }
+
+/// <summary>The request sent its credentials more than once (RFC 6750 §3.1 <c>invalid_request</c>).</summary>
+public sealed class RepeatedCredentialsException() : Exception("The request carries more than one Authorization header.");

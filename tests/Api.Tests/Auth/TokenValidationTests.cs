@@ -33,6 +33,21 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task TwoAuthorizationHeadersAre400InvalidRequestWhateverTheTokens()
+    {
+        var token = ReadToken();
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/organizations/{Tokens.OrgA}");
+        request.Headers.TryAddWithoutValidation("Authorization", [$"Bearer {token}", $"Bearer {token}"]);
+
+        var response = await _api.Client().SendAsync(request);
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+        Assert.Equal("credentials_repeated", problem.GetProperty("reason").GetString());
+        Assert.Contains("error=\"invalid_request\"", response.Headers.WwwAuthenticate.ToString());
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1/organizations"));
+    }
+
+    [Fact]
     public async Task AMissingTokenGets401WithABareBearerChallenge()
     {
         var response = await GetOwnOrganization(null);
