@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Specialized;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -321,8 +322,9 @@ public sealed class ScalekitFake : IDisposable
             ["metadata"] = root.TryGetProperty("metadata", out var metadata) ? metadata.Deserialize<Dictionary<string, string>>() : null,
             ["region_code"] = root.TryGetProperty("region_code", out var region) ? region.GetString() : "US",
             ["slug"] = root.TryGetProperty("slug", out var slug) ? slug.GetString() : null,
-            ["create_time"] = "2025-06-01T10:00:00.5Z",
-            ["update_time"] = "2025-06-01T10:00:00.5Z",
+            // Now, as Scalekit would: a retry tells its own earlier create from an older organization by this time.
+            ["create_time"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
+            ["update_time"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
         };
         var json = JsonSerializer.Serialize(organization);
         _organizations[id] = json;

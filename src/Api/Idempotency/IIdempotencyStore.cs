@@ -27,9 +27,12 @@ public abstract record IdempotencyRecord(string Fingerprint);
 
 /// <summary>
 /// A request holding the key. Past <paramref name="LeaseExpires"/> nobody is working on it any more (its outcome was
-/// unknown, or its process died), and the next request with the key may take it over.
+/// unknown, or its process died), and the next request with the key may take it over. <paramref name="FirstAttemptAt"/>
+/// is when the key's first attempt began, kept across takeovers: whatever that attempt may have created was created
+/// after it (null in records written before it was kept).
 /// </summary>
-public sealed record PendingRequest(string Fingerprint, string ClaimId, DateTimeOffset LeaseExpires) : IdempotencyRecord(Fingerprint);
+public sealed record PendingRequest(string Fingerprint, string ClaimId, DateTimeOffset LeaseExpires, DateTimeOffset? FirstAttemptAt = null)
+    : IdempotencyRecord(Fingerprint);
 
 /// <summary>The response the first request got, replayed to every retry.</summary>
 public sealed record StoredResponse(string Fingerprint, int StatusCode, string? Location, string? ContentType, byte[] Body)

@@ -52,13 +52,20 @@ internal sealed class IdempotencyFilter<TBody>(
         var settings = options.CurrentValue;
         var storeKey = StoreKey(http, caller, key);
         var fingerprint = Fingerprint(context.Arguments.OfType<TBody>().FirstOrDefault());
-        var claim = new PendingRequest(fingerprint, Guid.NewGuid().ToString("N"), time.GetUtcNow() + settings.InFlightTimeout);
+        var now = time.GetUtcNow();
+        var claim = new PendingRequest(fingerprint, Guid.NewGuid().ToString("N"), now + settings.InFlightTimeout, FirstAttemptAt: now);
 
         // Store operations are not tied to the caller: an outcome must be recorded even when nobody waits for it.
         var held = await store.TryAddAsync(storeKey, claim, settings.KeyLifetime, CancellationToken.None);
-        if (held is not null && await AnswerForHeldKeyAsync(http, storeKey, held, claim, settings) is { } answer)
+        if (held is not null)
         {
-            return answer;
+            var (answer, takenOver) = await AnswerForHeldKeyAsync(http, storeKey, held, claim, settings);
+            if (answer is not null)
+            {
+                return answer;
+            }
+
+            claim = takenOver;
         }
 
         // A key that was held yet not answered for was taken over from an attempt whose outcome is unknown.
@@ -68,7 +75,7 @@ internal sealed class IdempotencyFilter<TBody>(
             logger.LogWarning("Retrying an idempotent request whose earlier attempt ended with an unknown outcome");
         }
 
-        IdempotentRetry.Set(http, previousOutcomeUnknown);
+        IdempotentRetry.Set(http, previousOutcomeUnknown, claim.FirstAttemptAt);
         object? result;
         try
         {
@@ -108,34 +115,39 @@ internal sealed class IdempotencyFilter<TBody>(
         return new StoredResponseResult(response, replayed: false);
     }
 
-    /// <summary>The answer for a key another request holds, or null when this request took the key over.</summary>
-    private async Task<IResult?> AnswerForHeldKeyAsync(HttpContext http, string storeKey, IdempotencyRecord held, PendingRequest claim, IdempotencyOptions settings)
+    /// <summary>
+    /// The answer for a key another request holds; or, when this request took the key over, no answer and the claim it
+    /// now holds, which keeps the first attempt's start.
+    /// </summary>
+    private async Task<(IResult? Answer, PendingRequest Claim)> AnswerForHeldKeyAsync(
+        HttpContext http, string storeKey, IdempotencyRecord held, PendingRequest claim, IdempotencyOptions settings)
     {
         if (held.Fingerprint != claim.Fingerprint)
         {
-            return Problem(StatusCodes.Status422UnprocessableEntity, "Unprocessable Content",
+            return (Problem(StatusCodes.Status422UnprocessableEntity, "Unprocessable Content",
                 $"This {IdempotencyKey.HeaderName} was already used with a different request body. Use a new key for a new request.",
-                "idempotency_key_reused");
+                "idempotency_key_reused"), claim);
         }
 
         if (held is StoredResponse stored)
         {
             logger.LogInformation("Replaying the stored {StatusCode} response of an idempotent request", stored.StatusCode);
-            return new StoredResponseResult(stored, replayed: true);
+            return (new StoredResponseResult(stored, replayed: true), claim);
         }
 
         // Past its lease nobody works on the pending request any more: exactly one retry may take it over.
         var pending = (PendingRequest)held;
+        var takeover = claim with { FirstAttemptAt = pending.FirstAttemptAt };
         if (pending.LeaseExpires <= time.GetUtcNow()
-            && await store.TryReplaceAsync(storeKey, pending.ClaimId, claim, settings.KeyLifetime, CancellationToken.None))
+            && await store.TryReplaceAsync(storeKey, pending.ClaimId, takeover, settings.KeyLifetime, CancellationToken.None))
         {
-            return null;
+            return (null, takeover);
         }
 
         RetryAfter.Set(http.Response, 1);
-        return Problem(StatusCodes.Status409Conflict, "Conflict",
+        return (Problem(StatusCodes.Status409Conflict, "Conflict",
             $"A request with this {IdempotencyKey.HeaderName} is still being processed. Retry after it completes.",
-            "idempotency_key_in_flight");
+            "idempotency_key_in_flight"), claim);
     }
 
     // Once an attempt's outcome is unknown, only a success settles the key: a later failure cannot undo that doubt.

@@ -13,9 +13,16 @@ public sealed class IdempotentRetry
 
     public bool PreviousOutcomeUnknown => _http.Features.Get<State>()?.PreviousOutcomeUnknown == true;
 
+    /// <summary>
+    /// When the key's first attempt began, if known: an organization created before it was not created by any
+    /// attempt with this key.
+    /// </summary>
+    public DateTimeOffset? FirstAttemptAt => _http.Features.Get<State>()?.FirstAttemptAt;
+
     public static ValueTask<IdempotentRetry?> BindAsync(HttpContext context) => ValueTask.FromResult<IdempotentRetry?>(new(context));
 
-    internal static void Set(HttpContext http, bool previousOutcomeUnknown) => http.Features.Set(new State(previousOutcomeUnknown));
+    internal static void Set(HttpContext http, bool previousOutcomeUnknown, DateTimeOffset? firstAttemptAt) =>
+        http.Features.Set(new State(previousOutcomeUnknown, firstAttemptAt));
 
-    private sealed record State(bool PreviousOutcomeUnknown);
+    private sealed record State(bool PreviousOutcomeUnknown, DateTimeOffset? FirstAttemptAt);
 }

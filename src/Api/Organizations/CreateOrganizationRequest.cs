@@ -22,13 +22,25 @@ public sealed record CreateOrganizationRequest(
         RegionCode = RegionCode,
     };
 
+    /// <summary>How far Scalekit's clock may run behind this API's when comparing a creation time with an attempt's start.</summary>
+    public static readonly TimeSpan ClockTolerance = TimeSpan.FromSeconds(5);
+
     /// <summary>
-    /// Whether <paramref name="existing"/>, found by this request's externalId, is what this request would have
-    /// created: every field it sets has the value it sends. One that differs was there before, under someone else's
-    /// request, and is not this request's to answer with.
+    /// Whether <paramref name="existing"/>, found by this request's externalId, can be what an earlier attempt of this
+    /// request created: Scalekit created it after that attempt began (<paramref name="firstAttemptAt"/>, within
+    /// <see cref="ClockTolerance"/>), and every field the request sets has the value it sends. Anything else was there
+    /// before, under someone else's request, and is not this caller's to be shown: matching values alone would hand
+    /// any organization whose name and externalId are known to a caller who may only create.
     /// </summary>
-    public bool WouldHaveCreated(ScalekitOrganization existing)
+    public bool WouldHaveCreated(ScalekitOrganization existing, DateTimeOffset? firstAttemptAt)
     {
+        if (firstAttemptAt is null
+            || OrganizationMapping.ParseTimestamp(existing.CreateTime) is not { } created
+            || created < firstAttemptAt.Value - ClockTolerance)
+        {
+            return false;
+        }
+
         var wire = ToWire();
         return existing.DisplayName == wire.DisplayName
             && existing.ExternalId == wire.ExternalId

@@ -111,7 +111,7 @@ public static class OrganizationsEndpoints
         // segment ("." or "..") is never looked up by path: the URL would carry the management token elsewhere.
         var reconcile = retry.PreviousOutcomeUnknown && request.ExternalId is { } externalId && ExternalIds.IsPathSegment(externalId);
         var organization = reconcile ? await FindByExternalIdAsync(scalekit, request.ExternalId!, cancellationToken) : null;
-        if (organization?.Organization is { } found && !request.WouldHaveCreated(found))
+        if (organization?.Organization is { } found && !request.WouldHaveCreated(found, retry.FirstAttemptAt))
         {
             // Another organization had this externalId already: the earlier attempt met the conflict a first create
             // meets, and that organization is not this caller's to be shown.
@@ -126,7 +126,7 @@ public static class OrganizationsEndpoints
         {
             // That earlier attempt landed while we looked: the conflict is with our own organization.
             organization = await FindByExternalIdAsync(scalekit, request.ExternalId!, cancellationToken);
-            if (organization?.Organization is not { } landed || !request.WouldHaveCreated(landed))
+            if (organization?.Organization is not { } landed || !request.WouldHaveCreated(landed, retry.FirstAttemptAt))
             {
                 throw;
             }

@@ -49,6 +49,28 @@ public sealed class SharedIdempotencyTests
     }
 
     [RedisFact]
+    public async Task AnUnknownOutcomeOnOneReplicaIsReconciledOnAnotherFromTheSharedRecord()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        var token = new Tokens(fake).Machine(Tokens.OrgA, ["organizations:create"]);
+        using var replicaA = new ApiFactory(fake, WithRedis(redis));
+        using var replicaB = new ApiFactory(fake, WithRedis(redis));
+        await Client(replicaA, token).GetAsync("/health/ready");
+        fake.BreakNextConnection("POST", "/api/v1/organizations", afterHandling: true);
+
+        var first = await Client(replicaA, token).SendAsync(Create("key-unknown"));
+        var retry = await Client(replicaB, token).SendAsync(Create("key-unknown"));
+
+        // The retry may answer with the organization only because the record kept when the first attempt began.
+        Assert.Equal(HttpStatusCode.BadGateway, first.StatusCode);
+        Assert.True(HttpStatusCode.Created == retry.StatusCode, await retry.Content.ReadAsStringAsync());
+        var id = Assert.Single(fake.OrganizationsWithExternalId("shared-key-unknown"));
+        Assert.Equal($"/organizations/{id}", retry.Headers.Location?.OriginalString);
+        Assert.Single(fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    [RedisFact]
     public async Task AKeyInFlightOnOneReplicaIs409OnAnother()
     {
         await using var redis = await RedisServer.StartAsync();
