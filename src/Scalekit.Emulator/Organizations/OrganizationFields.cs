@@ -37,7 +37,9 @@ internal sealed partial record OrganizationFields(
     /// <summary>Scalekit's input limits. On create the display name is required.</summary>
     public void Validate(bool creating, List<FieldViolation> violations)
     {
-        if (creating ? DisplayName is not { Length: >= 1 and <= 200 } : DisplayName is { Length: < 1 or > 200 })
+        // Scalekit counts characters (code points), not UTF-16 units: an emoji is one.
+        var nameLength = DisplayName?.EnumerateRunes().Count();
+        if (creating ? nameLength is not (>= 1 and <= 200) : nameLength is < 1 or > 200)
         {
             violations.Add(new FieldViolation("display_name", "value length must be between 1 and 200 characters"));
         }

@@ -18,6 +18,7 @@ public sealed class OrganizationErrorTests(EmulatorFixture fixture) : IClassFixt
         { """{}""", "display_name" },
         { """{"display_name":""}""", "display_name" },
         { $$"""{"display_name":"{{Repeat('x', 201)}}"}""", "display_name" },
+        { $$"""{"display_name":"{{string.Concat(Enumerable.Repeat("\U0001F600", 201))}}"}""", "display_name" },
         { """{"display_name":42}""", "display_name" },
         { $$"""{"display_name":"M","metadata":{{MetadataJson(11)}}}""", "metadata" },
         { """{"display_name":"M","metadata":{"ab":"v"}}""", "metadata" },
@@ -37,6 +38,7 @@ public sealed class OrganizationErrorTests(EmulatorFixture fixture) : IClassFixt
     public static TheoryData<string> BodiesAtTheLimits => new()
     {
         $$"""{"display_name":"{{Repeat('x', 200)}}"}""",
+        $$"""{"display_name":"{{string.Concat(Enumerable.Repeat("\U0001F600", 200))}}"}""",
         $$"""{"display_name":"M","metadata":{{MetadataJson(10, keyLength: 25, valueLength: 256)}}}""",
         $$"""{"display_name":"M","metadata":{{MetadataJson(1, keyLength: 3, valueLength: 1)}}}""",
         $$"""{"display_name":"M","slug":"{{Repeat('a', 253)}}"}""",
