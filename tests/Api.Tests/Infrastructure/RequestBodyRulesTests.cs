@@ -90,6 +90,9 @@ public sealed class RequestBodyRulesTests : IClassFixture<ApiFixture>
         var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.NotImplemented);
         Assert.Equal("transfer_coding_unsupported", problem.GetProperty("reason").GetString());
         Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+        // The client's choice, not a failure of this service: a warning, not an error.
+        var logged = Assert.Single(_api.Factory.Logs.Events, e => e.Properties.TryGetValue("StatusCode", out var status) && status.ToString() == "501");
+        Assert.Equal(Serilog.Events.LogEventLevel.Warning, logged.Level);
     }
 
     private static ByteArrayContent Body(string json, string contentType)
