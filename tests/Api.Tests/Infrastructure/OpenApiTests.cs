@@ -31,7 +31,7 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
             Assert.True(operation.TryGetProperty("security", out var security) && security.GetArrayLength() > 0, $"{name} has no security");
             Assert.True(operation.GetProperty("x-required-grants").GetArrayLength() > 0, $"{name} names no grant");
             var responses = operation.GetProperty("responses");
-            foreach (var status in new[] { "400", "401", "403", "404", "502", "503", "504" })
+            foreach (var status in new[] { "400", "401", "403", "404", "429", "502", "503", "504" })
             {
                 Assert.True(responses.TryGetProperty(status, out var problem), $"{name} lacks {status}");
                 Assert.True(problem.GetProperty("content").TryGetProperty("application/problem+json", out _), $"{name} {status} is not a problem");
