@@ -98,7 +98,9 @@ public sealed class ScalekitFake : IDisposable
         return key;
     }
 
-    public void AddOrganization(string id, string displayName = "Acme", string? externalId = null, Dictionary<string, string>? metadata = null) =>
+    /// <param name="createdAt">Scalekit's create_time; a fixed time in 2025 unless given.</param>
+    public void AddOrganization(string id, string displayName = "Acme", string? externalId = null, Dictionary<string, string>? metadata = null,
+        DateTimeOffset? createdAt = null) =>
         _organizations[id] = JsonSerializer.Serialize(new
         {
             id,
@@ -109,7 +111,7 @@ public sealed class ScalekitFake : IDisposable
             slug = "acme",
             logo_url = "",
             settings = new { features = new[] { new { name = "sso", enabled = true } } },
-            create_time = "2025-01-02T03:04:05.123456789Z",
+            create_time = createdAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture) ?? "2025-01-02T03:04:05.123456789Z",
             update_time = "2025-01-02T03:04:05Z",
             some_future_field = new { nested = true },
         });

@@ -68,14 +68,18 @@ internal sealed class IdempotencyFilter<TBody>(
             claim = takenOver;
         }
 
-        // A key that was held yet not answered for was taken over from an attempt whose outcome is unknown.
-        var previousOutcomeUnknown = held is not null;
-        if (previousOutcomeUnknown)
+        // A key that was held yet not answered for was taken over from an attempt whose outcome is unknown. That
+        // attempt ended when its lease did (released early when it ended, or run out when its process died).
+        var previousOutcomeUnknown = held is PendingRequest;
+        if (held is PendingRequest earlier)
         {
             logger.LogWarning("Retrying an idempotent request whose earlier attempt ended with an unknown outcome");
+            IdempotentRetry.Set(http, (claim.FirstAttemptAt ?? earlier.LeaseExpires - settings.InFlightTimeout, earlier.LeaseExpires));
         }
-
-        IdempotentRetry.Set(http, previousOutcomeUnknown, claim.FirstAttemptAt);
+        else
+        {
+            IdempotentRetry.Set(http, null);
+        }
         object? result;
         try
         {
@@ -137,7 +141,8 @@ internal sealed class IdempotencyFilter<TBody>(
 
         // Past its lease nobody works on the pending request any more: exactly one retry may take it over.
         var pending = (PendingRequest)held;
-        var takeover = claim with { FirstAttemptAt = pending.FirstAttemptAt };
+        // Records written before the first attempt's start was kept: no attempt outlives its lease.
+        var takeover = claim with { FirstAttemptAt = pending.FirstAttemptAt ?? pending.LeaseExpires - settings.InFlightTimeout };
         if (pending.LeaseExpires <= time.GetUtcNow()
             && await store.TryReplaceAsync(storeKey, pending.ClaimId, takeover, settings.KeyLifetime, CancellationToken.None))
         {

@@ -14,15 +14,15 @@ public sealed class IdempotentRetry
     public bool PreviousOutcomeUnknown => _http.Features.Get<State>()?.PreviousOutcomeUnknown == true;
 
     /// <summary>
-    /// When the key's first attempt began, if known: an organization created before it was not created by any
-    /// attempt with this key.
+    /// When the key's first attempt began and when the last attempt whose outcome is unknown ended: whatever those
+    /// attempts may have created, Scalekit created in between. An organization created before or after is not theirs.
     /// </summary>
-    public DateTimeOffset? FirstAttemptAt => _http.Features.Get<State>()?.FirstAttemptAt;
+    public (DateTimeOffset From, DateTimeOffset Until)? EarlierAttempts => _http.Features.Get<State>()?.EarlierAttempts;
 
     public static ValueTask<IdempotentRetry?> BindAsync(HttpContext context) => ValueTask.FromResult<IdempotentRetry?>(new(context));
 
-    internal static void Set(HttpContext http, bool previousOutcomeUnknown, DateTimeOffset? firstAttemptAt) =>
-        http.Features.Set(new State(previousOutcomeUnknown, firstAttemptAt));
+    internal static void Set(HttpContext http, (DateTimeOffset From, DateTimeOffset Until)? earlierAttempts) =>
+        http.Features.Set(new State(earlierAttempts is not null, earlierAttempts));
 
-    private sealed record State(bool PreviousOutcomeUnknown, DateTimeOffset? FirstAttemptAt);
+    private sealed record State(bool PreviousOutcomeUnknown, (DateTimeOffset From, DateTimeOffset Until)? EarlierAttempts);
 }

@@ -22,21 +22,22 @@ public sealed record CreateOrganizationRequest(
         RegionCode = RegionCode,
     };
 
-    /// <summary>How far Scalekit's clock may run behind this API's when comparing a creation time with an attempt's start.</summary>
+    /// <summary>How far Scalekit's clock may differ from this API's when comparing a creation time with attempts.</summary>
     public static readonly TimeSpan ClockTolerance = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Whether <paramref name="existing"/>, found by this request's externalId, can be what an earlier attempt of this
-    /// request created: Scalekit created it after that attempt began (<paramref name="firstAttemptAt"/>, within
-    /// <see cref="ClockTolerance"/>), and every field the request sets has the value it sends. Anything else was there
-    /// before, under someone else's request, and is not this caller's to be shown: matching values alone would hand
+    /// request created: Scalekit created it while those attempts ran (<paramref name="earlierAttempts"/>, within
+    /// <see cref="ClockTolerance"/>), and every field the request sets has the value it sends. Anything else was
+    /// created under someone else's request and is not this caller's to be shown: matching values alone would hand
     /// any organization whose name and externalId are known to a caller who may only create.
     /// </summary>
-    public bool WouldHaveCreated(ScalekitOrganization existing, DateTimeOffset? firstAttemptAt)
+    public bool WouldHaveCreated(ScalekitOrganization existing, (DateTimeOffset From, DateTimeOffset Until)? earlierAttempts)
     {
-        if (firstAttemptAt is null
+        if (earlierAttempts is not var (from, until)
             || OrganizationMapping.ParseTimestamp(existing.CreateTime) is not { } created
-            || created < firstAttemptAt.Value - ClockTolerance)
+            || created < from - ClockTolerance
+            || created > until + ClockTolerance)
         {
             return false;
         }

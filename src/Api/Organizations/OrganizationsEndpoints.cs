@@ -105,14 +105,19 @@ public static class OrganizationsEndpoints
     }
 
     public static async Task<Results<Created<OrganizationResponse>, ProblemHttpResult>> CreateOrganization(
-        CreateOrganizationRequest request, IdempotentRetry retry, IScalekitApi scalekit, CancellationToken cancellationToken)
+        CreateOrganizationRequest request, IdempotentRetry retry, IScalekitApi scalekit)
     {
+        // Not the request's cancellation: a create runs to its end even when the caller hangs up (the resilience
+        // pipeline's total timeout bounds it), so its outcome is known and a retry with the same key replays it. Were
+        // it cancelled, the outcome would be unknown, and a caller could make it so at will.
+        var cancellationToken = CancellationToken.None;
+
         // The earlier attempt with this Idempotency-Key may have created the organization without telling us:
         // its externalId finds it, so a retry never creates a second one. An id that cannot travel as a path
         // segment ("." or "..") is never looked up by path: the URL would carry the management token elsewhere.
         var reconcile = retry.PreviousOutcomeUnknown && request.ExternalId is { } externalId && ExternalIds.IsPathSegment(externalId);
         var organization = reconcile ? await FindByExternalIdAsync(scalekit, request.ExternalId!, cancellationToken) : null;
-        if (organization?.Organization is { } found && !request.WouldHaveCreated(found, retry.FirstAttemptAt))
+        if (organization?.Organization is { } found && !request.WouldHaveCreated(found, retry.EarlierAttempts))
         {
             // Another organization had this externalId already: the earlier attempt met the conflict a first create
             // meets, and that organization is not this caller's to be shown.
@@ -127,7 +132,7 @@ public static class OrganizationsEndpoints
         {
             // That earlier attempt landed while we looked: the conflict is with our own organization.
             organization = await FindByExternalIdAsync(scalekit, request.ExternalId!, cancellationToken);
-            if (organization?.Organization is not { } landed || !request.WouldHaveCreated(landed, retry.FirstAttemptAt))
+            if (organization?.Organization is not { } landed || !request.WouldHaveCreated(landed, retry.EarlierAttempts))
             {
                 throw;
             }

@@ -150,6 +150,69 @@ public sealed class CreateUnderFaultsTests : IClassFixture<ShortTimeoutFixture>,
     }
 
     [Fact]
+    public async Task AnOrganizationCreatedAfterTheUnknownAttemptEndedIsSomeoneElsesAndA409()
+    {
+        await _api.Client().GetAsync("/health/ready");
+        var externalId = $"later-{Guid.NewGuid():N}";
+        var client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
+        var body = new { displayName = "Victim Inc", externalId };
+        var key = $"\"{Guid.NewGuid()}\"";
+        var stubs = Inject("503");
+
+        var first = await client.SendAsync(IdempotentCreateTests.Create(body, key));
+        stubs.ForEach(stub => _api.Fake.Server.DeleteMapping(stub));
+        // Another tenant creates the very same values a minute after that attempt gave up.
+        _api.Fake.AddOrganization(Tokens.OrgB, "Victim Inc", externalId: externalId,
+            metadata: new() { ["billing_plan"] = "secret" }, createdAt: DateTimeOffset.UtcNow.AddMinutes(1));
+        var retry = await client.SendAsync(IdempotentCreateTests.Create(body, key));
+
+        await ProblemAssert.IsProblem(first, HttpStatusCode.BadGateway);
+        await ProblemAssert.IsProblem(retry, HttpStatusCode.Conflict);
+        var answer = await retry.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(Tokens.OrgB, answer);
+        Assert.DoesNotContain("secret", answer);
+    }
+
+    [Fact]
+    public async Task ACallerWhoHangsUpMidCreateGetsTheStoredAnswerOnRetryNotAReconciliation()
+    {
+        await _api.Client().GetAsync("/health/ready");
+        var client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
+        var body = new { displayName = "Impatient Ltd", externalId = $"hangup-{Guid.NewGuid():N}" };
+        var key = $"\"{Guid.NewGuid()}\"";
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stub = Guid.NewGuid();
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingPost()).AtPriority(1).WithGuid(stub)
+            .RespondWith(Response.Create().WithCallback(request =>
+            {
+                arrived.TrySetResult();
+                release.Task.Wait(TimeSpan.FromSeconds(10));
+                return _api.Fake.CreateOrganization(request);
+            }));
+        using var hangUp = new CancellationTokenSource();
+
+        var first = client.SendAsync(IdempotentCreateTests.Create(body, key), hangUp.Token);
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await hangUp.CancelAsync();
+        release.SetResult();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        // Until the abandoned attempt has finished and stored its answer, its key is in flight (409).
+        HttpResponseMessage retry = null!;
+        await Poll.UntilAsync(async () =>
+        {
+            retry = await client.SendAsync(IdempotentCreateTests.Create(body, key));
+            return retry.StatusCode != HttpStatusCode.Conflict;
+        }, "the abandoned create's answer is stored");
+        _api.Fake.Server.DeleteMapping(stub);
+
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal("true", Assert.Single(retry.Headers.GetValues("Idempotent-Replayed")));
+        Assert.Single(_api.Fake.OrganizationsWithExternalId(body.externalId));
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1/organizations:external/"));
+    }
+
+    [Fact]
     public async Task AnEmptyAnswerToACreateIsTreatedAsUnknownAndReconciled()
     {
         var client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
