@@ -60,6 +60,7 @@ public static class HealthChecks
 internal sealed class ScalekitReadinessCheck(SigningKeyStore keys, ManagementTokenProvider tokens, TimeProvider time) : IHealthCheck
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan TokenWait = TimeSpan.FromSeconds(2);
     private volatile Snapshot? _last;
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -83,7 +84,13 @@ internal sealed class ScalekitReadinessCheck(SigningKeyStore keys, ManagementTok
 
         try
         {
-            await tokens.GetTokenAsync(cancellationToken);
+            // A token endpoint that hangs must not hold the probe past its own timeout (3 s in the Kubernetes example):
+            // a probe that times out fails, and the outage would take every replica out after all.
+            await tokens.GetTokenAsync(cancellationToken).AsTask().WaitAsync(TokenWait, time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return HealthCheckResult.Degraded("Scalekit's token endpoint is not answering; calls that need a management token may answer 503.");
         }
         catch (ManagementTokenException ex) when (ex.CredentialsRejected)
         {

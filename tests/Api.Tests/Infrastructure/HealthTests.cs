@@ -65,6 +65,25 @@ public sealed class HealthTests
     }
 
     [Fact]
+    public async Task AHangingTokenEndpointIsDegradedWithinAProbesTimeout()
+    {
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(504).WithDelay(TimeSpan.FromSeconds(20)));
+        // appsettings.json's timeouts, not the tests' short ones: the token fetch alone may take 15 s.
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?>
+        {
+            ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:05",
+            ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:15",
+        });
+        var client = factory.CreateClient();
+        // A Kubernetes probe gives up after its timeout; waiting out Scalekit's 15 s would fail it.
+        client.Timeout = TimeSpan.FromSeconds(8);
+
+        Assert.Equal("Degraded", await ReadyStatus(client));
+    }
+
+    [Fact]
     public async Task RejectedClientCredentialsAreNotReady()
     {
         using var fake = new ScalekitFake();
