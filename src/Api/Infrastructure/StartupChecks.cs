@@ -19,10 +19,10 @@ public static class StartupChecks
             await app.RunAsync();
             return 0;
         }
-        catch (OptionsValidationException ex)
+        catch (Exception ex) when (ValidationFailures(ex) is { } failures)
         {
             await Console.Error.WriteLineAsync("The API cannot start: its configuration is incomplete or invalid.");
-            foreach (var failure in ex.Failures)
+            foreach (var failure in failures)
             {
                 await Console.Error.WriteLineAsync($"  - {failure}");
             }
@@ -43,6 +43,18 @@ public static class StartupChecks
             return 1;
         }
     }
+
+    /// <summary>
+    /// Every failure of the options checks: one section's (<see cref="OptionsValidationException"/>) or, when more than
+    /// one section fails, all of them (an <see cref="AggregateException"/> of those). Null for anything else.
+    /// </summary>
+    private static IReadOnlyList<string>? ValidationFailures(Exception ex) => ex switch
+    {
+        OptionsValidationException single => [.. single.Failures],
+        AggregateException { InnerExceptions: var inner } when inner.Count > 0 && inner.All(e => e is OptionsValidationException) =>
+            [.. inner.Cast<OptionsValidationException>().SelectMany(e => e.Failures)],
+        _ => null,
+    };
 
     /// <summary>
     /// The key and type of a value the configuration binder could not convert (<c>Scalekit__TokenRefreshMargin=abc</c>),

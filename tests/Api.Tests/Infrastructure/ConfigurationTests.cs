@@ -121,6 +121,25 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task MistakesInSeveralSectionsAreAllNamedWithoutAStackTrace()
+    {
+        var (exitCode, output) = await RunApiAsync(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            ["Scalekit__EnvironmentUrl"] = "https://acme.scalekit.dev",
+            ["Scalekit__ClientId"] = "skc_1",
+            ["Scalekit__Audiences__0"] = "skc_app",
+            ["RateLimiting__Reads__PermitLimit"] = "0",
+        });
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Scalekit:ClientSecret", output);
+        Assert.Contains("RateLimiting:Reads", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
     public async Task AValueOfTheWrongTypeStopsTheRealProcessNamingTheKeyButNotTheValue()
     {
         var (exitCode, output) = await RunApiAsync(new Dictionary<string, string>
