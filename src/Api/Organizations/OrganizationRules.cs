@@ -62,8 +62,9 @@ public static partial class OrganizationRules
         rule.Must(value => value is not null && FeatureNamePattern().IsMatch(value))
             .WithMessage("name must be 1-64 letters, digits, '_' or '-'.");
 
+    // In characters (code points), as Scalekit counts them, like displayName.
     private static bool IsValidMetadataPair(KeyValuePair<string, string> pair) =>
-        pair.Key.Length is >= 3 and <= 25 && pair.Value is { Length: >= 1 and <= 256 };
+        pair.Key.EnumerateRunes().Count() is >= 3 and <= 25 && pair.Value?.EnumerateRunes().Count() is >= 1 and <= 256;
 
     // A null value is the length rule's to report.
     private static bool IsPrintableMetadataPair(KeyValuePair<string, string> pair) =>

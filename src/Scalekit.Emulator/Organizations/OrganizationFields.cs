@@ -78,12 +78,12 @@ internal sealed partial record OrganizationFields(
 
         foreach (var (key, value) in metadata)
         {
-            if (key.Length is < 3 or > 25)
+            if (key.EnumerateRunes().Count() is < 3 or > 25)
             {
                 violations.Add(new FieldViolation("metadata", $"key '{key}' must be between 3 and 25 characters long"));
             }
 
-            if (value.Length is < 1 or > 256)
+            if (value.EnumerateRunes().Count() is < 1 or > 256)
             {
                 violations.Add(new FieldViolation("metadata", $"value of '{key}' must be between 1 and 256 characters long"));
             }

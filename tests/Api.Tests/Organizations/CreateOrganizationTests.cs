@@ -81,6 +81,17 @@ public sealed class CreateOrganizationTests : IClassFixture<ApiFixture>
         { """{"displayName":"Acme\nSet-Cookie: x"}""", "displayName" },
     };
 
+    [Fact]
+    public async Task MetadataLengthsAreCountedInCharacters()
+    {
+        var key = string.Concat(Enumerable.Repeat("\U0001F511", 25));
+        var value = string.Concat(Enumerable.Repeat("\U0001F600", 256));
+
+        var response = await _client.PostAsJsonAsync("/organizations", new { displayName = "Emoji", metadata = new Dictionary<string, string> { [key] = value } });
+
+        Assert.True(HttpStatusCode.Created == response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     [Theory]
     [InlineData(200, "x", "")]
     [InlineData(150, "\U0001F600", "")]
