@@ -74,12 +74,10 @@ internal sealed class IdempotencyFilter<TBody>(
         if (held is PendingRequest earlier)
         {
             logger.LogWarning("Retrying an idempotent request whose earlier attempt ended with an unknown outcome");
-            IdempotentRetry.Set(http, (claim.FirstAttemptAt ?? earlier.LeaseExpires - settings.InFlightTimeout, earlier.LeaseExpires));
+            // The takeover carried the first attempt's start over (every claim this filter writes has one).
+            IdempotentRetry.Set(http, claim.FirstAttemptAt!.Value, earlier.LeaseExpires);
         }
-        else
-        {
-            IdempotentRetry.Set(http, null);
-        }
+
         object? result;
         try
         {

@@ -11,7 +11,7 @@ public sealed class IdempotentRetry
 
     private IdempotentRetry(HttpContext http) => _http = http;
 
-    public bool PreviousOutcomeUnknown => _http.Features.Get<State>()?.PreviousOutcomeUnknown == true;
+    public bool PreviousOutcomeUnknown => EarlierAttempts is not null;
 
     /// <summary>
     /// When the key's first attempt began and when the last attempt whose outcome is unknown ended: whatever those
@@ -21,8 +21,7 @@ public sealed class IdempotentRetry
 
     public static ValueTask<IdempotentRetry?> BindAsync(HttpContext context) => ValueTask.FromResult<IdempotentRetry?>(new(context));
 
-    internal static void Set(HttpContext http, (DateTimeOffset From, DateTimeOffset Until)? earlierAttempts) =>
-        http.Features.Set(new State(earlierAttempts is not null, earlierAttempts));
+    internal static void Set(HttpContext http, DateTimeOffset from, DateTimeOffset until) => http.Features.Set(new State((from, until)));
 
-    private sealed record State(bool PreviousOutcomeUnknown, (DateTimeOffset From, DateTimeOffset Until)? EarlierAttempts);
+    private sealed record State((DateTimeOffset From, DateTimeOffset Until) EarlierAttempts);
 }
