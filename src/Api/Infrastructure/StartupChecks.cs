@@ -30,13 +30,6 @@ public static class StartupChecks
             await Console.Error.WriteLineAsync("Set these in appsettings.json, environment variables (Section__Key) or user-secrets; see README.md.");
             return 1;
         }
-        catch (InvalidOperationException ex) when (UnreadableSetting(ex) is { } setting)
-        {
-            await Console.Error.WriteLineAsync("The API cannot start: its configuration is incomplete or invalid.");
-            await Console.Error.WriteLineAsync($"  - {setting.Key} cannot be read as {setting.Type}.");
-            await Console.Error.WriteLineAsync("Set these in appsettings.json, environment variables (Section__Key) or user-secrets; see README.md.");
-            return 1;
-        }
         catch (IOException ex)
         {
             await Console.Error.WriteLineAsync($"The API cannot start: {ex.Message}");
@@ -45,14 +38,16 @@ public static class StartupChecks
     }
 
     /// <summary>
-    /// Every failure of the options checks: one section's (<see cref="OptionsValidationException"/>) or, when more than
-    /// one section fails, all of them (an <see cref="AggregateException"/> of those). Null for anything else.
+    /// What is wrong with the configuration, one line per mistake: the failures of the options checks (one section's
+    /// <see cref="OptionsValidationException"/>, or an <see cref="AggregateException"/> of them when several sections
+    /// fail), or a value the binder could not convert. Null for any other exception.
     /// </summary>
     private static IReadOnlyList<string>? ValidationFailures(Exception ex) => ex switch
     {
         OptionsValidationException single => [.. single.Failures],
         AggregateException { InnerExceptions: var inner } when inner.Count > 0 && inner.All(e => e is OptionsValidationException) =>
             [.. inner.Cast<OptionsValidationException>().SelectMany(e => e.Failures)],
+        InvalidOperationException invalid when UnreadableSetting(invalid) is var (key, type) => [$"{key} cannot be read as {type}."],
         _ => null,
     };
 
