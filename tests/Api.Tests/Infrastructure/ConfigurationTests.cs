@@ -102,18 +102,12 @@ public sealed class ConfigurationTests
     [Fact]
     public async Task AnEndpointWhosePolicyHasNoRuleStopsTheRealProcessNamingTheKey()
     {
-        var (exitCode, output) = await RunApiAsync(new Dictionary<string, string>
+        var (exitCode, output) = await RunApiAsync(Production(new()
         {
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
-            ["Scalekit__EnvironmentUrl"] = "https://acme.scalekit.dev",
-            ["Scalekit__ClientId"] = "skc_1",
-            ["Scalekit__ClientSecret"] = "s",
-            ["Scalekit__Audiences__0"] = "skc_app",
             ["Authorization__Policies__CreateOrganization__AnyOf__0__Grants__0"] = "organizations:create",
             // Renames the read policy's key away, as a typo in appsettings.json would.
             ["Authorization__Policies__ReadOrganizationTypo__AnyOf__0__Grants__0"] = "organizations:read_all",
-        }, removeReadPolicy: true);
+        }), removeReadPolicy: true);
 
         Assert.Equal(1, exitCode);
         Assert.Contains("Authorization:Policies:ReadOrganization", output);
@@ -123,15 +117,11 @@ public sealed class ConfigurationTests
     [Fact]
     public async Task MistakesInSeveralSectionsAreAllNamedWithoutAStackTrace()
     {
-        var (exitCode, output) = await RunApiAsync(new Dictionary<string, string>
+        var (exitCode, output) = await RunApiAsync(Production(new()
         {
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
-            ["Scalekit__EnvironmentUrl"] = "https://acme.scalekit.dev",
-            ["Scalekit__ClientId"] = "skc_1",
-            ["Scalekit__Audiences__0"] = "skc_app",
+            ["Scalekit__ClientSecret"] = null,
             ["RateLimiting__Reads__PermitLimit"] = "0",
-        });
+        }));
 
         Assert.Equal(1, exitCode);
         Assert.Contains("Scalekit:ClientSecret", output);
@@ -142,7 +132,18 @@ public sealed class ConfigurationTests
     [Fact]
     public async Task AValueOfTheWrongTypeStopsTheRealProcessNamingTheKeyButNotTheValue()
     {
-        var (exitCode, output) = await RunApiAsync(new Dictionary<string, string>
+        var (exitCode, output) = await RunApiAsync(Production(new() { ["Scalekit__TokenRefreshMargin"] = "not-a-timespan" }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Scalekit:TokenRefreshMargin", output);
+        Assert.DoesNotContain("not-a-timespan", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    /// <summary>The real process in Production with a complete Scalekit section, changed by <paramref name="changes"/> (null removes a key).</summary>
+    private static Dictionary<string, string> Production(Dictionary<string, string?> changes)
+    {
+        var environment = new Dictionary<string, string?>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
@@ -150,13 +151,13 @@ public sealed class ConfigurationTests
             ["Scalekit__ClientId"] = "skc_1",
             ["Scalekit__ClientSecret"] = "s",
             ["Scalekit__Audiences__0"] = "skc_app",
-            ["Scalekit__TokenRefreshMargin"] = "not-a-timespan",
-        });
+        };
+        foreach (var (key, value) in changes)
+        {
+            environment[key] = value;
+        }
 
-        Assert.Equal(1, exitCode);
-        Assert.Contains("Scalekit:TokenRefreshMargin", output);
-        Assert.DoesNotContain("not-a-timespan", output);
-        Assert.DoesNotContain("   at ", output);
+        return environment.Where(pair => pair.Value is not null).ToDictionary(pair => pair.Key, pair => pair.Value!);
     }
 
     private static async Task<(int ExitCode, string Output)> RunApiAsync(Dictionary<string, string> environment, bool removeReadPolicy = false)
