@@ -120,7 +120,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
     private static string BadRequestDetail(BadHttpRequestException bad) => bad.StatusCode switch
     {
         StatusCodes.Status413PayloadTooLarge => BodyTooLargeDetail,
-        StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
+        StatusCodes.Status415UnsupportedMediaType => NotJsonDetail,
         _ when bad.InnerException is System.Text.Json.JsonException json => InvalidJsonDetail(json),
         // The framework's own wording names the handler's parameters ("Implicit body inferred for parameter ...").
         _ when IsMissingBody(bad) => "The request body is required: send a JSON object.",
@@ -128,6 +128,8 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
     };
 
     public const string BodyTooLargeDetail = "The request body is too large.";
+
+    public const string NotJsonDetail = "The request body must be JSON (Content-Type: application/json).";
 
     // An empty body and the JSON literal null both arrive as the endpoint's missing-body failure.
     private static bool IsMissingBody(BadHttpRequestException bad) =>

@@ -83,9 +83,10 @@ public static class Observability
             options.Logger = app.ApplicationServices.GetRequiredService<Serilog.ILogger>();
             options.MessageTemplate = "HTTP {RequestMethod} {Route} responded {StatusCode} in {Elapsed:0.0} ms";
             options.GetLevel = (http, _, exception) =>
+                exception is not null ? LogEventLevel.Error
                 // 501 answers a transfer coding the client chose: its mistake, not this service's failure.
-                exception is not null || http.Response.StatusCode is >= 500 and not StatusCodes.Status501NotImplemented ? LogEventLevel.Error
                 : http.Response.StatusCode == StatusCodes.Status501NotImplemented ? LogEventLevel.Warning
+                : http.Response.StatusCode >= 500 ? LogEventLevel.Error
                 : http.Request.Path.StartsWithSegments("/health") ? LogEventLevel.Verbose
                 : LogEventLevel.Information;
             options.EnrichDiagnosticContext = (diagnostics, http) =>
