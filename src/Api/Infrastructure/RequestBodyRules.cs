@@ -92,11 +92,10 @@ public static class RequestBodyRules
             return null;
         }
 
-        var accepted = accepts.SelectMany(metadata => metadata.ContentTypes).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
-            || !accepted.Contains(contentType.MediaType.Value, StringComparer.OrdinalIgnoreCase))
+            || !accepts.Any(metadata => metadata.ContentTypes.Contains(contentType.MediaType.Value, StringComparer.OrdinalIgnoreCase)))
         {
-            var list = string.Join(", ", accepted);
+            var list = string.Join(", ", accepts.SelectMany(metadata => metadata.ContentTypes).Distinct(StringComparer.OrdinalIgnoreCase));
             if (HttpMethods.IsPatch(request.Method))
             {
                 context.Response.Headers["Accept-Patch"] = list;
