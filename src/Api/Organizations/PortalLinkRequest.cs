@@ -3,7 +3,7 @@ using FluentValidation;
 namespace Api.Organizations;
 
 /// <summary>Optional body of <c>POST /organizations/{id}/portal-links</c>: which admin-portal features the link opens.</summary>
-public sealed record PortalLinkRequest(List<string?>? Features);
+public sealed record PortalLinkRequest(List<string?>? Features = null);
 
 public sealed class PortalLinkRequestValidator : AbstractValidator<PortalLinkRequest>
 {

@@ -74,6 +74,20 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task ThePortalLinkBodyAndItsFeaturesAreOptionalAsTheEndpointTreatsThem()
+    {
+        // Without a body, or with {}, the endpoint answers 200 (PortalLinkTests): a client generated from the document
+        // must not be made to send features.
+        using var document = JsonDocument.Parse(await _api.Client().GetStringAsync("/openapi/v1.json"));
+        var portalLinks = document.RootElement.GetProperty("paths").GetProperty("/organizations/{id}/portal-links").GetProperty("post");
+        Assert.False(portalLinks.GetProperty("requestBody").TryGetProperty("required", out var bodyRequired) && bodyRequired.GetBoolean());
+        var schema = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("PortalLinkRequest");
+        Assert.True(schema.GetProperty("properties").TryGetProperty("features", out _));
+        Assert.False(schema.TryGetProperty("required", out var required) && required.EnumerateArray().Any(name => name.GetString() == "features"),
+            $"PortalLinkRequest requires {schema}");
+    }
+
+    [Fact]
     public async Task TheInteractiveUiIsNotServedOutsideDevelopment()
     {
         var response = await _api.Client().GetAsync("/scalar/");
