@@ -21,6 +21,7 @@ public static class OpenApiSetup
             options.AddDocumentTransformer(DescribeDocument);
             options.AddOperationTransformer<RequiredGrantsTransformer>();
             options.AddOperationTransformer(DescribePageSize);
+            options.AddSchemaTransformer(DescribeMetadataRemoval);
         });
 
     /// <summary><c>/openapi/v1.json</c> for everyone; the interactive Scalar UI only in Development.</summary>
@@ -74,6 +75,24 @@ public static class OpenApiSetup
                 Maximum = ListOrganizationsQuery.MaxPageSize.ToString(CultureInfo.InvariantCulture),
                 Default = JsonValue.Create(ListOrganizationsQuery.DefaultPageSize),
             };
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// In a merge patch a metadata key set to null is removed (<see cref="UpdateOrganizationRequest"/>). The generator
+    /// cannot see the nullable value type of <c>Dictionary&lt;string, string?&gt;</c>, which at run time is the create
+    /// body's <c>Dictionary&lt;string, string&gt;</c>, so it would describe the values as strings only.
+    /// </summary>
+    private static Task DescribeMetadataRemoval(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (context.JsonPropertyInfo is { Name: "metadata" } property
+            && property.DeclaringType == typeof(UpdateOrganizationRequest)
+            && schema.AdditionalProperties is OpenApiSchema values)
+        {
+            values.Type = JsonSchemaType.String | JsonSchemaType.Null;
+            schema.Description = "Merged key by key: a key with a string value is set, a key with null is removed; null removes every key.";
         }
 
         return Task.CompletedTask;
