@@ -214,7 +214,7 @@ public sealed class EmulatorStore
                     start = Math.Max(0, end - pageSize);
                     break;
                 case { } after:
-                    start = CountBelow(matching, after.Sequence + 1);
+                    start = CountAtOrBelow(matching, after.Sequence);
                     end = Math.Min(matching.Count, start + pageSize);
                     break;
                 default:
@@ -236,6 +236,18 @@ public sealed class EmulatorStore
     {
         var count = 0;
         while (count < entries.Count && entries[count].Sequence < sequence)
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    // Not CountBelow(sequence + 1): a decoded token may carry long.MaxValue, and the sum would wrap to the first page.
+    private static int CountAtOrBelow(List<Entry> entries, long sequence)
+    {
+        var count = 0;
+        while (count < entries.Count && entries[count].Sequence <= sequence)
         {
             count++;
         }

@@ -131,6 +131,19 @@ public sealed partial class OrganizationRoutesTests(EmulatorFixture fixture) : I
     }
 
     [Fact]
+    public async Task ATokenAfterTheLastPossiblePositionAnswersAnEmptyPageNotTheFirstOneAgain()
+    {
+        using var client = await fixture.ManagementClientAsync();
+        // A token the emulator never issued but decodes: after it, nothing can follow.
+        var token = global::Scalekit.Emulator.Organizations.PageCursor.After(long.MaxValue).Encode();
+
+        var page = await client.GetFromJsonAsync<JsonElement>($"/api/v1/organizations?page_size=10&page_token={token}");
+
+        Assert.Empty(page.GetProperty("organizations").EnumerateArray());
+        Assert.Equal("", page.GetProperty("next_page_token").GetString());
+    }
+
+    [Fact]
     public async Task ListFiltersByExternalId()
     {
         using var client = await fixture.ManagementClientAsync();
