@@ -32,5 +32,9 @@ public static class JsonSetup
         {
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
             options.SerializerOptions.AllowDuplicateProperties = false;
+            // The web defaults read numbers from strings too, and the OpenAPI document follows the options it is
+            // given: it described every number this API writes (totalSize, a problem's status) as "integer or
+            // string". No body this API reads has a number, so nothing is refused that was accepted.
+            options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         });
 }

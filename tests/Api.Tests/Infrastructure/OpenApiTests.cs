@@ -106,6 +106,25 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task NumbersTheApiWritesAreDescribedAsIntegersNotAsStrings()
+    {
+        // The API writes totalSize and a problem's status as JSON numbers, never as strings.
+        using var document = JsonDocument.Parse(await _api.Client().GetStringAsync("/openapi/v1.json"));
+        var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
+
+        foreach (var (schema, property) in new[] { ("OrganizationListResponse", "totalSize"), ("ProblemDetails", "status") })
+        {
+            var described = schemas.GetProperty(schema).GetProperty("properties").GetProperty(property);
+            var types = described.GetProperty("type") is { ValueKind: JsonValueKind.Array } list
+                ? list.EnumerateArray().Select(t => t.GetString()).ToArray()
+                : [described.GetProperty("type").GetString()];
+            Assert.DoesNotContain("string", types);
+            Assert.Contains("integer", types);
+            Assert.False(described.TryGetProperty("pattern", out _), $"{schema}.{property}: {described}");
+        }
+    }
+
+    [Fact]
     public async Task TheInteractiveUiIsNotServedOutsideDevelopment()
     {
         var response = await _api.Client().GetAsync("/scalar/");
