@@ -22,6 +22,7 @@ public static class OpenApiSetup
             options.AddOperationTransformer<RequiredGrantsTransformer>();
             options.AddOperationTransformer(DescribePageSize);
             options.AddSchemaTransformer(DescribeMetadataRemoval);
+            options.AddSchemaTransformer(DescribeDisplayName);
         });
 
     /// <summary><c>/openapi/v1.json</c> for everyone; the interactive Scalar UI only in Development.</summary>
@@ -93,6 +94,21 @@ public static class OpenApiSetup
         {
             values.Type = JsonSchemaType.String | JsonSchemaType.Null;
             schema.Description = "Merged key by key: a key with a string value is set, a key with null is removed; null removes every key.";
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// displayName is nullable in the request types only so that a missing or null one reaches the validator, which
+    /// refuses it with a message naming the field (required on create, cannot be cleared on PATCH).
+    /// </summary>
+    private static Task DescribeDisplayName(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (context.JsonPropertyInfo is { Name: "displayName" } property
+            && (property.DeclaringType == typeof(CreateOrganizationRequest) || property.DeclaringType == typeof(UpdateOrganizationRequest)))
+        {
+            schema.Type = JsonSchemaType.String;
         }
 
         return Task.CompletedTask;

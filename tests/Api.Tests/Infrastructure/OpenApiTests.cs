@@ -125,6 +125,20 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task DisplayNameIsDescribedAsAStringNeverNullOnCreateAndOnPatch()
+    {
+        // A null displayName is 400 on create ("displayName is required.") and on PATCH ("displayName cannot be cleared.").
+        using var document = JsonDocument.Parse(await _api.Client().GetStringAsync("/openapi/v1.json"));
+        var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
+
+        foreach (var body in new[] { "CreateOrganizationRequest", "UpdateOrganizationRequest" })
+        {
+            var type = schemas.GetProperty(body).GetProperty("properties").GetProperty("displayName").GetProperty("type");
+            Assert.True(type.ValueKind == JsonValueKind.String && type.GetString() == "string", $"{body}.displayName: {type}");
+        }
+    }
+
+    [Fact]
     public async Task TheInteractiveUiIsNotServedOutsideDevelopment()
     {
         var response = await _api.Client().GetAsync("/scalar/");
