@@ -14,7 +14,8 @@ internal static class TokenSegment
 
     /// <summary>
     /// Fills <paramref name="values"/> with the string members named by <paramref name="names"/> (same positions);
-    /// members of another type and all others are skipped. False when the segment is not a base64url JSON object.
+    /// members of another type and all others are skipped. False when the segment is not a base64url JSON object
+    /// (strings that are not UTF-8 included).
     /// </summary>
     public static bool TryReadStrings(ReadOnlySpan<char> segment, ReadOnlySpan<string> names, Span<string?> values)
     {
@@ -55,7 +56,9 @@ internal static class TokenSegment
 
             return true;
         }
-        catch (JsonException)
+        // The reader checks the JSON's structure, not the UTF-8 inside its strings: a string that is not UTF-8 fails
+        // only when it is read, and is as unreadable as the rest.
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             return false;
         }

@@ -90,6 +90,7 @@ public sealed class AuditTrailTests
     [InlineData("eyJhbGciOiJSUzI1NiJ9.WyJhbiIsImFycmF5Il0.c2ln")]               // payload ["an","array"]
     [InlineData("eyJhbGciOiJSUzI1NiJ9.!!!.c2ln")]                                // payload not base64url
     [InlineData("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOnsibmVzdGVkIjoidXNyXzEifSwib2lkIjo0Mn0.c2ln")] // {"sub":{"nested":"usr_1"},"oid":42}
+    [InlineData("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c3Jf_yIsIm9pZCI6Im9yZ18xMDAifQ.c2ln")]     // {"sub":"usr_\xFF","oid":"org_100"}, not UTF-8
     public async Task AnUnreadableTokenIsAuditedWithoutClaims(string token)
     {
         using var fixture = new ApiFixture();

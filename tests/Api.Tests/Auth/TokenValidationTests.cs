@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -222,6 +223,19 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
         var problem = await ProblemAssert.IsProblem(await GetOwnOrganization(token), HttpStatusCode.Unauthorized);
 
         Assert.Equal("unknown_kid", problem.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task AHeaderWhoseStringsAreNotUtf8IsMalformed()
+    {
+        // {"alg":"RS256","kid":"\xFF"}: well-formed JSON around a string that is not UTF-8.
+        var header = "eyJhbGciOiJSUzI1NiIsImtpZCI6Iv8ifQ";
+        var payload = Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(_api.Tokens.BaseClaims("usr_1", Tokens.OrgA)));
+        var token = $"{header}.{payload}.{Base64Url.EncodeToString(new byte[256])}";
+
+        var problem = await ProblemAssert.IsProblem(await GetOwnOrganization(token), HttpStatusCode.Unauthorized);
+
+        Assert.Equal("malformed", problem.GetProperty("reason").GetString());
     }
 
     [Fact]
