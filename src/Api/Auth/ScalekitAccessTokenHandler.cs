@@ -84,6 +84,13 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
             return Invalid(new SecurityTokenInvalidAlgorithmException("Only RS256 tokens are accepted."));
         }
 
+        // Scalekit names the signing key of every token. One without a kid would be tried against every published
+        // key, and its cached validation would outlive the retirement of the key that signed it.
+        if (string.IsNullOrEmpty(jwt.Kid))
+        {
+            return Invalid(new SecurityTokenSignatureKeyNotFoundException("The token names no signing key (kid)."));
+        }
+
         if (IdTokenMarkers.Any(marker => jwt.TryGetClaim(marker, out _)))
         {
             return Invalid(new IdTokenRejectedException());
@@ -187,12 +194,7 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
             return [];
         }
 
-        if (string.IsNullOrEmpty(kid))
-        {
-            return keys.ByKid.Values;
-        }
-
-        return keys.ByKid.TryGetValue(kid, out var key) ? [key] : [];
+        return !string.IsNullOrEmpty(kid) && keys.ByKid.TryGetValue(kid, out var key) ? [key] : [];
     }
 
     // Go's SDK reads scopes from the space-separated "scope" string, Node's from the "scopes" array: accept both.

@@ -111,6 +111,20 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task ATokenWithoutKidIsRejectedEvenWhenAPublishedKeySignedIt()
+    {
+        // Tried against every published key, such a token would also stay cached after its key is retired.
+        var claims = _api.Tokens.BaseClaims("usr_1", Tokens.OrgA);
+        claims["permissions"] = new[] { "organizations:read" };
+        var token = Tokens.Compose(new { alg = "RS256", typ = "JWT" }, claims, input => Tokens.SignRs256(_api.Fake.SigningKey.Rsa, input));
+
+        var problem = await ProblemAssert.IsProblem(await GetOwnOrganization(token), HttpStatusCode.Unauthorized);
+
+        Assert.Equal("unknown_kid", problem.GetProperty("reason").GetString());
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+    }
+
+    [Fact]
     public async Task ATokenExpiredBeyondTheClockSkewIsRejected()
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
