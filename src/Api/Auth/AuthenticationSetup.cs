@@ -61,6 +61,8 @@ public static class AuthenticationSetup
         parameters.ValidIssuers = settings.EffectiveIssuers;
         parameters.ValidateAudience = true;
         parameters.ValidAudiences = settings.Audiences;
+        // RFC 7519 compares audiences as exact strings; the library's default would take "skc_app/" for "skc_app".
+        parameters.IgnoreTrailingSlashWhenValidatingAudience = false;
         parameters.ValidateLifetime = true;
         parameters.RequireExpirationTime = true;
         parameters.RequireSignedTokens = true;

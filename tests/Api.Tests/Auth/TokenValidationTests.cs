@@ -178,6 +178,14 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task AnAudienceWithATrailingSlashIsAnotherAudience()
+    {
+        var response = await GetOwnOrganization(ReadToken(c => c["aud"] = new[] { ScalekitFake.Audience + "/" }));
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("bad_audience", problem.GetProperty("reason").GetString());
+    }
+
+    [Fact]
     public async Task AStringAudienceIsAcceptedLikeAnArray()
     {
         var response = await GetOwnOrganization(ReadToken(c => c["aud"] = ScalekitFake.Audience));
