@@ -84,6 +84,13 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
             return Invalid(new SecurityTokenInvalidAlgorithmException("Only RS256 tokens are accepted."));
         }
 
+        // RFC 7515 4.1.11: a JWS whose "crit" lists extensions the recipient does not understand is invalid, and this
+        // API understands none.
+        if (jwt.TryGetHeaderValue<object>("crit", out _))
+        {
+            return Invalid(new SecurityTokenValidationException("The token names critical header extensions, none of which are supported."));
+        }
+
         // Scalekit names the signing key of every token. One without a kid would be tried against every published
         // key, and its cached validation would outlive the retirement of the key that signed it.
         if (string.IsNullOrEmpty(jwt.Kid))

@@ -125,6 +125,24 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task ATokenWithCriticalHeaderExtensionsIsRejectedEvenWhenSignedByAPublishedKey()
+    {
+        var claims = _api.Tokens.BaseClaims("usr_1", Tokens.OrgA);
+        claims["permissions"] = new[] { "organizations:read" };
+        var header = new Dictionary<string, object>
+        {
+            ["alg"] = "RS256", ["typ"] = "JWT", ["kid"] = _api.Fake.SigningKey.Kid, ["crit"] = new[] { "exp_v2" }, ["exp_v2"] = 1,
+        };
+        var token = Tokens.Compose(header, claims, input => Tokens.SignRs256(_api.Fake.SigningKey.Rsa, input));
+
+        var response = await GetOwnOrganization(token);
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.StartsWith("Bearer error=\"invalid_token\"", response.Headers.WwwAuthenticate.ToString());
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+    }
+
+    [Fact]
     public async Task ATokenExpiredBeyondTheClockSkewIsRejected()
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
