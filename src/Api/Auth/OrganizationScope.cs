@@ -56,8 +56,18 @@ public static class OrganizationAuthorization
 {
     /// <summary>
     /// Evaluates <paramref name="policy"/> for the organization a <see cref="OrganizationScope.FoundByHandler"/>
-    /// endpoint has found; the middleware could only check what did not depend on it.
+    /// endpoint has found; the middleware could only check what did not depend on it. A denial is audited as the
+    /// middleware audits its own, so a caller probing other organizations shows in the audit trail either way.
     /// </summary>
-    public static async Task<bool> MayActOnAsync(this IAuthorizationService authorization, ClaimsPrincipal user, string organizationId, string policy) =>
-        (await authorization.AuthorizeAsync(user, new OrganizationResource(organizationId), policy)).Succeeded;
+    public static async Task<bool> MayActOnAsync(this IAuthorizationService authorization, HttpContext http, string organizationId, string policy)
+    {
+        var result = await authorization.AuthorizeAsync(http.User, new OrganizationResource(organizationId), policy);
+        if (!result.Succeeded)
+        {
+            var denial = result.Failure?.FailureReasons.OfType<AccessDenial>().FirstOrDefault();
+            http.RequestServices.GetRequiredService<AccessAudit>().Denied(http, denial?.Decision.Code ?? "no_policy", policy);
+        }
+
+        return result.Succeeded;
+    }
 }

@@ -167,7 +167,7 @@ public static class OrganizationsEndpoints
 
         // Only now is the organization known: someone else's is the same 404 as a missing one, down to the headers,
         // so Scalekit's 404 is answered here too rather than by the exception handler (which sets headers of its own).
-        if (organization is null || !await authorization.MayActOnAsync(context.User, organization.Id, Policies.ReadOrganizationByExternalId))
+        if (organization is null || !await authorization.MayActOnAsync(context, organization.Id, Policies.ReadOrganizationByExternalId))
         {
             return TypedResults.Problem(ApiProblems.OrganizationNotFound());
         }

@@ -45,6 +45,25 @@ public sealed class AuditTrailTests
     }
 
     [Fact]
+    public async Task AnotherOrganizationsExternalIdIsAuditedAsAnOrganizationMismatchLikeAnotherOrganizationsId()
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgB, "Globex", externalId: "crm-b");
+        var token = fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]);
+
+        var response = await fixture.Client(token).GetAsync("/organizations/external/crm-b");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.NotFound);
+        var decision = Assert.Single(Decisions(fixture.Factory));
+        Assert.Equal("deny", Property(decision, "Decision"));
+        Assert.Equal("/organizations/external/{externalId}", Property(decision, "Route"));
+        Assert.Equal("ReadOrganizationByExternalId", Property(decision, "Policy"));
+        Assert.Equal("org_mismatch", Property(decision, "Reason"));
+        Assert.Equal(Tokens.OrgA, Property(decision, "OrganizationId"));
+        Assert.Equal("True", Property(decision, "ClaimsVerified"));
+    }
+
+    [Fact]
     public async Task AMissingGrantIsAuditedAgainstThePolicyOfTheEndpoint()
     {
         using var fixture = new ApiFixture();
