@@ -33,9 +33,17 @@ public static class ScalekitClaims
             : $"user:{subject}";
     }
 
-    /// <summary>A caller's grants: the permissions of a user token plus the scopes of a machine-to-machine token.</summary>
+    /// <summary>
+    /// A caller's grants: the permissions of a user token plus the scopes of a machine-to-machine token. A user
+    /// token's scopes are what its client asked for at sign-in (<c>openid profile ...</c>), not what the user was
+    /// granted, so they grant nothing here.
+    /// </summary>
     public static bool HasGrant(ClaimsPrincipal user, string grant) =>
-        user.HasClaim(Permissions, grant) || user.HasClaim(Scopes, grant);
+        user.HasClaim(Permissions, grant) || (user.HasClaim(Scopes, grant) && IsMachine(user));
+
+    /// <summary>A client-credentials token: Scalekit issues it with <c>sub</c> equal to <c>client_id</c> (<c>m2morg_...</c>).</summary>
+    public static bool IsMachine(ClaimsPrincipal user) =>
+        SubjectOf(user) is { } subject && subject == ClientIdOf(user);
 
     public static bool HasRole(ClaimsPrincipal user, string role) => user.HasClaim(Roles, role);
 

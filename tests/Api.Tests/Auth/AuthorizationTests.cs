@@ -140,6 +140,26 @@ public sealed class AuthorizationTests : IClassFixture<ApiFixture>
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("scopes")]
+    [InlineData("scope")]
+    public async Task AUserTokensScopesAreNotGrants(string claim)
+    {
+        // What a user's client asked for at sign-in, not what the user was granted: no permission, no read.
+        var token = _api.Tokens.User(Tokens.OrgA, permissions: [], customize: c =>
+            c[claim] = claim == "scope" ? "openid organizations:read" : new[] { "organizations:read" });
+        var response = await _api.Client(token).GetAsync($"/organizations/{Tokens.OrgA}");
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task ScopesGrantOnlyWhenTheSubjectIsTheClient()
+    {
+        var token = _api.Tokens.Machine(Tokens.OrgA, scopes: ["organizations:read"], customize: c => c["sub"] = "usr_100");
+        var response = await _api.Client(token).GetAsync($"/organizations/{Tokens.OrgA}");
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Forbidden);
+    }
+
     [Fact]
     public async Task ARoleIsNotAGrant()
     {
