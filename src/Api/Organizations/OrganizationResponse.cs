@@ -25,18 +25,22 @@ public sealed record FeatureResponse(string Name, bool Enabled);
 
 public static class OrganizationMapping
 {
-    public static OrganizationResponse ToResponse(this ScalekitOrganizationEnvelope envelope) => envelope.Organization.ToResponse();
+    // Refit answers a 2xx with an empty body of known length ("Content-Length: 0") with null rather than a JSON error:
+    // every envelope may be null, and is then Scalekit breaking its contract, like any other unreadable body.
+    public static OrganizationResponse ToResponse(this ScalekitOrganizationEnvelope? envelope) => (envelope?.Organization).ToResponse();
 
-    public static OrganizationListResponse ToResponse(this ScalekitOrganizationList list) => new(
-        [.. (list.Organizations ?? []).Select(organization => organization.ToResponse())],
-        NullIfEmpty(list.NextPageToken),
-        NullIfEmpty(list.PrevPageToken),
-        // proto3 leaves a zero out.
-        list.TotalSize ?? 0);
+    public static OrganizationListResponse ToResponse(this ScalekitOrganizationList? list) => list is null
+        ? throw new ScalekitContractException("The organization list body is empty.")
+        : new(
+            [.. (list.Organizations ?? []).Select(organization => organization.ToResponse())],
+            NullIfEmpty(list.NextPageToken),
+            NullIfEmpty(list.PrevPageToken),
+            // proto3 leaves a zero out.
+            list.TotalSize ?? 0);
 
-    public static PortalLinkResponse ToResponse(this ScalekitPortalLinkEnvelope envelope)
+    public static PortalLinkResponse ToResponse(this ScalekitPortalLinkEnvelope? envelope)
     {
-        var link = envelope.Link;
+        var link = envelope?.Link;
         if (string.IsNullOrEmpty(link?.Id) || !Uri.TryCreate(link.Location, UriKind.Absolute, out _))
         {
             throw new ScalekitContractException("The portal link body has no link id or location.");

@@ -179,7 +179,9 @@ public static class OrganizationsEndpoints
     {
         try
         {
-            return await scalekit.GetOrganizationByExternalIdAsync(externalId, cancellationToken);
+            // An empty body is not "no such organization": only Scalekit's 404 says that.
+            return await scalekit.GetOrganizationByExternalIdAsync(externalId, cancellationToken)
+                ?? throw new ScalekitContractException("The organization body is empty.");
         }
         catch (ApiException notFound) when (notFound.StatusCode == HttpStatusCode.NotFound)
         {

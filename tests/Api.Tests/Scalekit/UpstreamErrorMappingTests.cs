@@ -116,6 +116,25 @@ public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
         await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
     }
 
+    // A 2xx with "Content-Length: 0" is deserialized to no object at all (not a JSON error): still Scalekit's mistake.
+    [Theory]
+    [InlineData("GET", "/api/v1/organizations/org_1", "/organizations/org_1")]
+    [InlineData("GET", "/api/v1/organizations", "/organizations")]
+    [InlineData("GET", "/api/v1/organizations:external/crm-1", "/organizations/external/crm-1")]
+    [InlineData("POST", "/api/v1/organizations", "/organizations")]
+    public async Task AnEmptySuccessBodyOfKnownLengthIs502(string method, string upstreamPath, string path)
+    {
+        _api.Fake.Server.Given(Request.Create().WithPath(upstreamPath).UsingMethod(method)).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(method == "POST" ? 201 : 200).WithHeader("Content-Type", "application/json"));
+
+        var response = await Platform().SendAsync(new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = method == "POST" ? JsonContent.Create(new { displayName = "Empty Answer Ltd" }) : null,
+        });
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+    }
+
     [Fact]
     public async Task ARedirectIsNotFollowed()
     {
