@@ -31,9 +31,11 @@ public sealed class ScalekitFake : IDisposable
     private readonly ConcurrentDictionary<string, string> _organizations = new(StringComparer.Ordinal);
     private readonly Lock _createGate = new();
     private readonly List<ConnectionFault> _connectionFaults = [];
+    private readonly List<(string Method, string Path, Task Release)> _stalledBodies = [];
     private int _managementTokens;
     private int _organizationIds;
     private int _brokenConnections;
+    private int _stalledAnswers;
 
     public ScalekitFake()
     {
@@ -73,6 +75,12 @@ public sealed class ScalekitFake : IDisposable
             _connectionFaults.Clear();
         }
 
+        Interlocked.Exchange(ref _stalledAnswers, 0);
+        lock (_stalledBodies)
+        {
+            _stalledBodies.Clear();
+        }
+
         ServeDefaults();
     }
 
@@ -88,6 +96,22 @@ public sealed class ScalekitFake : IDisposable
         lock (_connectionFaults)
         {
             _connectionFaults.Add(new ConnectionFault(method, path, afterHandling, bodyContains));
+        }
+    }
+
+    /// <summary>Answers stalled by <see cref="StallNextAnswerBody"/> so far (WireMock's request log never sees them).</summary>
+    public int StalledAnswers => Volatile.Read(ref _stalledAnswers);
+
+    /// <summary>
+    /// Answers the next request to <paramref name="method"/> <paramref name="path"/> with 200, its headers and the start
+    /// of a JSON body, then sends nothing more until <paramref name="release"/> completes (or the client hangs up): an
+    /// upstream that stalls mid-body, after the headers already arrived.
+    /// </summary>
+    public void StallNextAnswerBody(string method, string path, Task release)
+    {
+        lock (_stalledBodies)
+        {
+            _stalledBodies.Add((method, path, release));
         }
     }
 
@@ -228,6 +252,19 @@ public sealed class ScalekitFake : IDisposable
 
     private async Task BreakConnectionsAsync(HttpContext context, Func<Task> next)
     {
+        if (TakeStalledAnswer(context.Request) is { } release)
+        {
+            Interlocked.Increment(ref _stalledAnswers);
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = 1000;
+            await context.Response.WriteAsync("""{"organization":{"id":"org_""");
+            await context.Response.Body.FlushAsync();
+            await release.WaitAsync(context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            context.Abort();
+            return;
+        }
+
         var fault = await TakeConnectionFaultAsync(context.Request);
         if (fault is null)
         {
@@ -244,6 +281,22 @@ public sealed class ScalekitFake : IDisposable
 
         Interlocked.Increment(ref _brokenConnections);
         context.Abort();
+    }
+
+    private Task? TakeStalledAnswer(HttpRequest request)
+    {
+        lock (_stalledBodies)
+        {
+            var index = _stalledBodies.FindIndex(s => HttpMethods.Equals(s.Method, request.Method) && request.Path == s.Path);
+            if (index < 0)
+            {
+                return null;
+            }
+
+            var release = _stalledBodies[index].Release;
+            _stalledBodies.RemoveAt(index);
+            return release;
+        }
     }
 
     private async Task<ConnectionFault?> TakeConnectionFaultAsync(HttpRequest request)

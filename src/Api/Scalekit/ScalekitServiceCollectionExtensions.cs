@@ -24,12 +24,14 @@ public static class ScalekitServiceCollectionExtensions
         services.AddSingleton<ManagementTokenProvider>();
         services.AddTransient<ManagementTokenHandler>();
         services.AddTransient<UpstreamCallMetricsHandler>();
+        services.AddTransient<ResponseBufferingHandler>();
 
-        services.AddHttpClient(ManagementTokenProvider.HttpClientName)
+        var oauth = services.AddHttpClient(ManagementTokenProvider.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
-            .AddStandardResilienceHandler()
-            .Configure(BindResilience);
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        oauth.AddStandardResilienceHandler().Configure(BindResilience);
+        // The token endpoint's body is read inside its pipeline too, so a stalled one times out like a hung one.
+        oauth.AddHttpMessageHandler<ResponseBufferingHandler>();
 
         var api = services.AddRefitGeneratedClient<IScalekitApi>(ScalekitJsonContext.Default)
             .ConfigureHttpClient(ConfigureApiClient)
@@ -44,9 +46,11 @@ public static class ScalekitServiceCollectionExtensions
             .Configure(BindResilience)
             .Configure(ConfigureApiResilience);
 
-        // Inside the pipeline, so every attempt carries a current token; innermost, every exchange is counted.
+        // Inside the pipeline, so every attempt carries a current token; then every exchange is counted; innermost,
+        // each body is read within the attempt's timeout.
         api.AddHttpMessageHandler<ManagementTokenHandler>();
         api.AddHttpMessageHandler<UpstreamCallMetricsHandler>();
+        api.AddHttpMessageHandler<ResponseBufferingHandler>();
         return builder;
     }
 

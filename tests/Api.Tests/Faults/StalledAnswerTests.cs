@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using System.Net;
+using Api.Tests.Idempotency;
+
+namespace Api.Tests.Faults;
+
+/// <summary>
+/// Scalekit sends its status and headers, then stalls mid-body. The resilience timeouts must cover the body as well
+/// as the headers: otherwise a read waits until its caller gives up, and a create (which runs on when its caller
+/// hangs up) waits for ever.
+/// </summary>
+public sealed class StalledAnswerTests : IClassFixture<ShortTimeoutFixture>, IDisposable
+{
+    // Far above the 3 s total timeout of ShortTimeouts: only a hang reaches it.
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
+
+    private readonly ShortTimeoutFixture _api;
+    private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public StalledAnswerTests(ShortTimeoutFixture api)
+    {
+        _api = api;
+        _api.Fake.Reset();
+    }
+
+    public void Dispose() => _release.TrySetResult();
+
+    [Fact]
+    public async Task AReadWhoseAnswerStallsMidBodyIsCutByTheAttemptTimeoutAndRetried()
+    {
+        _api.Fake.AddOrganization("org_1");
+        var client = _api.Client(_api.Tokens.Machine(Tokens.OrgA, ["organizations:read_all"]));
+        _api.Fake.StallNextAnswerBody("GET", "/api/v1/organizations/org_1", _release.Task);
+
+        var response = await client.GetAsync("/organizations/org_1").WaitAsync(Deadline);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, _api.Fake.StalledAnswers);
+        Assert.Single(_api.Fake.Requests("GET", "/api/v1/organizations/org_1"));
+    }
+
+    [Fact]
+    public async Task ACreateWhoseAnswerStallsMidBodyIs504WithinTheTotalTimeoutAndIsNotRetried()
+    {
+        var client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
+        _api.Fake.StallNextAnswerBody("POST", "/api/v1/organizations", _release.Task);
+        var started = Stopwatch.StartNew();
+
+        // The create does not follow its caller's cancellation (it runs to its end), so the test's deadline cannot
+        // cancel it either: it only stops waiting.
+        var response = await client.SendAsync(IdempotentCreateTests.Create(new { displayName = "Stalled Ltd" }, key: null)).WaitAsync(Deadline);
+        var elapsed = started.Elapsed;
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.GatewayTimeout);
+        // ShortTimeouts: 1 s per attempt, 3 s in all.
+        Assert.True(elapsed < TimeSpan.FromSeconds(6), $"took {elapsed}");
+        // Sent once: the stalled answer, and no retry (which would have reached the fake's own create).
+        Assert.Equal(1, _api.Fake.StalledAnswers);
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+}
