@@ -4,6 +4,7 @@ using Api.Organizations;
 using Api.Scalekit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace Api.SharedState;
 
@@ -17,6 +18,12 @@ public static class SharedStateSetup
     /// </summary>
     public static IServiceCollection AddSharedState(this IServiceCollection services)
     {
+        // A connection string Redis's client cannot parse would otherwise surface only when Redis is first used:
+        // as a stack trace from the change subscription, ending the process with exit code 0.
+        services.AddOptions<SharedStateOptions>()
+            .Configure<IConfiguration>((options, configuration) => options.Redis = configuration.GetConnectionString(ConnectionStringName))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SharedStateOptions>, SharedStateOptionsValidator>();
         services.AddSingleton(sp => new RedisConnection(ConnectionString(sp)
             ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set.")));
         services.Replace(ServiceDescriptor.Singleton<IManagementTokenStore>(sp => ConnectionString(sp) is null
@@ -38,6 +45,36 @@ public static class SharedStateSetup
 
     public static string? ConnectionString(IServiceProvider services) =>
         services.GetRequiredService<IConfiguration>().GetConnectionString(ConnectionStringName) is { Length: > 0 } value ? value : null;
+}
+
+/// <summary>The Redis connection string, read for its startup check only (services read it when first needed).</summary>
+public sealed class SharedStateOptions
+{
+    public string? Redis { get; set; }
+}
+
+internal sealed class SharedStateOptionsValidator : IValidateOptions<SharedStateOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SharedStateOptions options) =>
+        string.IsNullOrEmpty(options.Redis) ? ValidateOptionsResult.Success : Parse(options.Redis);
+
+    // The Redis client is loaded only when there is a connection string to parse. The failure names the option but
+    // never the string or the value: it may hold the Redis password.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ValidateOptionsResult Parse(string connectionString)
+    {
+        try
+        {
+            StackExchange.Redis.ConfigurationOptions.Parse(connectionString);
+            return ValidateOptionsResult.Success;
+        }
+        catch (ArgumentException ex)
+        {
+            var option = string.IsNullOrEmpty(ex.ParamName) ? "" : $" (its '{ex.ParamName}' option is unknown or has an invalid value)";
+            return ValidateOptionsResult.Fail(
+                $"ConnectionStrings:{SharedStateSetup.ConnectionStringName} (env ConnectionStrings__{SharedStateSetup.ConnectionStringName}) is not a valid Redis connection string{option}, e.g. redis:6379,password=...,ssl=true.");
+        }
+    }
 }
 
 /// <summary>Redis down is a degradation, not an outage: reads and un-keyed creates still work.</summary>

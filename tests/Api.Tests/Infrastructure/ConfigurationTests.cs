@@ -140,6 +140,20 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Fact]
+    public async Task AMalformedRedisConnectionStringStopsTheRealProcessNamingTheKeyButNotTheSecret()
+    {
+        var (exitCode, output) = await RunApiAsync(Production(new()
+        {
+            ["ConnectionStrings__Redis"] = "127.0.0.1:6399,password=redis-password-never-shown,ssl=maybe",
+        }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("ConnectionStrings:Redis", output);
+        Assert.DoesNotContain("redis-password-never-shown", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
     /// <summary>The real process in Production with a complete Scalekit section, changed by <paramref name="changes"/> (null removes a key).</summary>
     private static Dictionary<string, string> Production(Dictionary<string, string?> changes)
     {
