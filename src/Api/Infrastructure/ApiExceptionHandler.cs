@@ -59,8 +59,9 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
                 logger.LogError("Scalekit rejected this API's client credentials (Scalekit:ClientId / Scalekit:ClientSecret)");
                 return (BadGateway("Scalekit rejected this API's credentials."), null);
 
-            case ManagementTokenException:
-                return (ApiProblems.Create(503, "Service Unavailable", "Scalekit's token endpoint is unavailable. Try again later."), 5);
+            case ManagementTokenException token:
+                return (ApiProblems.Create(503, "Service Unavailable", "Scalekit's token endpoint is unavailable. Try again later."),
+                    RetryAfter.Seconds(token.RetryAfter ?? TimeSpan.FromSeconds(5)));
 
             case IdempotencyStoreUnavailableException:
                 logger.LogWarning("The idempotency store is unreachable; refusing a keyed create");

@@ -135,7 +135,10 @@ public sealed class ManagementTokenProvider(
             {
                 var rejected = response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
                 logger.LogWarning("Scalekit token endpoint answered {StatusCode}", (int)response.StatusCode);
-                throw new ManagementTokenException(rejected, $"The Scalekit token endpoint answered {(int)response.StatusCode}.");
+                throw new ManagementTokenException(rejected, $"The Scalekit token endpoint answered {(int)response.StatusCode}.")
+                {
+                    RetryAfter = UpstreamRetryAfter.From(response.Headers.RetryAfter, timeProvider),
+                };
             }
 
             ScalekitTokenResponse? body;
@@ -170,4 +173,7 @@ public sealed class ManagementTokenException(bool credentialsRejected, string me
     : Exception(message, inner)
 {
     public bool CredentialsRejected { get; } = credentialsRejected;
+
+    /// <summary>The token endpoint's own Retry-After, when it sent one (e.g. with a 429).</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }

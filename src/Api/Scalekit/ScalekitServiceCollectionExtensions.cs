@@ -29,7 +29,7 @@ public static class ScalekitServiceCollectionExtensions
         var oauth = services.AddHttpClient(ManagementTokenProvider.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
-        oauth.AddStandardResilienceHandler().Configure(BindResilience);
+        oauth.AddStandardResilienceHandler().Configure(BindResilience).Configure(SkipLongRetryAfters);
         // The token endpoint's body is read inside its pipeline too, so a stalled one times out like a hung one.
         oauth.AddHttpMessageHandler<ResponseBufferingHandler>();
 
@@ -69,6 +69,13 @@ public static class ScalekitServiceCollectionExtensions
     {
         // A retried POST can create a second organization: only safe methods are retried.
         options.Retry.DisableForUnsafeHttpMethods();
+        SkipLongRetryAfters(options);
+    }
+
+    // The token endpoint too: a 429 with a minute's Retry-After held every caller until its timeout (504); answered at
+    // once, the caller gets 503 with that Retry-After.
+    private static void SkipLongRetryAfters(HttpStandardResilienceOptions options)
+    {
         var isTransient = options.Retry.ShouldHandle;
         options.Retry.ShouldHandle = async args =>
             await isTransient(args) && !RetryAfterTooLong(args.Outcome);

@@ -83,4 +83,23 @@ public sealed class ManagementTokenTests
         Assert.NotNull(response.Headers.RetryAfter);
         Assert.Empty(fake.Requests("GET", "/api/v1"));
     }
+
+    [Fact]
+    public async Task ARateLimitedTokenEndpointIsAPrompt503CarryingItsRetryAfter()
+    {
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", "60"));
+        using var factory = new ApiFactory(fake);
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        // Not a 504 after the token client waited out (part of) the minute inside its own pipeline.
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(TimeSpan.FromSeconds(60), response.Headers.RetryAfter?.Delta);
+        Assert.Equal(1, fake.TokenRequests);
+        Assert.Empty(fake.Requests("GET", "/api/v1"));
+    }
 }
