@@ -135,6 +135,22 @@ public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
         await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AnAnswerBodyFarLargerThanAnyScalekitSendsIs502AndNotFetchedAgain(bool chunked)
+    {
+        var huge = "{\"organization\":{\"id\":\"org_1\",\"display_name\":\"" + new string('a', 5 * 1024 * 1024) + "\"}}";
+        var response = Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(huge);
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
+            .RespondWith(chunked ? response.WithTransformer(false).WithHeader("Transfer-Encoding", "chunked") : response);
+
+        var answer = await Platform().GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(answer, HttpStatusCode.BadGateway);
+        Assert.Single(_api.Fake.Requests("GET", "/api/v1/organizations/org_1"));
+    }
+
     [Fact]
     public async Task ARedirectIsNotFollowed()
     {
