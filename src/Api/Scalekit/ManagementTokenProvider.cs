@@ -19,6 +19,9 @@ public sealed class ManagementTokenProvider(
 {
     public const string HttpClientName = "Scalekit.OAuth";
 
+    /// <summary>How long a token is kept when Scalekit's answer gives no (or a zero) <c>expires_in</c>.</summary>
+    public static readonly TimeSpan UnknownLifetime = TimeSpan.FromHours(1);
+
     private readonly Lock _gate = new();
     private volatile CachedToken? _current;
     private volatile string? _lastRejected;
@@ -157,7 +160,11 @@ public sealed class ManagementTokenProvider(
             }
 
             var now = timeProvider.GetUtcNow();
-            var lifetime = TimeSpan.FromSeconds(Math.Clamp(body.ExpiresIn ?? 0, 0, TimeSpan.FromDays(7).TotalSeconds));
+            // Without a usable expires_in the token would be due for refresh the moment it arrived, and every call would
+            // fetch a new one: assume an hour instead (a token that dies sooner is replaced on its first 401).
+            var lifetime = body.ExpiresIn is > 0 and var seconds
+                ? TimeSpan.FromSeconds(Math.Min(seconds, TimeSpan.FromDays(7).TotalSeconds))
+                : UnknownLifetime;
             // A short-lived token would otherwise be "expired" the moment it arrives: keep at least half its life.
             var margin = TimeSpan.FromTicks(Math.Min(settings.TokenRefreshMargin.Ticks, lifetime.Ticks / 2));
             logger.LogInformation("Obtained a Scalekit management token valid for {Lifetime}", lifetime);

@@ -102,4 +102,24 @@ public sealed class ManagementTokenTests
         Assert.Equal(1, fake.TokenRequests);
         Assert.Empty(fake.Requests("GET", "/api/v1"));
     }
+
+    // The fake's organization routes accept "mgmt-0" until the fake itself issues a token.
+    [Theory]
+    [InlineData("""{"access_token":"mgmt-0","token_type":"Bearer"}""")]
+    [InlineData("""{"access_token":"mgmt-0","token_type":"Bearer","expires_in":0}""")]
+    public async Task ATokenWithoutALifetimeIsReusedNotFetchedForEveryCall(string tokenBody)
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        fixture.Fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(tokenBody));
+        var client = fixture.Client(fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]));
+
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        }
+
+        Assert.Equal(1, fixture.Fake.TokenRequests);
+    }
 }
