@@ -23,14 +23,28 @@ public static class Observability
         builder.Services.AddMetrics();
         builder.Services.TryAddSingleton<ApiMetrics>();
         var development = builder.Environment.IsDevelopment();
+        var levels = new LogLevelsCheck();
+        // The logger is built inside Build(), before StartupChecks runs: a level Serilog cannot read ("Loud") crashed
+        // the process there with a stack trace (exit 134). It is reported with the other configuration mistakes instead.
+        builder.Services.AddOptions<LogLevelsCheck>()
+            .Validate(_ => !levels.Unreadable,
+                "Serilog:MinimumLevel has a value that is not a log level (Verbose, Debug, Information, Warning, Error or Fatal).")
+            .ValidateOnStart();
         // preserveStaticLogger: several hosts in one process (tests) must not share one global logger.
         builder.Services.AddSerilog(preserveStaticLogger: true, configureLogger: (services, logger) =>
         {
             // Only levels are read from configuration (sinks are chosen below). Naming the assemblies skips the default
             // scan, which opened every DLL beside the app and loaded each Serilog sink package it found.
-            logger.ReadFrom.Configuration(builder.Configuration, new ConfigurationReaderOptions(typeof(ConsoleLoggerConfigurationExtensions).Assembly))
-                .ReadFrom.Services(services)
-                .Enrich.FromLogContext();
+            try
+            {
+                logger.ReadFrom.Configuration(builder.Configuration, new ConfigurationReaderOptions(typeof(ConsoleLoggerConfigurationExtensions).Assembly));
+            }
+            catch (InvalidOperationException)
+            {
+                levels.Unreadable = true;
+            }
+
+            logger.ReadFrom.Services(services).Enrich.FromLogContext();
             if (development)
             {
                 logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
@@ -109,4 +123,10 @@ public static class Observability
             return next(http);
         });
     }
+}
+
+/// <summary>Whether Serilog could read the configured levels; the process stops at startup when it could not.</summary>
+public sealed class LogLevelsCheck
+{
+    public bool Unreadable { get; set; }
 }

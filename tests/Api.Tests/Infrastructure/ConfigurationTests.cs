@@ -154,6 +154,16 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Fact]
+    public async Task ALogLevelSerilogCannotReadStopsTheRealProcessNamingTheKeyWithoutAStackTrace()
+    {
+        var (exitCode, output) = await RunApiAsync(Production(new() { ["Serilog__MinimumLevel__Override__Polly"] = "Loud" }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Serilog:MinimumLevel", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
     /// <summary>The real process in Production with a complete Scalekit section, changed by <paramref name="changes"/> (null removes a key).</summary>
     private static Dictionary<string, string> Production(Dictionary<string, string?> changes)
     {
