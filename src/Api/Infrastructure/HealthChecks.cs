@@ -20,7 +20,7 @@ public static class HealthChecks
         return services;
     }
 
-    /// <summary><c>/health/live</c>: the process answers. <c>/health/ready</c>: keys loaded and a management token obtainable.</summary>
+    /// <summary><c>/health/live</c>: the process answers. <c>/health/ready</c>: keys loaded, a management token obtainable, and how Scalekit's management API has been answering.</summary>
     public static IEndpointRouteBuilder MapApiHealthChecks(this IEndpointRouteBuilder app)
     {
         // The framework maps health checks for every method; a probe reads (GET, HEAD), anything else is 405.
@@ -52,12 +52,13 @@ public static class HealthChecks
 
 /// <summary>
 /// Ready = signing keys loaded and this API's client credentials not refused: without either no replica can do its
-/// work, and a rollout must not go on. A token endpoint that is only unreachable is Degraded (still 200): it is
-/// Scalekit's outage, every replica sees it at once, and taking them all out of rotation would turn the cached reads,
-/// the 401s and the 503s with Retry-After they still give into connection errors. Cached briefly so probes do not
-/// hammer Scalekit.
+/// work, and a rollout must not go on. A token endpoint that is only unreachable, or a management API whose circuit is
+/// open or whose latest call failed, is Degraded (still 200): it is Scalekit's outage, every replica sees it at once,
+/// and taking them all out of rotation would turn the cached reads, the 401s and the 503s with Retry-After they still
+/// give into connection errors. The management API is judged by the calls callers made, never probed; the result is
+/// cached briefly so probes do not hammer Scalekit's token endpoint.
 /// </summary>
-internal sealed class ScalekitReadinessCheck(SigningKeyStore keys, ManagementTokenProvider tokens, TimeProvider time) : IHealthCheck
+internal sealed class ScalekitReadinessCheck(SigningKeyStore keys, ManagementTokenProvider tokens, UpstreamHealth upstream, TimeProvider time) : IHealthCheck
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan TokenWait = TimeSpan.FromSeconds(2);
@@ -101,7 +102,8 @@ internal sealed class ScalekitReadinessCheck(SigningKeyStore keys, ManagementTok
             return HealthCheckResult.Degraded("Scalekit's token endpoint is unreachable; calls that need a management token answer 503.");
         }
 
-        return HealthCheckResult.Healthy();
+        // A cached token says nothing about Scalekit now: the calls it was used for do.
+        return upstream.Problem() is { } problem ? HealthCheckResult.Degraded(problem) : HealthCheckResult.Healthy();
     }
 
     private sealed record Snapshot(DateTimeOffset At, HealthCheckResult Result);

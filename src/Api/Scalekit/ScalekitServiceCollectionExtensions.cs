@@ -22,6 +22,7 @@ public static class ScalekitServiceCollectionExtensions
         services.TryAddSingleton<IManagementTokenStore>(LocalManagementTokenStore.Instance);
         services.TryAddSingleton<ApiMetrics>();
         services.AddSingleton<ManagementTokenProvider>();
+        services.AddSingleton<UpstreamHealth>();
         services.AddTransient<ManagementTokenHandler>();
         services.AddTransient<UpstreamCallMetricsHandler>();
         services.AddTransient<ResponseBufferingHandler>();
@@ -44,7 +45,8 @@ public static class ScalekitServiceCollectionExtensions
         // Exactly one pipeline: stacked handlers would multiply retries.
         api.AddStandardResilienceHandler()
             .Configure(BindResilience)
-            .Configure(ConfigureApiResilience);
+            .Configure(ConfigureApiResilience)
+            .Configure(ObserveCircuit);
 
         // Inside the pipeline, so every attempt carries a current token; then every exchange is counted; innermost,
         // each body is read within the attempt's timeout.
@@ -71,6 +73,10 @@ public static class ScalekitServiceCollectionExtensions
         options.Retry.DisableForUnsafeHttpMethods();
         SkipLongRetryAfters(options);
     }
+
+    // Readiness reads the circuit's state from memory rather than calling Scalekit.
+    private static void ObserveCircuit(HttpStandardResilienceOptions options, IServiceProvider services) =>
+        options.CircuitBreaker.StateProvider = services.GetRequiredService<UpstreamHealth>().Circuit;
 
     // The token endpoint too: a 429 with a minute's Retry-After held every caller until its timeout (504); answered at
     // once, the caller gets 503 with that Retry-After.

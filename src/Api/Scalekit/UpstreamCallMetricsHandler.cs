@@ -5,9 +5,9 @@ namespace Api.Scalekit;
 
 /// <summary>
 /// Counts every HTTP exchange with Scalekit's API (innermost, so each retry and each 401 re-send is one call),
-/// tagged with Refit's route template rather than the filled URL.
+/// tagged with Refit's route template rather than the filled URL, and tells <see cref="UpstreamHealth"/> how it went.
 /// </summary>
-public sealed class UpstreamCallMetricsHandler(ApiMetrics metrics) : DelegatingHandler
+public sealed class UpstreamCallMetricsHandler(ApiMetrics metrics, UpstreamHealth health) : DelegatingHandler
 {
     private static readonly HttpRequestOptionsKey<string> RouteTemplate = new(HttpRequestMessageOptions.RelativePathTemplate);
 
@@ -18,18 +18,31 @@ public sealed class UpstreamCallMetricsHandler(ApiMetrics metrics) : DelegatingH
         try
         {
             var response = await base.SendAsync(request, cancellationToken);
-            metrics.UpstreamCalled(method, route, OutcomeOf((int)response.StatusCode), (int)response.StatusCode);
+            var status = (int)response.StatusCode;
+            metrics.UpstreamCalled(method, route, OutcomeOf(status), status);
+            // The answers the circuit breaker counts as failures; any other answer means Scalekit is serving.
+            if (status is >= 500 or 408 or 429)
+            {
+                health.Failed($"answered {status}");
+            }
+            else
+            {
+                health.Succeeded();
+            }
+
             return response;
         }
         catch (OperationCanceledException)
         {
             // An attempt or total timeout of the resilience pipeline (or the caller leaving) cut the call short.
             metrics.UpstreamCalled(method, route, "timeout", null);
+            health.Failed("did not answer in time");
             throw;
         }
         catch (HttpRequestException)
         {
             metrics.UpstreamCalled(method, route, "network_error", null);
+            health.Failed("could not be reached");
             throw;
         }
     }

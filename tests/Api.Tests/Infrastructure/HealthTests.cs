@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using Api.Scalekit;
+using Microsoft.Extensions.DependencyInjection;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
@@ -95,6 +97,90 @@ public sealed class HealthTests
         var problem = await ProblemAssert.IsProblem(await client.GetAsync("/health/ready"), HttpStatusCode.ServiceUnavailable);
 
         Assert.Contains("credentials", problem.GetProperty("checks").GetProperty("scalekit").GetProperty("description").GetString());
+    }
+
+    [Fact]
+    public async Task ReadyIsDegradedWhenScalekitRefusesConnectionsThoughAManagementTokenIsCached()
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var client = fixture.Client(fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+
+        fixture.Fake.Server.Stop();
+        // The fake finishes stopping in the background: a pooled connection may still be served for a moment.
+        await Poll.UntilAsync(async () => (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode == HttpStatusCode.BadGateway,
+            "Scalekit refuses connections");
+        var (status, description, body) = await ReadyCheck(fixture.Client());
+
+        Assert.Equal("Degraded", status);
+        Assert.Contains("could not be reached", description);
+        Assert.DoesNotContain("mgmt-", body);
+        Assert.DoesNotContain(ScalekitFake.ClientSecret, body);
+        Assert.Equal(1, fixture.Fake.TokenRequests);
+    }
+
+    [Fact]
+    public async Task ReadyIsDegradedWhileTheManagementApisCircuitIsOpen()
+    {
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/*").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(500));
+        var clock = new ShiftedClock();
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?>
+        {
+            ["Scalekit:Resilience:CircuitBreaker:MinimumThroughput"] = "2",
+            ["Scalekit:Resilience:CircuitBreaker:FailureRatio"] = "0.5",
+            ["Scalekit:Resilience:CircuitBreaker:BreakDuration"] = "00:10:00",
+        }, services => services.AddSingleton<TimeProvider>(clock));
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).Machine(Tokens.OrgA, ["organizations:read_all"]));
+        await client.GetAsync("/organizations/org_1");
+        await ProblemAssert.IsProblem(await client.GetAsync("/organizations/org_2"), HttpStatusCode.ServiceUnavailable);
+
+        // The failed calls are no longer recent: only the open circuit tells.
+        clock.Offset = UpstreamHealth.RecentFailure + TimeSpan.FromSeconds(1);
+        var (status, description, _) = await ReadyCheck(factory.CreateClient());
+
+        Assert.Equal("Degraded", status);
+        Assert.Contains("circuit is open", description);
+    }
+
+    [Fact]
+    public async Task ReadyIsDegradedAfterAFailedCallAndHealthyAgainOnceACallSucceeds()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        var clock = new ShiftedClock();
+        using var factory = new ApiFactory(fake, services: services => services.AddSingleton<TimeProvider>(clock));
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        var outage = Guid.NewGuid();
+        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/*").UsingGet()).AtPriority(1).WithGuid(outage)
+            .RespondWith(Response.Create().WithStatusCode(503));
+
+        await ProblemAssert.IsProblem(await client.GetAsync($"/organizations/{Tokens.OrgA}"), HttpStatusCode.BadGateway);
+        var (duringOutage, description, _) = await ReadyCheck(factory.CreateClient());
+        fake.Server.DeleteMapping(outage);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        // Past the readiness cache.
+        clock.Offset = TimeSpan.FromSeconds(6);
+        var (afterRecovery, _, _) = await ReadyCheck(factory.CreateClient());
+
+        Assert.Equal("Degraded", duringOutage);
+        Assert.Contains("answered 503", description);
+        Assert.Equal("Healthy", afterRecovery);
+    }
+
+    private static async Task<(string? Status, string? Description, string Body)> ReadyCheck(HttpClient client)
+    {
+        var ready = await client.GetAsync("/health/ready");
+        var text = await ready.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        using var body = JsonDocument.Parse(text);
+        var check = body.RootElement.GetProperty("checks").GetProperty("scalekit");
+        return (check.GetProperty("status").GetString(), check.GetProperty("description").GetString(), text);
     }
 
     private static async Task<string?> ReadyStatus(HttpClient client)

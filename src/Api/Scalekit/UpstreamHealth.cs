@@ -1,0 +1,44 @@
+using Polly.CircuitBreaker;
+
+namespace Api.Scalekit;
+
+/// <summary>
+/// What callers of Scalekit's management API are getting, for readiness: the client's circuit state and how the latest
+/// exchange went (reported by <see cref="UpstreamCallMetricsHandler"/>). Both are in memory, so a probe never calls
+/// Scalekit.
+/// </summary>
+public sealed class UpstreamHealth(TimeProvider time)
+{
+    /// <summary>A failed exchange speaks for this long, unless a later one succeeds first.</summary>
+    public static readonly TimeSpan RecentFailure = TimeSpan.FromMinutes(1);
+
+    private volatile FailedExchange? _latestFailure;
+
+    /// <summary>Attached to the management API's circuit breaker when its pipeline is built.</summary>
+    public CircuitBreakerStateProvider Circuit { get; } = new();
+
+    public void Succeeded() => _latestFailure = null;
+
+    /// <param name="what">How it failed, e.g. "answered 503"; never a body, header or token.</param>
+    public void Failed(string what) => _latestFailure = new FailedExchange(what, time.GetUtcNow());
+
+    /// <summary>Why calls to the management API are failing now, or null when nothing says they are.</summary>
+    public string? Problem()
+    {
+        // An open circuit stays Open until the next call probes it, however long ago it broke: no call has said
+        // Scalekit is back, and callers meanwhile get 503.
+        if (Circuit.CircuitState is not CircuitState.Closed)
+        {
+            return "Scalekit's management API is failing: its circuit is open and calls answer 503 until a probe succeeds.";
+        }
+
+        if (_latestFailure is { } failure && time.GetUtcNow() - failure.At is var age && age < RecentFailure)
+        {
+            return $"The latest call to Scalekit's management API, {Math.Max(0, (int)age.TotalSeconds)} s ago, {failure.What}; calls may answer 502, 503 or 504.";
+        }
+
+        return null;
+    }
+
+    private sealed record FailedExchange(string What, DateTimeOffset At);
+}
