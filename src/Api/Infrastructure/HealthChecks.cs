@@ -102,6 +102,11 @@ internal sealed class ScalekitReadinessCheck(SigningKeyStore keys, ManagementTok
             return HealthCheckResult.Degraded("Scalekit's token endpoint is unreachable; calls that need a management token answer 503.");
         }
 
+        if (tokens.LastFetchFailed)
+        {
+            return HealthCheckResult.Degraded("Scalekit's token endpoint is unreachable; the cached management token serves until it expires.");
+        }
+
         // A cached token says nothing about Scalekit now: the calls it was used for do.
         return upstream.Problem() is { } problem ? HealthCheckResult.Degraded(problem) : HealthCheckResult.Healthy();
     }

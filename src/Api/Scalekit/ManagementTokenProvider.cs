@@ -7,7 +7,8 @@ namespace Api.Scalekit;
 
 /// <summary>
 /// Obtains the client-credentials token for Scalekit's management API and caches it by its <c>expires_in</c>.
-/// Concurrent callers share one in-flight request; a token Scalekit rejects is dropped and fetched anew.
+/// Concurrent callers share one in-flight request; a token Scalekit rejects is dropped and fetched anew. A failed fetch
+/// is remembered for a short cooldown, during which callers are answered at once instead of starting another.
 /// </summary>
 public sealed class ManagementTokenProvider(
     IHttpClientFactory httpClientFactory,
@@ -22,10 +23,17 @@ public sealed class ManagementTokenProvider(
     /// <summary>How long a token is kept when Scalekit's answer gives no (or a zero) <c>expires_in</c>.</summary>
     public static readonly TimeSpan UnknownLifetime = TimeSpan.FromHours(1);
 
+    /// <summary>The longest a failed fetch is remembered, whatever Retry-After the token endpoint sent.</summary>
+    public static readonly TimeSpan LongestFetchCooldown = TimeSpan.FromMinutes(1);
+
     private readonly Lock _gate = new();
     private volatile CachedToken? _current;
     private volatile string? _lastRejected;
     private Task<CachedToken>? _inFlight;
+    private volatile FailedFetch? _failed;
+
+    /// <summary>Whether a fetch failed (other than by refused credentials) and no token was obtained since.</summary>
+    public bool LastFetchFailed => _failed is not null;
 
     public ValueTask<string> GetTokenAsync(CancellationToken cancellationToken)
     {
@@ -56,10 +64,23 @@ public sealed class ManagementTokenProvider(
         Task<CachedToken> fetch;
         lock (_gate)
         {
+            var now = timeProvider.GetUtcNow();
             var current = _current;
-            if (current is not null && current.RefreshAt > timeProvider.GetUtcNow())
+            if (current is not null && current.RefreshAt > now)
             {
                 return current.Value;
+            }
+
+            // Within the cooldown of a failed fetch nobody asks the endpoint again (it is down, or asked us to wait):
+            // the token in its refresh margin serves while it lives, otherwise the caller gets the failure at once.
+            if (_failed is { Until: var until } && until > now)
+            {
+                return current is not null && current.ExpiresAt > now
+                    ? current.Value
+                    : throw new ManagementTokenException(credentialsRejected: false, "The Scalekit token endpoint failed moments ago.")
+                    {
+                        RetryAfter = until - now,
+                    };
             }
 
             // One request for everybody; it is not tied to the first caller's cancellation. A fetch that completed
@@ -72,8 +93,15 @@ public sealed class ManagementTokenProvider(
             fetch = _inFlight;
         }
 
-        var token = await fetch.WaitAsync(cancellationToken);
-        return token.Value;
+        try
+        {
+            var token = await fetch.WaitAsync(cancellationToken);
+            return token.Value;
+        }
+        catch (ManagementTokenException ex) when (!ex.CredentialsRejected && _current is { } current && current.ExpiresAt > timeProvider.GetUtcNow())
+        {
+            return current.Value;
+        }
     }
 
     private async Task<CachedToken> FetchAndStoreAsync()
@@ -84,11 +112,13 @@ public sealed class ManagementTokenProvider(
             var shared = await sharedTokens.GetAsync(CancellationToken.None);
             if (shared is not null && shared.RefreshAt > timeProvider.GetUtcNow() && shared.Value != _lastRejected)
             {
-                return _current = new CachedToken(shared.Value, shared.RefreshAt);
+                _failed = null;
+                return _current = new CachedToken(shared.Value, shared.RefreshAt, shared.RefreshAt);
             }
 
             var token = await FetchAsync();
             _current = token;
+            _failed = null;
             await sharedTokens.SetAsync(new SharedManagementToken(token.Value, token.RefreshAt), CancellationToken.None);
             metrics.ManagementTokenRefreshed("success");
             return token;
@@ -96,6 +126,13 @@ public sealed class ManagementTokenProvider(
         catch (ManagementTokenException ex)
         {
             metrics.ManagementTokenRefreshed(ex.CredentialsRejected ? "rejected" : "unavailable");
+            // Set before the in-flight fetch is cleared, so no caller slips in between and fetches again. Refused
+            // credentials are not held back: they have their own answer (502, and readiness Unhealthy).
+            if (!ex.CredentialsRejected)
+            {
+                _failed = new FailedFetch(timeProvider.GetUtcNow() + Cooldown(ex));
+            }
+
             throw;
         }
         finally
@@ -168,11 +205,21 @@ public sealed class ManagementTokenProvider(
             // A short-lived token would otherwise be "expired" the moment it arrives: keep at least half its life.
             var margin = TimeSpan.FromTicks(Math.Min(settings.TokenRefreshMargin.Ticks, lifetime.Ticks / 2));
             logger.LogInformation("Obtained a Scalekit management token valid for {Lifetime}", lifetime);
-            return new CachedToken(body.AccessToken, now + lifetime - margin);
+            return new CachedToken(body.AccessToken, now + lifetime - margin, now + lifetime);
         }
     }
 
-    private sealed record CachedToken(string Value, DateTimeOffset RefreshAt);
+    // The endpoint's own Retry-After when it sent one (a rate limit says how long), else the configured cooldown; capped
+    // so a long Retry-After does not keep a recovered endpoint unasked for long.
+    private TimeSpan Cooldown(ManagementTokenException failure)
+    {
+        var wait = failure.RetryAfter ?? options.CurrentValue.TokenFetchCooldown;
+        return wait < LongestFetchCooldown ? wait : LongestFetchCooldown;
+    }
+
+    private sealed record CachedToken(string Value, DateTimeOffset RefreshAt, DateTimeOffset ExpiresAt);
+
+    private sealed record FailedFetch(DateTimeOffset Until);
 }
 
 /// <summary>The management token could not be obtained: Scalekit refused our credentials, or could not be reached.</summary>

@@ -20,6 +20,12 @@ public sealed class ScalekitOptions
     /// <summary>How long before <c>expires_in</c> runs out the management token is replaced.</summary>
     public TimeSpan TokenRefreshMargin { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How long a failed management-token fetch is remembered (callers get 503 at once meanwhile) when the token endpoint
+    /// sent no Retry-After.
+    /// </summary>
+    public TimeSpan TokenFetchCooldown { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Least time between two JWKS fetches caused by unknown <c>kid</c>s or failures.</summary>
     public TimeSpan JwksRefreshCooldown { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -78,6 +84,11 @@ internal sealed class ScalekitOptionsValidator : IValidateOptions<ScalekitOption
         if (options.TokenRefreshMargin < TimeSpan.Zero)
         {
             failures.Add("Scalekit:TokenRefreshMargin must not be negative.");
+        }
+
+        if (options.TokenFetchCooldown < TimeSpan.Zero || options.TokenFetchCooldown > ManagementTokenProvider.LongestFetchCooldown)
+        {
+            failures.Add("Scalekit:TokenFetchCooldown must be between 00:00:00 and 00:01:00.");
         }
 
         if (options.JwksRefreshCooldown < TimeSpan.Zero)

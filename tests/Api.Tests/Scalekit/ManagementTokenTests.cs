@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
@@ -121,5 +122,118 @@ public sealed class ManagementTokenTests
         }
 
         Assert.Equal(1, fixture.Fake.TokenRequests);
+    }
+
+    [Fact]
+    public async Task AFailedFetchIsRememberedForTheEndpointsRetryAfterThenTriedOnceMore()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        var down = Guid.NewGuid();
+        fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1).WithGuid(down)
+            .RespondWith(Response.Create().WithStatusCode(503).WithHeader("Retry-After", "10"));
+        var clock = new ShiftedClock();
+        using var factory = new ApiFactory(fake, services: services => services.AddSingleton<TimeProvider>(clock));
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+
+        var first = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+        var withinCooldown = new List<HttpResponseMessage>();
+        for (var i = 0; i < 5; i++)
+        {
+            withinCooldown.Add(await client.GetAsync($"/organizations/{Tokens.OrgA}"));
+        }
+
+        var fetchesWithinCooldown = fake.TokenRequests;
+        clock.Offset = TimeSpan.FromSeconds(11);
+        var afterCooldown = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+        var fetchesAfterCooldown = fake.TokenRequests;
+        fake.Server.DeleteMapping(down);
+        var stillCoolingDown = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+        clock.Offset = TimeSpan.FromSeconds(22);
+        var recovered = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        await ProblemAssert.IsProblem(first, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(TimeSpan.FromSeconds(10), first.Headers.RetryAfter?.Delta);
+        foreach (var response in withinCooldown.Append(stillCoolingDown))
+        {
+            await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+            Assert.InRange(response.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
+        }
+
+        Assert.Equal(1, fetchesWithinCooldown);
+        await ProblemAssert.IsProblem(afterCooldown, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(2, fetchesAfterCooldown);
+        Assert.Equal(HttpStatusCode.OK, recovered.StatusCode);
+        Assert.Equal(3, fake.TokenRequests);
+        Assert.Single(fake.Requests("GET", "/api/v1"));
+    }
+
+    [Fact]
+    public async Task WithoutARetryAfterAFailedFetchIsRememberedForTheConfiguredCooldown()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1).RespondWith(Response.Create().WithStatusCode(500));
+        var clock = new ShiftedClock();
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:TokenFetchCooldown"] = "00:00:08" },
+            services => services.AddSingleton<TimeProvider>(clock));
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+
+        await ProblemAssert.IsProblem(await client.GetAsync($"/organizations/{Tokens.OrgA}"), HttpStatusCode.ServiceUnavailable);
+        // One fetch: a call and the token client's two retries.
+        var oneFetch = fake.TokenRequests;
+        var concurrent = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => client.GetAsync($"/organizations/{Tokens.OrgA}")));
+        var withinCooldown = fake.TokenRequests;
+        clock.Offset = TimeSpan.FromSeconds(9);
+        await ProblemAssert.IsProblem(await client.GetAsync($"/organizations/{Tokens.OrgA}"), HttpStatusCode.ServiceUnavailable);
+
+        Assert.Equal(3, oneFetch);
+        foreach (var response in concurrent)
+        {
+            await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+            Assert.InRange(response.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(8));
+        }
+
+        Assert.Equal(3, withinCooldown);
+        Assert.Equal(6, fake.TokenRequests);
+    }
+
+    [Fact]
+    public async Task ATokenInItsRefreshMarginKeepsServingWhileItsReplacementCannotBeFetched()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        // The fake's organization routes accept "mgmt-0" until the fake itself issues a token. Refreshed after 60 s
+        // (120 s lifetime minus the 60 s margin), dead after 120 s.
+        var issuing = Guid.NewGuid();
+        fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost()).AtPriority(1).WithGuid(issuing)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody("""{"access_token":"mgmt-0","token_type":"Bearer","expires_in":120}"""));
+        var clock = new ShiftedClock();
+        using var factory = new ApiFactory(fake, services: services => services.AddSingleton<TimeProvider>(clock));
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        fake.Server.DeleteMapping(issuing);
+        fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", "20"));
+
+        clock.Offset = TimeSpan.FromSeconds(90);
+        var refreshFailed = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+        var withinCooldown = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+        var fetchesBeforeExpiry = fake.TokenRequests;
+        var ready = await factory.CreateClient().GetAsync("/health/ready");
+        clock.Offset = TimeSpan.FromSeconds(121);
+        var expired = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        Assert.Equal(HttpStatusCode.OK, refreshFailed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, withinCooldown.StatusCode);
+        Assert.Equal(2, fetchesBeforeExpiry);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Contains("Degraded", await ready.Content.ReadAsStringAsync());
+        await ProblemAssert.IsProblem(expired, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(3, fake.TokenRequests);
     }
 }
