@@ -19,7 +19,7 @@ public sealed class ResponseBufferingHandler : DelegatingHandler
         {
             if (response.Content.Headers.ContentLength > MaxBodyBytes)
             {
-                throw TooLarge();
+                throw TooLarge(response);
             }
 
             await response.Content.LoadIntoBufferAsync(MaxBodyBytes, cancellationToken);
@@ -28,7 +28,7 @@ public sealed class ResponseBufferingHandler : DelegatingHandler
         catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConfigurationLimitExceeded)
         {
             response.Dispose();
-            throw TooLarge();
+            throw TooLarge(response);
         }
         catch
         {
@@ -37,5 +37,6 @@ public sealed class ResponseBufferingHandler : DelegatingHandler
         }
     }
 
-    private static ScalekitContractException TooLarge() => new($"The answer body is larger than {MaxBodyBytes} bytes.");
+    private static ScalekitContractException TooLarge(HttpResponseMessage response) =>
+        new($"The answer body is larger than {MaxBodyBytes} bytes.") { StatusCode = (int)response.StatusCode };
 }

@@ -45,6 +45,13 @@ public sealed class UpstreamCallMetricsHandler(ApiMetrics metrics, UpstreamHealt
             health.Failed("could not be reached");
             throw;
         }
+        catch (ScalekitContractException refused)
+        {
+            // An answer arrived and was refused while it was read (a body over the size limit): callers get 502.
+            metrics.UpstreamCalled(method, route, "invalid_response", refused.StatusCode);
+            health.Failed("answered with a body this API refuses");
+            throw;
+        }
     }
 
     private static string OutcomeOf(int status) => status switch

@@ -64,6 +64,25 @@ public sealed class MetricsTests
         Assert.DoesNotContain(calls.GetMeasurementSnapshot(), m => m.Tags["route"]?.ToString()?.Contains("org_", StringComparison.Ordinal) == true);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AnAnswerRefusedForItsSizeIsCountedAsAnInvalidResponse(bool chunked)
+    {
+        using var fixture = new ApiFixture();
+        var huge = "{\"organization\":{\"id\":\"org_1\",\"display_name\":\"" + new string('a', 5 * 1024 * 1024) + "\"}}";
+        var answer = Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(huge);
+        fixture.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
+            .RespondWith(chunked ? answer.WithTransformer(false).WithHeader("Transfer-Encoding", "chunked") : answer);
+        using var calls = Collect(fixture.Factory, ApiMetrics.UpstreamCalls);
+        var client = fixture.Client(fixture.Tokens.Machine(Tokens.OrgA, ["organizations:read_all"]));
+
+        await ProblemAssert.IsProblem(await client.GetAsync("/organizations/org_1"), HttpStatusCode.BadGateway);
+
+        Assert.Equal(1, Count(calls, ("route", "/api/v1/organizations/{id}"), ("method", "GET"), ("outcome", "invalid_response"), ("status_code", 200)));
+        Assert.Equal(1, Count(calls));
+    }
+
     [Fact]
     public async Task ManagementTokenRefreshesAreCountedByOutcome()
     {
