@@ -17,7 +17,15 @@ public sealed class UpstreamHealth(TimeProvider time)
     /// <summary>Attached to the management API's circuit breaker when its pipeline is built.</summary>
     public CircuitBreakerStateProvider Circuit { get; } = new();
 
-    public void Succeeded() => _latestFailure = null;
+    // Read before written: on the hot path the field is already null, and a write on every call would bounce its cache
+    // line between cores.
+    public void Succeeded()
+    {
+        if (_latestFailure is not null)
+        {
+            _latestFailure = null;
+        }
+    }
 
     /// <param name="what">How it failed, e.g. "answered 503"; never a body, header or token.</param>
     public void Failed(string what) => _latestFailure = new FailedExchange(what, time.GetUtcNow());
