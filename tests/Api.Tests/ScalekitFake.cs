@@ -208,6 +208,27 @@ public sealed class ScalekitFake : IDisposable
     /// <summary>Organization reads that reached <see cref="HoldOrganizationReads"/>, held ones included (the request log has only answered ones).</summary>
     public int OrganizationReadsArrived => Volatile.Read(ref _organizationReadsArrived);
 
+    /// <summary>
+    /// Holds the next organization update on arrival, before acting on it, until <paramref name="release"/> completes
+    /// (30 s at most), then applies and answers it; <paramref name="arrived"/> completes when it reaches the fake.
+    /// Later updates are applied at once. Like a write that is slow to land at Scalekit.
+    /// </summary>
+    public void HoldNextOrganizationUpdate(TaskCompletionSource arrived, Task release)
+    {
+        var held = 0;
+        Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations/[^/]+$")).UsingPatch()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(request =>
+            {
+                if (Interlocked.Exchange(ref held, 1) == 0)
+                {
+                    arrived.TrySetResult();
+                    release.Wait(TimeSpan.FromSeconds(30));
+                }
+
+                return UpdateOrganization(request);
+            }));
+    }
+
     public int JwksFetches => Requests("GET", "/keys").Count;
 
     public int TokenRequests => Requests("POST", "/oauth/token").Count;

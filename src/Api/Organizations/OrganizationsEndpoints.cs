@@ -214,8 +214,12 @@ public static class OrganizationsEndpoints
         // offers no precondition. Metadata changes to one organization therefore take turns (across replicas with
         // Redis): otherwise two concurrent merges would both write back what they read, and one would be lost.
         await using var turn = request.WritesMetadata ? await locks.AcquireAsync(id, cancellationToken) : null;
+        // Once it holds the turn, a metadata change runs to its end even when the caller hangs up (the resilience
+        // pipeline's total timeout bounds it): cancelled, it would let the next change in while its own write may
+        // still land at Scalekit, over the next one's.
+        var upstreamCancellation = turn is null ? cancellationToken : CancellationToken.None;
         var currentMetadata = request.MergesMetadata
-            ? (await scalekit.GetOrganizationAsync(id, cancellationToken)).ToResponse().Metadata
+            ? (await scalekit.GetOrganizationAsync(id, upstreamCancellation)).ToResponse().Metadata
             : null;
         var change = request.ToWire(currentMetadata);
         if (change.Metadata is { Count: > OrganizationRules.MaxMetadataPairs })
@@ -228,7 +232,7 @@ public static class OrganizationsEndpoints
         ScalekitOrganizationEnvelope updated;
         try
         {
-            updated = await scalekit.UpdateOrganizationAsync(id, change, cancellationToken);
+            updated = await scalekit.UpdateOrganizationAsync(id, change, upstreamCancellation);
         }
         finally
         {

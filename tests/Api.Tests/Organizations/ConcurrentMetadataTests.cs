@@ -2,6 +2,8 @@ using System.Net;
 using System.Text;
 using Api.Organizations;
 using Api.SharedState;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Api.Tests.Organizations;
@@ -133,6 +135,53 @@ public sealed class ConcurrentMetadataTests
 
         await AssertOkAsync(first);
         await AssertOkAsync(second);
+        AssertMetadata(fake, new() { ["tier"] = "gold", ["plan"] = "pro", ["seats"] = "40" });
+    }
+
+    [RedisFact]
+    public async Task AMergeWhoseCallerHangsUpKeepsItsTurnUntilScalekitAnswers()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = FakeWithGoldTier();
+        var tokens = new Tokens(fake);
+        var settings = WithRedis(redis);
+        // Scalekit is slow to apply A's write here; the attempt timeout is not what is tested.
+        settings["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:05";
+        settings["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:20";
+        using var replicaB = new ApiFactory(fake, settings);
+        var clientB = Admin(replicaB, tokens);
+        using var replicaA = new ApiFactory(fake, settings);
+        // Over a real socket, so that hanging up reaches the server as it does in production.
+        replicaA.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        replicaA.StartServer();
+        var locksB = (RedisOrganizationLocks)replicaB.Services.GetRequiredService<IOrganizationLocks>();
+        // Scalekit has A's write but has not applied it yet.
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fake.HoldNextOrganizationUpdate(arrived, release.Task);
+        using var hangUp = new CancellationTokenSource();
+
+        var address = replicaA.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        using var clientA = new HttpClient { BaseAddress = new Uri(address) };
+        clientA.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(Tokens.OrgA, roles: ["admin"]));
+
+        var first = clientA.PatchAsync($"/organizations/{Tokens.OrgA}",
+            new StringContent("""{"metadata":{"plan":"pro"}}""", Encoding.UTF8, "application/json"), hangUp.Token);
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var second = Patch(clientB, """{"metadata":{"seats":"40"}}""");
+        // B queues until its retries are 100 ms apart; then A's caller hangs up.
+        await Poll.UntilAsync(() => locksB.Refusals >= 8, "replica B's merge queues behind A's");
+        var refusedBeforeHangUp = locksB.Refusals;
+        await hangUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        // Letting go takes A a few continuations after the hang-up; two more refusals, 100 ms apart, show it kept its
+        // turn. The bug: A lets go, B reads the map A's write is about to replace, writes, and is answered.
+        await Poll.UntilAsync(() => locksB.Refusals >= refusedBeforeHangUp + 2 || second.IsCompleted,
+            "replica B's merge is refused again or answered");
+        release.SetResult();
+
+        await AssertOkAsync(second);
+        await fake.WhenReceived("PATCH", $"/api/v1/organizations/{Tokens.OrgA}", 2);
         AssertMetadata(fake, new() { ["tier"] = "gold", ["plan"] = "pro", ["seats"] = "40" });
     }
 
