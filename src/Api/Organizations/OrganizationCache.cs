@@ -51,11 +51,9 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
     /// </summary>
     public async ValueTask InvalidateAsync(string id, CancellationToken cancellationToken)
     {
-        if (Enabled)
-        {
-            await ForgetLocallyAsync(id, cancellationToken);
-            await changes.PublishAsync(id, cancellationToken);
-        }
+        await ForgetLocallyAsync(id, cancellationToken);
+        // Announced even when this replica caches nothing: others may (e.g. while a rollout turns the cache on).
+        await changes.PublishAsync(id, cancellationToken);
     }
 
     /// <summary>Drops this replica's copy only (another replica changed the organization).</summary>

@@ -23,6 +23,20 @@ public sealed class SharedCacheInvalidationTests
     }
 
     [RedisFact]
+    public async Task AnUpdateOnAReplicaThatCachesNothingInvalidatesTheCachedOrganizationOnAnother()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        // As while a rollout turns the read cache on: A (old settings) caches nothing, B (new settings) does.
+        using var replicas = await TwoReplicasCachingBeforeAsync(redis, organizationTtlOnA: "00:00:00");
+
+        Assert.Equal(HttpStatusCode.OK, (await RenameAsync(replicas.ClientA)).StatusCode);
+
+        await Poll.UntilAsync(async () => await DisplayNameAsync(replicas.ClientB) == "After", "B answers the new name",
+            TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(50));
+        Assert.Equal("After", await DisplayNameAsync(replicas.ClientB));
+    }
+
+    [RedisFact]
     public async Task AChangeMadeWhileRedisWasDownIsNotServedStaleOnceRedisIsBack()
     {
         await using var redis = await RedisServer.StartAsync();
@@ -52,7 +66,7 @@ public sealed class SharedCacheInvalidationTests
     }
 
     // Two replicas sharing Redis with a ten-minute read cache, both subscribed, and B holding "Before" in its cache.
-    private static async Task<Replicas> TwoReplicasCachingBeforeAsync(RedisServer redis)
+    private static async Task<Replicas> TwoReplicasCachingBeforeAsync(RedisServer redis, string organizationTtlOnA = "00:10:00")
     {
         var fake = new ScalekitFake();
         fake.AddOrganization(Tokens.OrgA, "Before");
@@ -64,7 +78,7 @@ public sealed class SharedCacheInvalidationTests
             // B is polled until the change shows; the per-caller read budget is not what is tested here.
             ["RateLimiting:Reads:PermitLimit"] = "100000",
         };
-        var replicaA = new ApiFactory(fake, settings);
+        var replicaA = new ApiFactory(fake, new Dictionary<string, string?>(settings) { ["Caching:OrganizationTtl"] = organizationTtlOnA });
         var replicaB = new ApiFactory(fake, settings);
         var replicas = new Replicas(fake, replicaA, replicaB, replicaA.CreateClient(), replicaB.CreateClient());
         replicas.ClientA.DefaultRequestHeaders.Authorization = replicas.ClientB.DefaultRequestHeaders.Authorization = new("Bearer", token);
