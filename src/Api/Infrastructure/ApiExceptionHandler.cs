@@ -26,8 +26,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
 
         var (problem, retryAfter) = Map(exception);
         httpContext.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
-        // The exception handler middleware cleared the headers set on the way in.
-        ResponseHeaders.AddTo(httpContext.Response);
+        // The headers set on the way in, which the middleware cleared, come back as the answer starts (ResponseHeaders).
         if (retryAfter is { } seconds)
         {
             RetryAfter.Set(httpContext.Response, seconds);

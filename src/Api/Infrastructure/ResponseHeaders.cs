@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Diagnostics;
+
 namespace Api.Infrastructure;
 
 public static class ResponseHeaders
@@ -6,20 +8,38 @@ public static class ResponseHeaders
     /// What every answer says to browsers and caches (the OWASP REST security headers that belong to the API rather
     /// than to the TLS terminator): organization data is per tenant and fetched with a token, so no cache keeps it
     /// (<c>Cache-Control: no-store</c>), and JSON is never to be sniffed into something a browser runs
-    /// (<c>X-Content-Type-Options: nosniff</c>). Set on the way in, so an endpoint may still choose its own caching;
-    /// the exception handler clears them and sets them again (<see cref="ApiExceptionHandler"/>).
+    /// (<c>X-Content-Type-Options: nosniff</c>). Set on the way in, so an endpoint may still choose its own caching.
     /// </summary>
+    /// <remarks>
+    /// The exception handler middleware clears the headers and, as the answer starts, sets its own
+    /// (<c>Cache-Control: no-cache,no-store</c>, <c>Pragma</c>, <c>Expires: -1</c>). A callback registered here, before
+    /// the middleware registers its own, runs after it (they run last in, first out) and sets these again, so an error
+    /// answered from an exception carries exactly the headers of one answered anywhere else.
+    /// </remarks>
     public static IApplicationBuilder UseApiResponseHeaders(this IApplicationBuilder app) =>
         app.Use((context, next) =>
         {
             AddTo(context.Response);
+            context.Response.OnStarting(AfterExceptionHandler, context);
             return next(context);
         });
 
-    /// <summary>Sets them on <paramref name="response"/>; for answers written after something cleared the headers.</summary>
-    public static void AddTo(HttpResponse response)
+    private static void AddTo(HttpResponse response)
     {
         response.Headers.CacheControl = "no-store";
         response.Headers.XContentTypeOptions = "nosniff";
+    }
+
+    private static Task AfterExceptionHandler(object state)
+    {
+        var context = (HttpContext)state;
+        if (context.Features.Get<IExceptionHandlerFeature>() is not null)
+        {
+            AddTo(context.Response);
+            context.Response.Headers.Pragma = default;
+            context.Response.Headers.Expires = default;
+        }
+
+        return Task.CompletedTask;
     }
 }

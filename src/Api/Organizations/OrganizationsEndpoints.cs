@@ -166,7 +166,7 @@ public static class OrganizationsEndpoints
         var organization = (await FindByExternalIdAsync(scalekit, externalId, cancellationToken))?.ToResponse();
 
         // Only now is the organization known: someone else's is the same 404 as a missing one, down to the headers,
-        // so Scalekit's 404 is answered here too rather than by the exception handler (which sets headers of its own).
+        // so Scalekit's 404 is answered by this same line rather than by the exception handler.
         if (organization is null || !await authorization.MayActOnAsync(context, organization.Id, Policies.ReadOrganizationByExternalId))
         {
             return TypedResults.Problem(ApiProblems.OrganizationNotFound());
