@@ -22,6 +22,7 @@ builder.Services.AddApiRateLimiting();      // per-caller budgets for reads and 
 builder.Services.AddApiCors();              // browser origins that may call (Cors:AllowedOrigins); loopback in Development
 builder.Services.AddIdempotency();          // Idempotency-Key on creates: replays, never a second organization
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
+builder.Services.AddRequestBodyRules();     // a body's media type is judged by the rules below, not by routing
 builder.Services.AddApiJson();              // source-generated JSON for this API's bodies
 builder.Services.AddOrganizationValidators(); // the request validators, named one by one
 builder.Services.AddApiHealthChecks();

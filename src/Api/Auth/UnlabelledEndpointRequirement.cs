@@ -7,7 +7,7 @@ public sealed class UnlabelledEndpointRequirement : IAuthorizationRequirement;
 
 /// <summary>
 /// Denies every <see cref="RouteEndpoint"/> that reached the fallback. Requests that matched no route, and the
-/// framework's own 405/415 rejection endpoints, pass so they get their natural 404/405/415 problem.
+/// framework's own 405 rejection endpoint, pass so they get their natural 404/405 problem.
 /// </summary>
 internal sealed class UnlabelledEndpointHandler : AuthorizationHandler<UnlabelledEndpointRequirement>
 {

@@ -36,7 +36,6 @@ public static class ProblemDetailsSetup
                     StatusCodes.Status405MethodNotAllowed =>
                         $"This endpoint does not take {PrintableText.Clean(http.Request.Method, 16)}; it takes {http.Response.Headers.Allow}.",
                     StatusCodes.Status413PayloadTooLarge => ApiExceptionHandler.BodyTooLargeDetail,
-                    StatusCodes.Status415UnsupportedMediaType => ApiExceptionHandler.NotJsonDetail,
                     _ => null,
                 },
             };

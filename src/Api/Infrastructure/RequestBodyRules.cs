@@ -8,6 +8,24 @@ namespace Api.Infrastructure;
 public static class RequestBodyRules
 {
     /// <summary>
+    /// Leaves every refusal of a body's media type to <see cref="UseRequestBodyRules"/>. Routing's own check (the
+    /// endpoints' <see cref="IAcceptsMetadata"/>) answered a type that is not JSON at all (<c>text/plain</c>) with a
+    /// bodiless 415 before the rules ran, so it lacked their <c>reason</c> and, on a PATCH, <c>Accept-Patch</c>.
+    /// Every route here has one endpoint per method, so routing has nothing to choose by media type.
+    /// </summary>
+    public static IServiceCollection AddRequestBodyRules(this IServiceCollection services)
+    {
+        const string routingMediaTypeCheck = "Microsoft.AspNetCore.Routing.Matching.AcceptsMatcherPolicy";
+        foreach (var policy in services.Where(d => d.ServiceType == typeof(MatcherPolicy)
+                     && d.ImplementationType?.FullName == routingMediaTypeCheck).ToList())
+        {
+            services.Remove(policy);
+        }
+
+        return services;
+    }
+
+    /// <summary>
     /// Organization bodies are small, plain UTF-8 JSON of the types each endpoint declares, and every way a body can
     /// miss that is answered before anything reads it:
     /// <list type="bullet">

@@ -69,6 +69,28 @@ public sealed class RequestBodyRulesTests : IClassFixture<ApiFixture>
         Assert.Empty(_api.Fake.Requests("PATCH", "/api/v1/organizations"));
     }
 
+    // Routing refused a type that is not JSON at all before the body rules saw it, with no reason and no Accept-Patch.
+    [Theory]
+    [InlineData("POST", "/organizations")]
+    [InlineData("PATCH", $"/organizations/{Tokens.OrgA}")]
+    [InlineData("PATCH", $"/organizations/{Tokens.OrgA}/settings")]
+    public async Task ATypeThatIsNotJsonAtAllIsRefusedExactlyLikeAJsonTypeTheEndpointDoesNotTake(string method, string path)
+    {
+        var notJson = await _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = Body("""{"displayName":"JP"}""", "text/plain") });
+        var otherJson = await _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = Body("""{"displayName":"JP"}""", "application/problem+json") });
+
+        var notJsonProblem = await ProblemAssert.IsProblem(notJson, HttpStatusCode.UnsupportedMediaType);
+        var otherJsonProblem = await ProblemAssert.IsProblem(otherJson, HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal("media_type_unsupported", notJsonProblem.GetProperty("reason").GetString());
+        Assert.Equal(otherJsonProblem.GetProperty("detail").GetString(), notJsonProblem.GetProperty("detail").GetString());
+        Assert.Equal(AcceptPatch(otherJson), AcceptPatch(notJson));
+        Assert.Equal(method == "PATCH", AcceptPatch(notJson) is not null);
+        Assert.Empty(_api.Fake.Requests(method, "/api/v1/organizations"));
+    }
+
+    private static string? AcceptPatch(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("Accept-Patch", out var values) ? string.Join(", ", values) : null;
+
     [Fact]
     public async Task AMergePatchWithAQuotedCharsetIsApplied()
     {
