@@ -60,8 +60,10 @@ internal sealed class AccessResultHandler(IProblemDetailsService problems, Acces
                 + (decision.MissingGrants.Count > 0 ? $" (or the grant {string.Join(" or ", decision.MissingGrants.Select(g => $"'{g}'"))})." : "."),
             decision.MissingGrants),
         { Reason: AccessDenialReason.OrganizationMissing } => (
-            "The access token carries no organization (oid) claim.",
-            []),
+            decision.MissingGrants.Count > 0
+                ? $"The access token carries no organization (oid) claim; without one, only the grant {string.Join(" or ", decision.MissingGrants.Select(g => $"'{g}'"))} allows this request."
+                : "The access token carries no organization (oid) claim.",
+            decision.MissingGrants),
         _ => ("No policy allows this request.", []),
     };
 }

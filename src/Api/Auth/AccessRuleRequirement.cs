@@ -27,11 +27,16 @@ public sealed class AccessRuleRequirement(string policy, AccessRule rule) : IAut
 
         // Report the failure closest to success: "you hold the grant but this is not your organization" becomes
         // a 404 that looks exactly like a real not-found, so callers cannot probe other tenants' ids.
-        var organizationDenial = decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.OrganizationMismatch)
-            ?? decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.OrganizationMissing);
-        if (organizationDenial is not null)
+        if (decisions.FirstOrDefault(d => d.Reason == AccessDenialReason.OrganizationMismatch) is { } mismatch)
         {
-            return organizationDenial;
+            return mismatch;
+        }
+
+        // Without an oid only the alternatives that need no organization can still pass: name their grants alone.
+        if (decisions.Any(d => d.Reason == AccessDenialReason.OrganizationMissing))
+        {
+            return new AccessDecision(false, AccessDenialReason.OrganizationMissing,
+                GrantsOf(decisions.Where(d => d.Reason != AccessDenialReason.OrganizationMissing)), []);
         }
 
         // A missing role also names the grants of the other alternatives: an M2M caller can hold those, never a role.
@@ -46,6 +51,13 @@ public sealed class AccessRuleRequirement(string policy, AccessRule rule) : IAut
 
     private static AccessDecision Evaluate(AccessAlternative alternative, ClaimsPrincipal user, OrganizationTarget target)
     {
+        // No grant or role makes up for a missing oid: checked first, so none of them is named as what was missing.
+        var callerOrganization = alternative.SameOrganization ? ScalekitClaims.OrganizationIdOf(user) : null;
+        if (alternative.SameOrganization && callerOrganization is null)
+        {
+            return new AccessDecision(false, AccessDenialReason.OrganizationMissing, [], []);
+        }
+
         if (alternative.Grants.Count > 0 && !HasAnyGrant(user, alternative.Grants))
         {
             return new AccessDecision(false, AccessDenialReason.MissingGrant, alternative.Grants, []);
@@ -60,19 +72,10 @@ public sealed class AccessRuleRequirement(string policy, AccessRule rule) : IAut
             }
         }
 
-        if (alternative.SameOrganization)
+        // A pending target is checked again by the handler once it knows the organization.
+        if (alternative.SameOrganization && !target.Pending && !string.Equals(callerOrganization, target.Id, StringComparison.Ordinal))
         {
-            var callerOrganization = ScalekitClaims.OrganizationIdOf(user);
-            if (callerOrganization is null)
-            {
-                return new AccessDecision(false, AccessDenialReason.OrganizationMissing, [], []);
-            }
-
-            // A pending target is checked again by the handler once it knows the organization.
-            if (!target.Pending && !string.Equals(callerOrganization, target.Id, StringComparison.Ordinal))
-            {
-                return new AccessDecision(false, AccessDenialReason.OrganizationMismatch, [], []);
-            }
+            return new AccessDecision(false, AccessDenialReason.OrganizationMismatch, [], []);
         }
 
         return AccessDecision.Allow;

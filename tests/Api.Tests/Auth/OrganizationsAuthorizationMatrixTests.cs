@@ -180,6 +180,40 @@ public sealed class OrganizationsAuthorizationMatrixTests : IClassFixture<ApiFix
         Assert.Equal($"Bearer error=\"insufficient_scope\", scope=\"{WriteAll}\"", response.Headers.WwwAuthenticate.ToString());
     }
 
+    // Without an oid no SameOrganization alternative can pass, whatever the token holds: naming its grant or role
+    // (organizations:read, admin, organizations:delete) would send the caller after something that cannot help.
+    [Theory]
+    [InlineData(Endpoint.ByExternalId, Read, None, ReadAll)]
+    [InlineData(Endpoint.ByExternalId, None, None, ReadAll)]
+    [InlineData(Endpoint.Update, None, Admin, WriteAll)]
+    [InlineData(Endpoint.Update, None, None, WriteAll)]
+    [InlineData(Endpoint.Delete, Delete, Admin, WriteAll)]
+    [InlineData(Endpoint.Delete, None, None, WriteAll)]
+    [InlineData(Endpoint.Current, None, None, None)]
+    public async Task A403ToATokenWithoutOidNamesOnlyWhatAllowsTheRequestWithoutOne(Endpoint endpoint, string grants, string roles, string allowedBy)
+    {
+        var token = _api.Tokens.User(oid: null, permissions: grants.Split(',', StringSplitOptions.RemoveEmptyEntries),
+            roles: roles.Split(',', StringSplitOptions.RemoveEmptyEntries));
+
+        var response = await _api.Client(token).SendAsync(RequestFor(endpoint));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Forbidden);
+        Assert.Equal("oid_missing", problem.GetProperty("reason").GetString());
+        if (allowedBy == None)
+        {
+            Assert.Equal("The access token carries no organization (oid) claim.", problem.GetProperty("detail").GetString());
+            Assert.False(problem.TryGetProperty("requiredGrants", out _));
+            Assert.Equal("Bearer error=\"insufficient_scope\"", response.Headers.WwwAuthenticate.ToString());
+        }
+        else
+        {
+            Assert.Equal($"The access token carries no organization (oid) claim; without one, only the grant '{allowedBy}' allows this request.",
+                problem.GetProperty("detail").GetString());
+            Assert.Equal([allowedBy], problem.GetProperty("requiredGrants").EnumerateArray().Select(g => g.GetString()));
+            Assert.Equal($"Bearer error=\"insufficient_scope\", scope=\"{allowedBy}\"", response.Headers.WwwAuthenticate.ToString());
+        }
+    }
+
     private static HttpRequestMessage RequestFor(Endpoint endpoint) => endpoint switch
     {
         Endpoint.Current => new(HttpMethod.Get, "/organizations/current"),
