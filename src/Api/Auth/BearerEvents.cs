@@ -9,18 +9,42 @@ namespace Api.Auth;
 internal sealed class BearerEvents(BearerChallengeWriter writer) : JwtBearerEvents
 {
     /// <summary>
-    /// Two <c>Authorization</c> headers reach the handler joined into one string ("Bearer a, Bearer b") and used to
-    /// fail as a malformed token (401). RFC 6750 §3.1 makes credentials sent more than once an
-    /// <c>invalid_request</c>, answered 400: no token is judged.
+    /// Bearer credentials out of syntax are an <c>invalid_request</c> (RFC 6750 §3.1), answered 400: no token is
+    /// judged. Two <c>Authorization</c> headers reach the handler joined into one string ("Bearer a, Bearer b") and
+    /// would fail as a malformed token (401); a tab after the scheme ("Bearer\ttoken") or no token at all would be
+    /// "no token" (401), as the handler only looks past "Bearer" and a space.
     /// </summary>
     public override Task MessageReceived(MessageReceivedContext context)
     {
-        if (context.Request.Headers.Authorization.Count > 1)
+        var authorization = context.Request.Headers.Authorization;
+        if (authorization.Count > 1)
         {
-            context.Fail(new RepeatedCredentialsException());
+            context.Fail(InvalidCredentialsException.Repeated());
+        }
+        else if (IsMalformedBearer(authorization.ToString()))
+        {
+            context.Fail(InvalidCredentialsException.Malformed());
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Whether the credentials name the Bearer scheme (in any case, RFC 9110 §11.1) but are not "Bearer", one or more
+    /// spaces and a token without whitespace (RFC 6750 §2.1). What the token holds is the handler's to judge (401).
+    /// Another scheme ("Basic ...") is no Bearer token at all.
+    /// </summary>
+    private static bool IsMalformedBearer(string authorization)
+    {
+        var schemeLength = authorization.AsSpan().IndexOfAny(' ', '\t') is var end and >= 0 ? end : authorization.Length;
+        if (!authorization.AsSpan(0, schemeLength).Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var afterScheme = authorization.AsSpan(schemeLength);
+        var token = afterScheme.TrimStart(' ');
+        return token.IsEmpty || token.Length == afterScheme.Length || token.ContainsAny(' ', '\t');
     }
 
     public override Task Challenge(JwtBearerChallengeContext context)
@@ -45,13 +69,12 @@ internal sealed class BearerChallengeWriter(IProblemDetailsService problems, Acc
             return;
         }
 
-        if (failure is RepeatedCredentialsException)
+        if (failure is InvalidCredentialsException invalid)
         {
             http.Response.StatusCode = StatusCodes.Status400BadRequest;
-            http.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_request\", error_description=\"Send one Authorization header.\"";
-            audit.Denied(http, "credentials_repeated");
-            await WriteAsync(http, StatusCodes.Status400BadRequest, "Bad Request",
-                "The request carries more than one Authorization header; send the access token once.", "credentials_repeated");
+            http.Response.Headers.WWWAuthenticate = $"Bearer error=\"invalid_request\", error_description=\"{invalid.Description}\"";
+            audit.Denied(http, invalid.Code);
+            await WriteAsync(http, StatusCodes.Status400BadRequest, "Bad Request", invalid.Message, invalid.Code);
             return;
         }
 
@@ -104,5 +127,19 @@ public sealed record TokenFailureReason(string Code, string Description)
     };
 }
 
-/// <summary>The request sent its credentials more than once (RFC 6750 §3.1 <c>invalid_request</c>).</summary>
-public sealed class RepeatedCredentialsException() : Exception("The request carries more than one Authorization header.");
+/// <summary>
+/// The request's credentials are out of syntax (RFC 6750 §3.1 <c>invalid_request</c>): a reason <paramref name="Code"/>,
+/// a short <paramref name="Description"/> for <c>WWW-Authenticate</c> and the problem's detail as the message.
+/// </summary>
+public sealed class InvalidCredentialsException(string code, string description, string detail) : Exception(detail)
+{
+    public string Code { get; } = code;
+
+    public string Description { get; } = description;
+
+    public static InvalidCredentialsException Repeated() => new("credentials_repeated", "Send one Authorization header.",
+        "The request carries more than one Authorization header; send the access token once.");
+
+    public static InvalidCredentialsException Malformed() => new("credentials_malformed", "Send Bearer, a space and the token.",
+        "The Authorization header is malformed: send 'Bearer', a space and the access token, with no other whitespace.");
+}

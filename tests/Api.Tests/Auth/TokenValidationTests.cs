@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -47,6 +48,45 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
         Assert.Contains("error=\"invalid_request\"", response.Headers.WwwAuthenticate.ToString());
         Assert.Empty(_api.Fake.Requests("GET", "/api/v1/organizations"));
     }
+
+    // RFC 6750 §2.1: "Bearer" 1*SP b64token. Anything else after the scheme is malformed (§3.1 invalid_request),
+    // not "no token": the client did send Bearer credentials.
+    [Theory]
+    [InlineData("Bearer\t{0}")]
+    [InlineData("bearer\t{0}")]
+    [InlineData("Bearer \t{0}")]
+    [InlineData("Bearer {0} {0}")]
+    [InlineData("Bearer")]
+    public async Task BearerCredentialsOutOfSyntaxAre400InvalidRequest(string format)
+    {
+        var context = await GetOwnOrganizationWithRawAuthorization(string.Format(format, ReadToken()));
+
+        Assert.Equal(StatusCodes.Status400BadRequest, context.Response.StatusCode);
+        Assert.Equal("application/problem+json", context.Response.ContentType);
+        var problem = await JsonDocument.ParseAsync(context.Response.Body);
+        Assert.Equal("credentials_malformed", problem.RootElement.GetProperty("reason").GetString());
+        Assert.StartsWith("Bearer error=\"invalid_request\"", context.Response.Headers.WWWAuthenticate.ToString(), StringComparison.Ordinal);
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1/organizations"));
+    }
+
+    [Theory]
+    [InlineData("bearer {0}")]
+    [InlineData("Bearer   {0}")]
+    public async Task TheSchemeInAnyCaseAndSeveralSpacesAreWellFormed(string format)
+    {
+        var context = await GetOwnOrganizationWithRawAuthorization(string.Format(format, ReadToken()));
+
+        Assert.Equal(StatusCodes.Status200OK, context.Response.StatusCode);
+    }
+
+    // Set on the request as is: HttpClient parses an Authorization header and sends it again with one space.
+    private Task<HttpContext> GetOwnOrganizationWithRawAuthorization(string authorization) =>
+        _api.Factory.Server.SendAsync(http =>
+        {
+            http.Request.Method = "GET";
+            http.Request.Path = $"/organizations/{Tokens.OrgA}";
+            http.Request.Headers.Authorization = authorization;
+        });
 
     [Fact]
     public async Task AMissingTokenGets401WithABareBearerChallenge()
