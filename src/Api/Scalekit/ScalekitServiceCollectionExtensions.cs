@@ -74,9 +74,20 @@ public static class ScalekitServiceCollectionExtensions
         SkipLongRetryAfters(options);
     }
 
-    // Readiness reads the circuit's state from memory rather than calling Scalekit.
-    private static void ObserveCircuit(HttpStandardResilienceOptions options, IServiceProvider services) =>
-        options.CircuitBreaker.StateProvider = services.GetRequiredService<UpstreamHealth>().Circuit;
+    // Readiness learns from the pipeline itself rather than by calling Scalekit: the breaker's transitions, and its own
+    // timeouts (a caller hanging up cancels a call too, and says nothing about Scalekit).
+    private static void ObserveCircuit(HttpStandardResilienceOptions options, IServiceProvider services)
+    {
+        var health = services.GetRequiredService<UpstreamHealth>();
+        var breaker = options.CircuitBreaker;
+        var (opened, closed) = (breaker.OnOpened, breaker.OnClosed);
+        breaker.OnOpened = args => { health.CircuitOpened(); return opened?.Invoke(args) ?? default; };
+        breaker.OnClosed = args => { health.CircuitClosed(); return closed?.Invoke(args) ?? default; };
+
+        var (attempt, total) = (options.AttemptTimeout.OnTimeout, options.TotalRequestTimeout.OnTimeout);
+        options.AttemptTimeout.OnTimeout = args => { health.Failed("did not answer in time"); return attempt?.Invoke(args) ?? default; };
+        options.TotalRequestTimeout.OnTimeout = args => { health.Failed("did not answer in time"); return total?.Invoke(args) ?? default; };
+    }
 
     // The token endpoint too: a 429 with a minute's Retry-After held every caller until its timeout (504); answered at
     // once, the caller gets 503 with that Retry-After.

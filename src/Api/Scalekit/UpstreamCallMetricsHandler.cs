@@ -1,4 +1,6 @@
 using Api.Infrastructure;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
 using Refit;
 
 namespace Api.Scalekit;
@@ -21,7 +23,7 @@ public sealed class UpstreamCallMetricsHandler(ApiMetrics metrics, UpstreamHealt
             var status = (int)response.StatusCode;
             metrics.UpstreamCalled(method, route, OutcomeOf(status), status);
             // The answers the circuit breaker counts as failures; any other answer means Scalekit is serving.
-            if (status is >= 500 or 408 or 429)
+            if (HttpClientResiliencePredicates.IsTransient(Outcome.FromResult(response)))
             {
                 health.Failed($"answered {status}");
             }
@@ -35,8 +37,8 @@ public sealed class UpstreamCallMetricsHandler(ApiMetrics metrics, UpstreamHealt
         catch (OperationCanceledException)
         {
             // An attempt or total timeout of the resilience pipeline (or the caller leaving) cut the call short.
+            // Readiness hears of the pipeline's own timeouts from the pipeline (ObserveCircuit), not of hang-ups.
             metrics.UpstreamCalled(method, route, "timeout", null);
-            health.Failed("did not answer in time");
             throw;
         }
         catch (HttpRequestException)

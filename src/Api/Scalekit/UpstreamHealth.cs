@@ -1,5 +1,3 @@
-using Polly.CircuitBreaker;
-
 namespace Api.Scalekit;
 
 /// <summary>
@@ -14,8 +12,9 @@ public sealed class UpstreamHealth(TimeProvider time)
 
     private volatile FailedExchange? _latestFailure;
 
-    /// <summary>Attached to the management API's circuit breaker when its pipeline is built.</summary>
-    public CircuitBreakerStateProvider Circuit { get; } = new();
+    // Not Polly's CircuitBreakerStateProvider: one of those binds to a single build of the pipeline, and a rebuild (a
+    // reload of the resilience settings) would fail on it. The breaker's callbacks tell this instance instead.
+    private volatile bool _circuitBroken;
 
     // Read before written: on the hot path the field is already null, and a write on every call would bounce its cache
     // line between cores.
@@ -27,6 +26,12 @@ public sealed class UpstreamHealth(TimeProvider time)
         }
     }
 
+    /// <summary>The breaker opened: calls answer 503 until a probe succeeds.</summary>
+    public void CircuitOpened() => _circuitBroken = true;
+
+    /// <summary>A probe succeeded and the breaker closed.</summary>
+    public void CircuitClosed() => _circuitBroken = false;
+
     /// <param name="what">How it failed, e.g. "answered 503"; never a body, header or token.</param>
     public void Failed(string what) => _latestFailure = new FailedExchange(what, time.GetUtcNow());
 
@@ -35,7 +40,7 @@ public sealed class UpstreamHealth(TimeProvider time)
     {
         // An open circuit stays Open until the next call probes it, however long ago it broke: no call has said
         // Scalekit is back, and callers meanwhile get 503.
-        if (Circuit.CircuitState is not CircuitState.Closed)
+        if (_circuitBroken)
         {
             return "Scalekit's management API is failing: its circuit is open and calls answer 503 until a probe succeeds.";
         }

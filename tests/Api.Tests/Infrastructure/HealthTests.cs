@@ -1,7 +1,13 @@
+using System.Diagnostics.Metrics;
 using System.Net;
+using System.Text;
 using System.Text.Json;
+using Api.Infrastructure;
 using Api.Scalekit;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
@@ -171,6 +177,65 @@ public sealed class HealthTests
         Assert.Equal("Degraded", duringOutage);
         Assert.Contains("answered 503", description);
         Assert.Equal("Healthy", afterRecovery);
+    }
+
+    [Fact]
+    public async Task AHangingScalekitMakesReadyDegradedOnceTheAttemptTimesOut()
+    {
+        using var fake = new ScalekitFake();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(async _ =>
+            {
+                await release.Task;
+                return ScalekitFake.Json(200, new { });
+            }));
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?>
+        {
+            ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:00.400",
+            ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:01",
+        });
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).Machine(Tokens.OrgA, ["organizations:read_all"]));
+
+        await ProblemAssert.IsProblem(await client.GetAsync("/organizations/org_1"), HttpStatusCode.GatewayTimeout);
+        release.SetResult();
+        var (status, description, _) = await ReadyCheck(factory.CreateClient());
+
+        Assert.Equal("Degraded", status);
+        Assert.Contains("did not answer in time", description);
+    }
+
+    [Fact]
+    public async Task ACallerHangingUpMidCallSaysNothingAboutScalekit()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        using var factory = new ApiFactory(fake);
+        // Over a real socket, so that hanging up reaches the server and cancels its Scalekit call, as in production.
+        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        factory.StartServer();
+        using var calls = new MetricCollector<long>(factory.Services.GetRequiredService<IMeterFactory>(), ApiMetrics.MeterName, ApiMetrics.UpstreamCalls);
+        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, roles: ["admin"]));
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fake.HoldNextOrganizationUpdate(arrived, release.Task);
+        using var hangUp = new CancellationTokenSource();
+
+        var rename = client.PatchAsync($"/organizations/{Tokens.OrgA}",
+            new StringContent("""{"displayName":"Acme Renamed"}""", Encoding.UTF8, "application/json"), hangUp.Token);
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await hangUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => rename);
+        // The server has cancelled its Scalekit call (counted as cut short) before readiness is asked.
+        await Poll.UntilAsync(() => calls.GetMeasurementSnapshot().Any(m => Equals(m.Tags["outcome"], "timeout")),
+            "the hang-up cancels the Scalekit call");
+        release.SetResult();
+        var (status, description, _) = await ReadyCheck(client);
+
+        Assert.True(status == "Healthy", $"{status}: {description}");
     }
 
     private static async Task<(string? Status, string? Description, string Body)> ReadyCheck(HttpClient client)
