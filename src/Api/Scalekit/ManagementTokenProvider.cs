@@ -130,7 +130,10 @@ public sealed class ManagementTokenProvider(
             // credentials are not held back: they have their own answer (502, and readiness Unhealthy).
             if (!ex.CredentialsRejected)
             {
-                _failed = new FailedFetch(timeProvider.GetUtcNow() + Cooldown(ex));
+                // Callers are told to come back when the endpoint will be asked again, not sooner.
+                var cooldown = Cooldown(ex);
+                _failed = new FailedFetch(timeProvider.GetUtcNow() + cooldown);
+                ex.RetryAfter = cooldown;
             }
 
             throw;
@@ -163,7 +166,8 @@ public sealed class ManagementTokenProvider(
         {
             response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, CancellationToken.None);
         }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or Polly.ExecutionRejectedException)
+        // A body refused while it was read (over the size limit) is as much a failure of the endpoint as no answer.
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or Polly.ExecutionRejectedException or ScalekitContractException)
         {
             logger.LogWarning("Scalekit token endpoint unreachable: {ErrorType}", ex.GetType().Name);
             throw new ManagementTokenException(credentialsRejected: false, "The Scalekit token endpoint could not be reached.", ex);
@@ -228,6 +232,9 @@ public sealed class ManagementTokenException(bool credentialsRejected, string me
 {
     public bool CredentialsRejected { get; } = credentialsRejected;
 
-    /// <summary>The token endpoint's own Retry-After, when it sent one (e.g. with a 429).</summary>
-    public TimeSpan? RetryAfter { get; init; }
+    /// <summary>
+    /// How long to wait before asking again: the token endpoint's own Retry-After when it sent one (e.g. with a 429),
+    /// then, once the fetch has failed, the cooldown before the endpoint is asked again.
+    /// </summary>
+    public TimeSpan? RetryAfter { get; set; }
 }

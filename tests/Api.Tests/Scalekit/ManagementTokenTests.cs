@@ -181,7 +181,8 @@ public sealed class ManagementTokenTests
         var client = factory.CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
 
-        await ProblemAssert.IsProblem(await client.GetAsync($"/organizations/{Tokens.OrgA}"), HttpStatusCode.ServiceUnavailable);
+        var first = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+        await ProblemAssert.IsProblem(first, HttpStatusCode.ServiceUnavailable);
         // One fetch: a call and the token client's two retries.
         var oneFetch = fake.TokenRequests;
         var concurrent = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => client.GetAsync($"/organizations/{Tokens.OrgA}")));
@@ -190,6 +191,8 @@ public sealed class ManagementTokenTests
         await ProblemAssert.IsProblem(await client.GetAsync($"/organizations/{Tokens.OrgA}"), HttpStatusCode.ServiceUnavailable);
 
         Assert.Equal(3, oneFetch);
+        // Told to come back when the endpoint will be asked again: the configured cooldown, not a fixed 5 s.
+        Assert.Equal(TimeSpan.FromSeconds(8), first.Headers.RetryAfter?.Delta);
         foreach (var response in concurrent)
         {
             await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
@@ -198,6 +201,32 @@ public sealed class ManagementTokenTests
 
         Assert.Equal(3, withinCooldown);
         Assert.Equal(6, fake.TokenRequests);
+    }
+
+    [Fact]
+    public async Task AnOversizedTokenAnswerIsAFailedFetchA503RememberedForTheCooldown()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        var huge = "{\"access_token\":\"" + new string('a', 5 * 1024 * 1024) + "\",\"expires_in\":3600}";
+        fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(huge));
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:TokenFetchCooldown"] = "00:00:30" });
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+
+        var first = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+        var fetches = fake.TokenRequests;
+        var again = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+        var ready = await client.GetAsync("/health/ready");
+
+        await ProblemAssert.IsProblem(first, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(TimeSpan.FromSeconds(30), first.Headers.RetryAfter?.Delta);
+        await ProblemAssert.IsProblem(again, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(fetches, fake.TokenRequests);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Contains("\"Degraded\"", await ready.Content.ReadAsStringAsync());
+        Assert.Empty(fake.Requests("GET", "/api/v1"));
     }
 
     [Fact]
