@@ -43,6 +43,14 @@ internal sealed class BearerEvents(BearerChallengeWriter writer) : JwtBearerEven
         }
 
         var afterScheme = authorization.AsSpan(schemeLength);
+        // "Bearer" alone (what "Bearer ${token}" becomes with an empty token, once the header is trimmed) sends no token:
+        // RFC 6750 §3.1 answers a request without authentication information 401 without an error code, the answer
+        // clients take for "sign in again".
+        if (afterScheme.IsEmpty)
+        {
+            return false;
+        }
+
         var token = afterScheme.TrimStart(' ');
         return token.IsEmpty || token.Length == afterScheme.Length || token.ContainsAny(' ', '\t');
     }

@@ -56,7 +56,6 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
     [InlineData("bearer\t{0}")]
     [InlineData("Bearer \t{0}")]
     [InlineData("Bearer {0} {0}")]
-    [InlineData("Bearer")]
     public async Task BearerCredentialsOutOfSyntaxAre400InvalidRequest(string format)
     {
         var context = await GetOwnOrganizationWithRawAuthorization(string.Format(format, ReadToken()));
@@ -77,6 +76,15 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
         var context = await GetOwnOrganizationWithRawAuthorization(string.Format(format, ReadToken()));
 
         Assert.Equal(StatusCodes.Status200OK, context.Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task BearerWithoutATokenIsAMissingToken401LikeNoHeader()
+    {
+        var context = await GetOwnOrganizationWithRawAuthorization("Bearer");
+
+        Assert.Equal(StatusCodes.Status401Unauthorized, context.Response.StatusCode);
+        Assert.Equal("Bearer", context.Response.Headers.WWWAuthenticate.ToString());
     }
 
     // Set on the request as is: HttpClient parses an Authorization header and sends it again with one space.
