@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Api.Infrastructure;
+using Microsoft.AspNetCore.Authorization;
 
 namespace Api.Auth;
 
@@ -10,6 +11,14 @@ namespace Api.Auth;
 public sealed partial class AccessAudit(ILogger<AccessAudit> logger, ApiMetrics metrics)
 {
     private const int MaxClaimLength = 128;
+
+    /// <summary>Audits a failed authorization with the reason its <see cref="AccessDenial"/> gives, and returns that denial.</summary>
+    public AccessDenial? Denied(HttpContext http, AuthorizationFailure? failure)
+    {
+        var denial = failure?.FailureReasons.OfType<AccessDenial>().FirstOrDefault();
+        Denied(http, denial?.Decision.Code ?? "no_policy", denial?.Policy);
+        return denial;
+    }
 
     public void Denied(HttpContext http, string reason, string? policy = null)
     {

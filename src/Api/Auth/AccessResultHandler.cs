@@ -26,8 +26,7 @@ internal sealed class AccessResultHandler(IProblemDetailsService problems, Acces
             return;
         }
 
-        var denial = authorizeResult.AuthorizationFailure?.FailureReasons.OfType<AccessDenial>().FirstOrDefault();
-        audit.Denied(context, denial?.Decision.Code ?? "no_policy", denial?.Policy);
+        var denial = audit.Denied(context, authorizeResult.AuthorizationFailure);
         if (denial?.Decision.Reason == AccessDenialReason.OrganizationMismatch)
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;

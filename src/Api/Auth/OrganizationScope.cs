@@ -59,13 +59,13 @@ public static class OrganizationAuthorization
     /// endpoint has found; the middleware could only check what did not depend on it. A denial is audited as the
     /// middleware audits its own, so a caller probing other organizations shows in the audit trail either way.
     /// </summary>
-    public static async Task<bool> MayActOnAsync(this IAuthorizationService authorization, HttpContext http, string organizationId, string policy)
+    public static async Task<bool> MayActOnAsync(
+        this IAuthorizationService authorization, AccessAudit audit, HttpContext http, string organizationId, string policy)
     {
         var result = await authorization.AuthorizeAsync(http.User, new OrganizationResource(organizationId), policy);
         if (!result.Succeeded)
         {
-            var denial = result.Failure?.FailureReasons.OfType<AccessDenial>().FirstOrDefault();
-            http.RequestServices.GetRequiredService<AccessAudit>().Denied(http, denial?.Decision.Code ?? "no_policy", policy);
+            audit.Denied(http, result.Failure);
         }
 
         return result.Succeeded;

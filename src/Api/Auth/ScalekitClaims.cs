@@ -28,7 +28,7 @@ public static class ScalekitClaims
     {
         var subject = SubjectOf(user);
         var clientId = ClientIdOf(user);
-        return subject is null || subject == clientId
+        return subject is null || IsMachine(subject, clientId)
             ? clientId is null ? null : $"client:{clientId}"
             : $"user:{subject}";
     }
@@ -42,8 +42,9 @@ public static class ScalekitClaims
         user.HasClaim(Permissions, grant) || (user.HasClaim(Scopes, grant) && IsMachine(user));
 
     /// <summary>A client-credentials token: Scalekit issues it with <c>sub</c> equal to <c>client_id</c> (<c>m2morg_...</c>).</summary>
-    public static bool IsMachine(ClaimsPrincipal user) =>
-        SubjectOf(user) is { } subject && subject == ClientIdOf(user);
+    public static bool IsMachine(ClaimsPrincipal user) => IsMachine(SubjectOf(user), ClientIdOf(user));
+
+    private static bool IsMachine(string? subject, string? clientId) => subject is not null && subject == clientId;
 
     public static bool HasRole(ClaimsPrincipal user, string role) => user.HasClaim(Roles, role);
 

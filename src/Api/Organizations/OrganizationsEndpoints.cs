@@ -155,7 +155,8 @@ public static class OrganizationsEndpoints
         await GetOrganization(ScalekitClaims.OrganizationIdOf(user) ?? "", organizations, cancellationToken);
 
     public static async Task<Results<Ok<OrganizationResponse>, ProblemHttpResult>> GetOrganizationByExternalId(
-        string externalId, HttpContext context, IAuthorizationService authorization, IScalekitApi scalekit, CancellationToken cancellationToken)
+        string externalId, HttpContext context, IAuthorizationService authorization, AccessAudit audit, IScalekitApi scalekit,
+        CancellationToken cancellationToken)
     {
         externalId = ExternalIds.FromLastPathSegment(context, externalId);
         if (!ExternalIds.IsPathSegment(externalId))
@@ -167,7 +168,7 @@ public static class OrganizationsEndpoints
 
         // Only now is the organization known: someone else's is the same 404 as a missing one, down to the headers,
         // so Scalekit's 404 is answered by this same line rather than by the exception handler.
-        if (organization is null || !await authorization.MayActOnAsync(context, organization.Id, Policies.ReadOrganizationByExternalId))
+        if (organization is null || !await authorization.MayActOnAsync(audit, context, organization.Id, Policies.ReadOrganizationByExternalId))
         {
             return TypedResults.Problem(ApiProblems.OrganizationNotFound());
         }
