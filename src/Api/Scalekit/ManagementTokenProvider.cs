@@ -72,22 +72,18 @@ public sealed class ManagementTokenProvider(
             }
 
             // Within the cooldown of a failed fetch nobody asks the endpoint again (it is down, or asked us to wait):
-            // the token in its refresh margin serves while it lives, otherwise the caller gets the failure at once.
-            if (_failed is { Until: var until } && until > now)
+            // the token in its refresh margin serves while it lives; otherwise only another replica's can help.
+            DateTimeOffset? coolingUntil = _failed is { Until: var until } && until > now ? until : null;
+            if (coolingUntil is not null && current is not null && current.ExpiresAt > now)
             {
-                return current is not null && current.ExpiresAt > now
-                    ? current.Value
-                    : throw new ManagementTokenException(credentialsRejected: false, "The Scalekit token endpoint failed moments ago.")
-                    {
-                        RetryAfter = until - now,
-                    };
+                return current.Value;
             }
 
             // One request for everybody; it is not tied to the first caller's cancellation. A fetch that completed
             // synchronously ran its cleanup before it was stored here: never reuse a finished one.
             if (_inFlight is null || _inFlight.IsCompleted)
             {
-                _inFlight = FetchAndStoreAsync();
+                _inFlight = FetchAndStoreAsync(coolingUntil);
             }
 
             fetch = _inFlight;
@@ -104,16 +100,27 @@ public sealed class ManagementTokenProvider(
         }
     }
 
-    private async Task<CachedToken> FetchAndStoreAsync()
+    /// <param name="coolingUntil">The end of a failed fetch's cooldown: until then only the shared store is read.</param>
+    private async Task<CachedToken> FetchAndStoreAsync(DateTimeOffset? coolingUntil)
     {
         try
         {
-            // Another replica may have fetched one already; Scalekit is asked only when none is shared.
+            // Another replica may have fetched one already (even while this one's fetch is cooling down); Scalekit is
+            // asked only when none is shared.
             var shared = await sharedTokens.GetAsync(CancellationToken.None);
-            if (shared is not null && shared.RefreshAt > timeProvider.GetUtcNow() && shared.Value != _lastRejected)
+            var now = timeProvider.GetUtcNow();
+            if (shared is not null && shared.RefreshAt > now && shared.Value != _lastRejected)
             {
                 _failed = null;
                 return _current = new CachedToken(shared.Value, shared.RefreshAt, shared.RefreshAt);
+            }
+
+            if (coolingUntil is { } until)
+            {
+                throw new ManagementTokenException(credentialsRejected: false, "The Scalekit token endpoint failed moments ago.")
+                {
+                    RetryAfter = until - now,
+                };
             }
 
             var token = await FetchAsync();
@@ -123,7 +130,8 @@ public sealed class ManagementTokenProvider(
             metrics.ManagementTokenRefreshed("success");
             return token;
         }
-        catch (ManagementTokenException ex)
+        // During a cooldown the endpoint was not asked: the earlier failure is neither counted nor remembered anew.
+        catch (ManagementTokenException ex) when (coolingUntil is null)
         {
             metrics.ManagementTokenRefreshed(ex.CredentialsRejected ? "rejected" : "unavailable");
             // Set before the in-flight fetch is cleared, so no caller slips in between and fetches again. Refused

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
 
 namespace Api.Tests.SharedState;
 
@@ -25,6 +27,34 @@ public sealed class SharedManagementTokenTests
         }
 
         Assert.Equal(1, fake.TokenRequests);
+    }
+
+    [RedisFact]
+    public async Task AReplicaCoolingDownAfterAFailedFetchUsesTheTokenAnotherReplicaShared()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        var down = Guid.NewGuid();
+        fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1).WithGuid(down)
+            .RespondWith(Response.Create().WithStatusCode(503));
+        var settings = WithRedis(redis);
+        settings["Scalekit:TokenFetchCooldown"] = "00:01:00";
+        var token = new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]);
+        using var replicaA = new ApiFactory(fake, settings);
+        using var replicaB = new ApiFactory(fake, WithRedis(redis));
+        var clientA = replicaA.CreateClient();
+        clientA.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        var clientB = replicaB.CreateClient();
+        clientB.DefaultRequestHeaders.Authorization = new("Bearer", token);
+
+        await ProblemAssert.IsProblem(await clientA.GetAsync($"/organizations/{Tokens.OrgA}"), HttpStatusCode.ServiceUnavailable);
+        fake.Server.DeleteMapping(down);
+        Assert.Equal(HttpStatusCode.OK, (await clientB.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        var fetches = fake.TokenRequests;
+
+        Assert.Equal(HttpStatusCode.OK, (await clientA.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        Assert.Equal(fetches, fake.TokenRequests);
     }
 
     [RedisFact]
