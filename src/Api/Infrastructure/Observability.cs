@@ -28,7 +28,7 @@ public static class Observability
         // the process there with a stack trace (exit 134). It is reported with the other configuration mistakes instead.
         builder.Services.AddOptions<LogLevelsCheck>()
             .Validate(_ => !levels.Unreadable,
-                "Serilog:MinimumLevel has a value that is not a log level (Verbose, Debug, Information, Warning, Error or Fatal).")
+                "The Serilog section could not be read: check Serilog:MinimumLevel and its overrides, whose values must be log levels (Verbose, Debug, Information, Warning, Error or Fatal).")
             .ValidateOnStart();
         // preserveStaticLogger: several hosts in one process (tests) must not share one global logger.
         builder.Services.AddSerilog(preserveStaticLogger: true, configureLogger: (services, logger) =>
