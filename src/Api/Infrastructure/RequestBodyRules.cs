@@ -82,6 +82,9 @@ public static class RequestBodyRules
             return next(context);
         });
 
+    private static bool HasBody(HttpContext context) =>
+        context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? context.Request.ContentLength > 0;
+
     private static bool HasCodingOtherThan(StringValues codings, string accepted)
     {
         foreach (var header in codings)
@@ -99,13 +102,14 @@ public static class RequestBodyRules
     }
 
     /// <summary>
-    /// The refusal for a body whose type the endpoint does not take, or null when it takes it. A request without a
-    /// <c>Content-Type</c> is left to the endpoint, which tells "no body" from "not JSON" itself.
+    /// The refusal for a body whose type the endpoint does not take, or null when it takes it. A request with neither
+    /// a <c>Content-Type</c> nor a body is left to the endpoint, which says whether it needs one; a body without a type
+    /// is refused like a body of another type.
     /// </summary>
     private static Task? RefusedMediaType(HttpContext context, IReadOnlyList<IAcceptsMetadata> accepts)
     {
         var request = context.Request;
-        if (string.IsNullOrEmpty(request.ContentType))
+        if (string.IsNullOrEmpty(request.ContentType) && !HasBody(context))
         {
             return null;
         }

@@ -88,6 +88,35 @@ public sealed class RequestBodyRulesTests : IClassFixture<ApiFixture>
         Assert.Empty(_api.Fake.Requests(method, "/api/v1/organizations"));
     }
 
+    [Theory]
+    [InlineData("POST", "/organizations")]
+    [InlineData("PATCH", $"/organizations/{Tokens.OrgA}")]
+    [InlineData("PATCH", $"/organizations/{Tokens.OrgA}/settings")]
+    [InlineData("POST", $"/organizations/{Tokens.OrgA}/portal-links")]
+    public async Task ABodyWithoutAContentTypeIsRefusedLikeABodyOfAnotherType(string method, string path)
+    {
+        var untyped = await _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"displayName":"JP"}""")),
+        });
+        var otherJson = await _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = Body("""{"displayName":"JP"}""", "application/problem+json") });
+
+        var untypedProblem = await ProblemAssert.IsProblem(untyped, HttpStatusCode.UnsupportedMediaType);
+        var otherJsonProblem = await ProblemAssert.IsProblem(otherJson, HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal("media_type_unsupported", untypedProblem.GetProperty("reason").GetString());
+        Assert.Equal(otherJsonProblem.GetProperty("detail").GetString(), untypedProblem.GetProperty("detail").GetString());
+        Assert.Equal(AcceptPatch(otherJson), AcceptPatch(untyped));
+        Assert.Empty(_api.Fake.Requests(method, "/api/v1/organizations"));
+    }
+
+    [Fact]
+    public async Task APortalLinkWithNeitherABodyNorAContentTypeIsStillTaken()
+    {
+        var response = await _client.PostAsync($"/organizations/{Tokens.OrgA}/portal-links", content: null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     private static string? AcceptPatch(HttpResponseMessage response) =>
         response.Headers.TryGetValues("Accept-Patch", out var values) ? string.Join(", ", values) : null;
 
