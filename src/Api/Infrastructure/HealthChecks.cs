@@ -24,10 +24,12 @@ public static class HealthChecks
     public static IEndpointRouteBuilder MapApiHealthChecks(this IEndpointRouteBuilder app)
     {
         // The framework maps health checks for every method; a probe reads (GET, HEAD), anything else is 405.
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync })
+        // AllowCachingResponses only stops the middleware from adding its own no-cache, Pragma and Expires: the
+        // Cache-Control: no-store every answer carries (ResponseHeaders) is already set, so no cache keeps a probe.
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync, AllowCachingResponses = true })
             .WithMetadata(ProbeMethods)
             .AllowAnonymous();
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(Ready), ResponseWriter = WriteAsync })
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(Ready), ResponseWriter = WriteAsync, AllowCachingResponses = true })
             .WithMetadata(ProbeMethods)
             .AllowAnonymous();
         return app;

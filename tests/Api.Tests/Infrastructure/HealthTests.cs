@@ -36,8 +36,18 @@ public sealed class HealthTests
         using var factory = new ApiFactory(fake);
         var client = factory.CreateClient();
 
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
-        await ProblemAssert.IsProblem(await client.GetAsync("/health/ready"), HttpStatusCode.ServiceUnavailable);
+        var live = await client.GetAsync("/health/live");
+        var ready = await client.GetAsync("/health/ready");
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        await ProblemAssert.IsProblem(ready, HttpStatusCode.ServiceUnavailable);
+        // The cache headers of every other answer, not the health middleware's own.
+        foreach (var probe in new[] { live, ready })
+        {
+            Assert.Equal("no-store", probe.Headers.CacheControl?.ToString());
+            Assert.False(probe.Headers.Contains("Pragma"));
+            Assert.Null(probe.Content.Headers.Expires);
+        }
     }
 
     [Fact]
