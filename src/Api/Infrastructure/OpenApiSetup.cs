@@ -23,6 +23,7 @@ public static class OpenApiSetup
             options.AddOperationTransformer(DescribePageSize);
             options.AddSchemaTransformer(DescribeMetadataRemoval);
             options.AddSchemaTransformer(DescribeDisplayName);
+            options.AddSchemaTransformer(HideRegionCodeOnPatch);
         });
 
     /// <summary><c>/openapi/v1.json</c> for everyone; the interactive Scalar UI only in Development.</summary>
@@ -109,6 +110,20 @@ public static class OpenApiSetup
             && (property.DeclaringType == typeof(CreateOrganizationRequest) || property.DeclaringType == typeof(UpdateOrganizationRequest)))
         {
             schema.Type = JsonSchemaType.String;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A PATCH reads regionCode only to refuse it with a message naming it (it cannot change once the organization
+    /// exists): not a field to offer a client.
+    /// </summary>
+    private static Task HideRegionCodeOnPatch(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (context.JsonTypeInfo.Type == typeof(UpdateOrganizationRequest))
+        {
+            schema.Properties?.Remove("regionCode");
         }
 
         return Task.CompletedTask;
