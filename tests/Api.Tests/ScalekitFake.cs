@@ -99,6 +99,15 @@ public sealed class ScalekitFake : IDisposable
         }
     }
 
+    /// <summary>Sends no answer at all to a GET of <paramref name="path"/> until <paramref name="release"/> completes: a hung Scalekit.</summary>
+    public void HangGets(string path, Task release) =>
+        Server.Given(Request.Create().WithPath(path).UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(async _ =>
+            {
+                await release;
+                return Json(200, new { });
+            }));
+
     /// <summary>Answers stalled by <see cref="StallNextAnswerBody"/> so far (WireMock's request log never sees them).</summary>
     public int StalledAnswers => Volatile.Read(ref _stalledAnswers);
 

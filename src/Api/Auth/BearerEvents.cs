@@ -11,8 +11,8 @@ internal sealed class BearerEvents(BearerChallengeWriter writer) : JwtBearerEven
     /// <summary>
     /// Bearer credentials out of syntax are an <c>invalid_request</c> (RFC 6750 §3.1), answered 400: no token is
     /// judged. Two <c>Authorization</c> headers reach the handler joined into one string ("Bearer a, Bearer b") and
-    /// would fail as a malformed token (401); a tab after the scheme ("Bearer\ttoken") or no token at all would be
-    /// "no token" (401), as the handler only looks past "Bearer" and a space.
+    /// would fail as a malformed token (401); a tab after the scheme ("Bearer\ttoken") would be "no token" (401), as
+    /// the handler only looks past "Bearer" and a space.
     /// </summary>
     public override Task MessageReceived(MessageReceivedContext context)
     {

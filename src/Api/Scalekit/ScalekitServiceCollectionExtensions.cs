@@ -46,7 +46,7 @@ public static class ScalekitServiceCollectionExtensions
         api.AddStandardResilienceHandler()
             .Configure(BindResilience)
             .Configure(ConfigureApiResilience)
-            .Configure(ObserveCircuit);
+            .Configure(ReportToReadiness);
 
         // Inside the pipeline, so every attempt carries a current token; then every exchange is counted; innermost,
         // each body is read within the attempt's timeout.
@@ -76,7 +76,7 @@ public static class ScalekitServiceCollectionExtensions
 
     // Readiness learns from the pipeline itself rather than by calling Scalekit: the breaker's transitions, and its own
     // timeouts (a caller hanging up cancels a call too, and says nothing about Scalekit).
-    private static void ObserveCircuit(HttpStandardResilienceOptions options, IServiceProvider services)
+    private static void ReportToReadiness(HttpStandardResilienceOptions options, IServiceProvider services)
     {
         var health = services.GetRequiredService<UpstreamHealth>();
         var breaker = options.CircuitBreaker;

@@ -37,7 +37,7 @@ public sealed class UpstreamCallMetricsHandler(ApiMetrics metrics, UpstreamHealt
         catch (OperationCanceledException)
         {
             // An attempt or total timeout of the resilience pipeline (or the caller leaving) cut the call short.
-            // Readiness hears of the pipeline's own timeouts from the pipeline (ObserveCircuit), not of hang-ups.
+            // Readiness hears of the pipeline's own timeouts from the pipeline (ReportToReadiness), not of hang-ups.
             metrics.UpstreamCalled(method, route, "timeout", null);
             throw;
         }

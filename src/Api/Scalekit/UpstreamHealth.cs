@@ -2,8 +2,8 @@ namespace Api.Scalekit;
 
 /// <summary>
 /// What callers of Scalekit's management API are getting, for readiness: the client's circuit state and how the latest
-/// exchange went (reported by <see cref="UpstreamCallMetricsHandler"/>). Both are in memory, so a probe never calls
-/// Scalekit.
+/// exchange went (told by the resilience pipeline's callbacks and by <see cref="UpstreamCallMetricsHandler"/>). Both are
+/// in memory, so a probe never calls Scalekit.
 /// </summary>
 public sealed class UpstreamHealth(TimeProvider time)
 {

@@ -93,12 +93,7 @@ public sealed class UpstreamTimeoutTests
         using var fake = new ScalekitFake();
         fake.AddOrganization("org_1");
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
-            .RespondWith(Response.Create().WithCallback(async _ =>
-            {
-                await release.Task;
-                return ScalekitFake.Json(200, new { });
-            }));
+        fake.HangGets("/api/v1/organizations/org_1", release.Task);
         using var factory = new ApiFactory(fake, new Dictionary<string, string?>
         {
             ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:00.400",

@@ -194,12 +194,7 @@ public sealed class HealthTests
     {
         using var fake = new ScalekitFake();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
-            .RespondWith(Response.Create().WithCallback(async _ =>
-            {
-                await release.Task;
-                return ScalekitFake.Json(200, new { });
-            }));
+        fake.HangGets("/api/v1/organizations/org_1", release.Task);
         using var factory = new ApiFactory(fake, new Dictionary<string, string?>
         {
             ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:00.400",
