@@ -65,8 +65,12 @@ internal sealed class SharedStateOptionsValidator : IValidateOptions<SharedState
     {
         try
         {
-            StackExchange.Redis.ConfigurationOptions.Parse(connectionString);
-            return ValidateOptionsResult.Success;
+            // Parse accepts a string that names no server ("password=...", ",,,"); connecting to it then threw from a
+            // background service, after the API had started listening.
+            return StackExchange.Redis.ConfigurationOptions.Parse(connectionString).EndPoints.Count > 0
+                ? ValidateOptionsResult.Success
+                : ValidateOptionsResult.Fail(
+                    $"ConnectionStrings:{SharedStateSetup.ConnectionStringName} (env ConnectionStrings__{SharedStateSetup.ConnectionStringName}) names no Redis server: start it with host:port, e.g. redis:6379,password=...,ssl=true.");
         }
         catch (ArgumentException ex)
         {

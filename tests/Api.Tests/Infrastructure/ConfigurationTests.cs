@@ -154,6 +154,19 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Theory]
+    [InlineData("password=redis-password-never-shown")]
+    [InlineData(",,,")]
+    public async Task ARedisConnectionStringWithoutAServerStopsTheRealProcessNamingTheKeyButNotTheSecret(string connectionString)
+    {
+        var (exitCode, output) = await RunApiAsync(Production(new() { ["ConnectionStrings__Redis"] = connectionString }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("ConnectionStrings:Redis", output);
+        Assert.DoesNotContain("redis-password-never-shown", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
     [Fact]
     public async Task ALogLevelSerilogCannotReadStopsTheRealProcessNamingTheKeyWithoutAStackTrace()
     {
