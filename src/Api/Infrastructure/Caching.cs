@@ -41,12 +41,16 @@ public static class Caching
 
 internal sealed class CachingOptionsValidator : IValidateOptions<CachingOptions>
 {
+    // Past this, "now + TTL" can leave DateTimeOffset's range: a TTL of millions of days started, then failed every
+    // request (each token refused, each cached read a 500). A day is already far past any token's or read's use.
+    internal static readonly TimeSpan LongestTtl = TimeSpan.FromDays(1);
+
     public ValidateOptionsResult Validate(string? name, CachingOptions options)
     {
         var failures = new List<string>();
-        if (options.ValidatedTokenTtl < TimeSpan.Zero)
+        if (options.ValidatedTokenTtl < TimeSpan.Zero || options.ValidatedTokenTtl > LongestTtl)
         {
-            failures.Add("Caching:ValidatedTokenTtl must not be negative (00:00:00 turns the validated-token cache off).");
+            failures.Add("Caching:ValidatedTokenTtl must be between 00:00:00 (turns the validated-token cache off) and 1.00:00:00.");
         }
 
         if (options.ValidatedTokenMaxEntries < 1)
@@ -54,9 +58,9 @@ internal sealed class CachingOptionsValidator : IValidateOptions<CachingOptions>
             failures.Add("Caching:ValidatedTokenMaxEntries must be at least 1 (set Caching:ValidatedTokenTtl to 00:00:00 to turn the cache off).");
         }
 
-        if (options.OrganizationTtl < TimeSpan.Zero)
+        if (options.OrganizationTtl < TimeSpan.Zero || options.OrganizationTtl > LongestTtl)
         {
-            failures.Add("Caching:OrganizationTtl must not be negative (00:00:00 turns the organization cache off).");
+            failures.Add("Caching:OrganizationTtl must be between 00:00:00 (turns the organization cache off) and 1.00:00:00.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -229,4 +229,25 @@ public sealed class ConfigurationTests
         Assert.Contains("Caching:OrganizationTtl", failure);
         Assert.True(new CachingOptionsValidator().Validate(null, new CachingOptions()).Succeeded);
     }
+
+    [Fact]
+    public void CacheLifetimesBeyondADayAreRejectedNamingTheKeys()
+    {
+        // "now + TTL" past DateTimeOffset.MaxValue refused every token and failed every cached read with a 500.
+        var options = new CachingOptions
+        {
+            ValidatedTokenTtl = TimeSpan.FromDays(10_000_000),
+            OrganizationTtl = TimeSpan.FromDays(1) + TimeSpan.FromSeconds(1),
+        };
+
+        var failure = new CachingOptionsValidator().Validate(null, options).FailureMessage;
+
+        Assert.Contains("Caching:ValidatedTokenTtl", failure);
+        Assert.Contains("Caching:OrganizationTtl", failure);
+        Assert.True(new CachingOptionsValidator().Validate(null, new CachingOptions
+        {
+            ValidatedTokenTtl = TimeSpan.FromDays(1),
+            OrganizationTtl = TimeSpan.FromDays(1),
+        }).Succeeded);
+    }
 }
