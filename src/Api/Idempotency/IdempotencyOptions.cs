@@ -19,12 +19,16 @@ public sealed class IdempotencyOptions
 
 internal sealed class IdempotencyOptionsValidator : IValidateOptions<IdempotencyOptions>
 {
+    // Past this, "now + lifetime" can leave DateTimeOffset's range: a lifetime of millions of days started, then
+    // failed every keyed create with a 500. Retries come within minutes or hours; 30 days is far beyond them.
+    internal static readonly TimeSpan LongestKeyLifetime = TimeSpan.FromDays(30);
+
     public ValidateOptionsResult Validate(string? name, IdempotencyOptions options)
     {
         var failures = new List<string>();
-        if (options.KeyLifetime <= TimeSpan.Zero)
+        if (options.KeyLifetime <= TimeSpan.Zero || options.KeyLifetime > LongestKeyLifetime)
         {
-            failures.Add($"{IdempotencyOptions.SectionName}:KeyLifetime must be positive, e.g. 1.00:00:00 (24 hours).");
+            failures.Add($"{IdempotencyOptions.SectionName}:KeyLifetime must be positive and at most 30.00:00:00, e.g. 1.00:00:00 (24 hours).");
         }
 
         if (options.InFlightTimeout <= TimeSpan.Zero || options.InFlightTimeout > options.KeyLifetime)

@@ -37,6 +37,19 @@ public sealed class LimitsConfigurationTests
     }
 
     [Fact]
+    public void AKeyLifetimeBeyondThirtyDaysIsRejectedNamingTheKey()
+    {
+        // "now + lifetime" past DateTimeOffset.MaxValue failed every keyed create with a 500.
+        var huge = new IdempotencyOptions { KeyLifetime = TimeSpan.FromDays(10_000_000) };
+        var longest = new IdempotencyOptions { KeyLifetime = TimeSpan.FromDays(30) };
+
+        var failure = new IdempotencyOptionsValidator().Validate(null, huge).FailureMessage;
+
+        Assert.Contains("Idempotency:KeyLifetime", failure);
+        Assert.True(new IdempotencyOptionsValidator().Validate(null, longest).Succeeded);
+    }
+
+    [Fact]
     public void TheShippedSettingsFileStartsTheApiWithTheDocumentedDefaults()
     {
         using var fake = new ScalekitFake();
