@@ -107,6 +107,13 @@ internal sealed class ScalekitOptionsValidator : IValidateOptions<ScalekitOption
     // Plain http would let anyone on the path swap the signing keys; only a local emulator or fake may use it.
     internal static string? UrlRule(string value)
     {
+        // Uri.TryCreate trims them, but the issuer compared with each token's iss, and the base of every Scalekit URL,
+        // would keep them: every token refused (401) or no signing key fetched (503).
+        if (value.Trim().Length != value.Length)
+        {
+            return "must not begin or end with spaces or line breaks.";
+        }
+
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
         {
             return $"must be an absolute https:// URL, got '{value}'.";

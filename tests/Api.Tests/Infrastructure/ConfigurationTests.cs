@@ -28,6 +28,9 @@ public sealed class ConfigurationTests
     [InlineData("not a url")]
     [InlineData("https://acme.scalekit.dev?x=1")]
     [InlineData("https://user:pw@acme.scalekit.dev")]
+    [InlineData("https://acme.scalekit.dev ")]
+    [InlineData(" https://acme.scalekit.dev")]
+    [InlineData("https://acme.scalekit.dev\n")]
     public void AnUnsafeEnvironmentUrlIsRejectedNamingTheKey(string url)
     {
         var options = Valid();
@@ -49,6 +52,15 @@ public sealed class ConfigurationTests
         var options = Valid();
         options.Issuers = ["https://auth.acme.com", "http://auth.acme.com"];
         Assert.Contains("Scalekit:Issuers:1", Failures(options));
+    }
+
+    [Fact]
+    public void AnIssuerWithSurroundingWhitespaceIsRejectedNamingTheKey()
+    {
+        // Compared exactly with each token's iss, it would refuse every token.
+        var options = Valid();
+        options.Issuers = ["https://auth.acme.com\n"];
+        Assert.Contains("Scalekit:Issuers:0", Failures(options));
     }
 
     [Fact]
