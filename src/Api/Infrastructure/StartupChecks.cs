@@ -35,6 +35,12 @@ public static class StartupChecks
             await Console.Error.WriteLineAsync($"The API cannot start: {ex.Message}");
             return 1;
         }
+        // An address Kestrel cannot parse ended the process with an unhandled exception (exit code 134).
+        catch (FormatException ex) when (ex.TargetSite?.DeclaringType == typeof(BindingAddress))
+        {
+            await Console.Error.WriteLineAsync($"The API cannot start: {ex.Message} Check ASPNETCORE_URLS (or --urls) and Kestrel:Endpoints:*:Url, e.g. http://0.0.0.0:8080.");
+            return 1;
+        }
     }
 
     /// <summary>

@@ -167,6 +167,20 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("ASPNETCORE_URLS")]
+    [InlineData("Kestrel__Endpoints__Http__Url")]
+    public async Task AnAddressKestrelCannotParseStopsTheRealProcessWithExitCode1NamingTheSettings(string key)
+    {
+        var (exitCode, output) = await RunApiAsync(Production(new() { [key] = "not-an-address" }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("not-an-address", output);
+        Assert.Contains("ASPNETCORE_URLS", output);
+        Assert.Contains("Kestrel:Endpoints", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+    }
+
+    [Theory]
     [InlineData("password=redis-password-never-shown")]
     [InlineData(",,,")]
     public async Task ARedisConnectionStringWithoutAServerStopsTheRealProcessNamingTheKeyButNotTheSecret(string connectionString)
