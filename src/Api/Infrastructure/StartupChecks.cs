@@ -1,4 +1,6 @@
 using Api.Auth;
+using Api.Scalekit;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 
 namespace Api.Infrastructure;
@@ -50,12 +52,18 @@ public static class StartupChecks
     /// </summary>
     private static IReadOnlyList<string>? ValidationFailures(Exception ex) => ex switch
     {
-        OptionsValidationException single => [.. single.Failures],
+        OptionsValidationException single => [.. Named(single).Distinct()],
         AggregateException { InnerExceptions: var inner } when inner.Count > 0 && inner.All(e => e is OptionsValidationException) =>
-            [.. inner.Cast<OptionsValidationException>().SelectMany(e => e.Failures)],
+            [.. inner.Cast<OptionsValidationException>().SelectMany(Named).Distinct()],
         InvalidOperationException invalid when UnreadableSetting(invalid) is var (key, type) => [$"{key} cannot be read as {type}."],
         _ => null,
     };
+
+    // Both Scalekit clients bind Scalekit:Resilience, so one mistake fails both pipelines: named by key, it is one line.
+    private static IEnumerable<string> Named(OptionsValidationException ex) =>
+        ex.OptionsType == typeof(HttpStandardResilienceOptions)
+            ? ex.Failures.Select(failure => ScalekitServiceCollectionExtensions.ResilienceFailure(ex.OptionsName, failure))
+            : ex.Failures;
 
     /// <summary>
     /// The key and type of a value the configuration binder could not convert (<c>Scalekit__TokenRefreshMargin=abc</c>),

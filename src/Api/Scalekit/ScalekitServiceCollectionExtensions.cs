@@ -56,6 +56,25 @@ public static class ScalekitServiceCollectionExtensions
         return builder;
     }
 
+    /// <summary>
+    /// A failure of the resilience options' own checks, named by its <c>Scalekit:Resilience</c> key: the library names
+    /// the pipeline's options instance ("Timeout: The field {pipeline}.AttemptTimeout.Timeout must be ..."), which
+    /// differs per client and is no setting anyone can find; the cross-field checks name no key at all.
+    /// </summary>
+    public static string ResilienceFailure(string? optionsName, string failure)
+    {
+        var field = $"The field {optionsName}.";
+        var at = failure.IndexOf(field, StringComparison.Ordinal);
+        if (string.IsNullOrEmpty(optionsName) || at < 0)
+        {
+            return $"{ResilienceSection}: {failure}";
+        }
+
+        var path = failure[(at + field.Length)..];
+        var end = path.IndexOf(' ', StringComparison.Ordinal);
+        return end < 0 ? $"{ResilienceSection}: {failure}" : $"{ResilienceSection}:{path[..end].Replace('.', ':')}{path[end..]}";
+    }
+
     // Bound when the pipeline is built, so settings added later (tests, env) still apply.
     private static void BindResilience(HttpStandardResilienceOptions options, IServiceProvider services) =>
         services.GetRequiredService<IConfiguration>().GetSection(ResilienceSection).Bind(options);

@@ -167,6 +167,22 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("Scalekit__Resilience__AttemptTimeout__Timeout", "00:00:00", "Scalekit:Resilience:AttemptTimeout:Timeout must be between")]
+    [InlineData("Scalekit__Resilience__Retry__MaxRetryAttempts", "0", "Scalekit:Resilience:Retry:MaxRetryAttempts must be between")]
+    [InlineData("Scalekit__Resilience__CircuitBreaker__SamplingDuration", "00:00:01", "Scalekit:Resilience: The sampling duration")]
+    public async Task AResilienceSettingOutOfRangeStopsTheRealProcessNamingTheKeyOnce(string key, string value, string failure)
+    {
+        var (exitCode, output) = await RunApiAsync(Production(new() { [key] = value }));
+
+        Assert.Equal(1, exitCode);
+        // Once, though both Scalekit clients (management API and token endpoint) bind the section; and not by the
+        // name of a pipeline's options instance, which is no setting.
+        Assert.Single(output.Split('\n'), line => line.Contains(failure, StringComparison.Ordinal));
+        Assert.DoesNotContain("-standard", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Theory]
     [InlineData("ASPNETCORE_URLS")]
     [InlineData("Kestrel__Endpoints__Http__Url")]
     public async Task AnAddressKestrelCannotParseStopsTheRealProcessWithExitCode1NamingTheSettings(string key)
