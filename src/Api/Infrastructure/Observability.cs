@@ -67,8 +67,18 @@ public static class Observability
     // activity per request), and the meters stay readable by dotnet-counters.
     private static void AddOpenTelemetry(IHostApplicationBuilder builder)
     {
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        var endpoint = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        if (!string.IsNullOrWhiteSpace(endpoint))
         {
+            // The exporter ignores an endpoint or protocol it cannot read and uses its defaults (localhost): a typo
+            // started an API that exported nothing, silently. The value is not echoed: it may carry credentials.
+            var protocol = builder.Configuration["OTEL_EXPORTER_OTLP_PROTOCOL"];
+            builder.Services.AddOptions<OtlpExportCheck>()
+                .Validate(_ => Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps),
+                    "OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute http:// or https:// URL, e.g. http://otel-collector:4317.")
+                .Validate(_ => string.IsNullOrEmpty(protocol) || protocol is "grpc" or "http/protobuf",
+                    "OTEL_EXPORTER_OTLP_PROTOCOL must be grpc or http/protobuf.")
+                .ValidateOnStart();
             AddOtlpExport(builder);
         }
     }
@@ -124,6 +134,9 @@ public static class Observability
         });
     }
 }
+
+/// <summary>The OTLP exporter's settings, checked at startup (the values are read from configuration directly).</summary>
+public sealed class OtlpExportCheck;
 
 /// <summary>Whether Serilog could read the configured levels; the process stops at startup when it could not.</summary>
 public sealed class LogLevelsCheck

@@ -197,6 +197,22 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "otel-collector:4317-with-no-scheme")]
+    [InlineData("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]
+    public async Task AnOtlpSettingTheExporterWouldIgnoreStopsTheRealProcessNamingIt(string key, string value)
+    {
+        var (exitCode, output) = await RunApiAsync(Production(new()
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:4317",
+            [key] = value,
+        }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(key, output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Theory]
     [InlineData("password=redis-password-never-shown")]
     [InlineData(",,,")]
     public async Task ARedisConnectionStringWithoutAServerStopsTheRealProcessNamingTheKeyButNotTheSecret(string connectionString)
