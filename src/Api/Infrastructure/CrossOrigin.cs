@@ -39,7 +39,9 @@ public static class CrossOrigin
     /// </summary>
     public static IServiceCollection AddApiCors(this IServiceCollection services)
     {
-        services.AddOptions<CrossOriginOptions>().BindConfiguration(CrossOriginOptions.SectionName).ValidateOnStart();
+        services.AddOptions<CrossOriginOptions>().BindConfiguration(CrossOriginOptions.SectionName)
+            .ValidateListsAreIndexed("Cors:AllowedOrigins")
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<CrossOriginOptions>, CrossOriginOptionsValidator>();
         services.AddCors();
         services.AddOptions<CorsOptions>().Configure<IOptions<CrossOriginOptions>, IHostEnvironment>((cors, options, environment) =>

@@ -16,7 +16,9 @@ public static class ScalekitServiceCollectionExtensions
     public static IHostApplicationBuilder AddScalekit(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<ScalekitOptions>().BindConfiguration(ScalekitOptions.SectionName).ValidateOnStart();
+        services.AddOptions<ScalekitOptions>().BindConfiguration(ScalekitOptions.SectionName)
+            .ValidateListsAreIndexed("Scalekit:Audiences", "Scalekit:Issuers")
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ScalekitOptions>, ScalekitOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IManagementTokenStore>(LocalManagementTokenStore.Instance);

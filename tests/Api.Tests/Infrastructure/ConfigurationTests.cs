@@ -197,6 +197,19 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("Scalekit__Issuers", "Scalekit:Issuers")]
+    [InlineData("Cors__AllowedOrigins", "Cors:AllowedOrigins")]
+    public async Task AListGivenASingleValueStopsTheRealProcessNamingTheKey(string variable, string key)
+    {
+        // The binder ignores it: the API started with the default (the environment URL as issuer, no origin).
+        var (exitCode, output) = await RunApiAsync(Production(new() { [variable] = "https://auth.acme.com" }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"{key} is a list", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Theory]
     [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "otel-collector:4317-with-no-scheme")]
     [InlineData("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]
     public async Task AnOtlpSettingTheExporterWouldIgnoreStopsTheRealProcessNamingIt(string key, string value)
