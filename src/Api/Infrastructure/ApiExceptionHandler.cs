@@ -102,7 +102,8 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
         return api.StatusCode switch
         {
             _ when status is >= 200 and < 300 => (BadGateway("Scalekit answered with an unreadable body."), null),
-            HttpStatusCode.BadRequest => (UpstreamValidation.ToProblem(api.Content), null),
+            // Scalekit's field descriptions are passed on, but never one that echoes the management token the call carried.
+            HttpStatusCode.BadRequest => (UpstreamValidation.ToProblem(api.Content, api.RequestMessage?.Headers.Authorization?.Parameter), null),
             HttpStatusCode.NotFound => (ApiProblems.OrganizationNotFound(), null),
             HttpStatusCode.Conflict => (ApiProblems.Conflict(), null),
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => (BadGateway("Scalekit refused this API's credentials."), null),

@@ -24,14 +24,19 @@ internal static class UpstreamValidation
         ["features"] = "features",
     };
 
-    public static ProblemDetails ToProblem(string? body)
+    private const string GenericDescription = "Scalekit rejected this value.";
+
+    /// <param name="credential">The management token the rejected call carried: a description that echoes it is not passed on.</param>
+    public static ProblemDetails ToProblem(string? body, string? credential = null)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         foreach (var violation in Violations(body))
         {
             if (violation.Field is { } field && Fields.TryGetValue(field, out var name))
             {
-                errors[name] = [PrintableText.Clean(violation.Description, MaxDescriptionLength, trim: true) ?? "Scalekit rejected this value."];
+                errors[name] = [Echoes(violation.Description, credential)
+                    ? GenericDescription
+                    : PrintableText.Clean(violation.Description, MaxDescriptionLength, trim: true) ?? GenericDescription];
             }
         }
 
@@ -42,6 +47,10 @@ internal static class UpstreamValidation
             Detail = "Scalekit rejected the request as invalid.",
         };
     }
+
+    // Judged before the description is capped, so a cut-off echo of a long token is caught too.
+    private static bool Echoes(string? description, string? credential) =>
+        !string.IsNullOrEmpty(credential) && description?.Contains(credential, StringComparison.Ordinal) == true;
 
     private static IEnumerable<ScalekitFieldViolation> Violations(string? body)
     {

@@ -73,6 +73,40 @@ public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task AnUpstream400ThatEchoesTheManagementTokenDoesNotPassTheTokenOn()
+    {
+        // A validation answer that quotes the request back, Authorization header included.
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(request => ScalekitFake.Json(400, new
+            {
+                code = 3,
+                message = "invalid",
+                details = new[]
+                {
+                    new
+                    {
+                        validation_error_info = new
+                        {
+                            field_violations = new[]
+                            {
+                                new { field = "display_name", description = $"rejected request with {request.Headers!["Authorization"].Single()}" },
+                                new { field = "slug", description = "must be lowercase" },
+                            },
+                        },
+                    },
+                },
+            })));
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+        var errors = problem.GetProperty("errors");
+        Assert.Equal("Scalekit rejected this value.", errors.GetProperty("displayName")[0].GetString());
+        Assert.Equal("must be lowercase", errors.GetProperty("slug")[0].GetString());
+        Assert.DoesNotContain(_api.Fake.CurrentManagementToken, problem.ToString());
+    }
+
+    [Fact]
     public async Task An429WithRetryAfterBecomes503WithRetryAfter()
     {
         GetAnswers(429, """{"code":8,"message":"rate limited"}""", retryAfter: "17");
