@@ -21,6 +21,7 @@ builder.Services.AddApiAuthorization();     // one configured rule per policy; a
 builder.Services.AddApiRateLimiting();      // per-caller budgets for reads and writes; 429 with Retry-After
 builder.Services.AddApiCors();              // browser origins that may call (Cors:AllowedOrigins); loopback in Development
 builder.Services.AddIdempotency();          // Idempotency-Key on creates: replays, never a second organization
+builder.Services.AddShutdownDeadline();     // a create outlives its caller, not the host's shutdown timeout
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
 builder.Services.AddRequestBodyRules();     // a body's media type is judged by the rules below, not by routing
 builder.Services.AddApiJson();              // source-generated JSON for this API's bodies

@@ -218,6 +218,19 @@ public sealed class ScalekitFake : IDisposable
     public int OrganizationReadsArrived => Volatile.Read(ref _organizationReadsArrived);
 
     /// <summary>
+    /// Holds every organization create on arrival, before acting on it, until <paramref name="release"/> completes
+    /// (30 s at most), then applies and answers it; <paramref name="arrived"/> completes when the first reaches the fake.
+    /// </summary>
+    public void HoldOrganizationCreates(TaskCompletionSource arrived, Task release) =>
+        Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(request =>
+            {
+                arrived.TrySetResult();
+                release.Wait(TimeSpan.FromSeconds(30));
+                return CreateOrganization(request);
+            }));
+
+    /// <summary>
     /// Holds the next organization update on arrival, before acting on it, until <paramref name="release"/> completes
     /// (30 s at most), then applies and answers it; <paramref name="arrived"/> completes when it reaches the fake.
     /// Later updates are applied at once. Like a write that is slow to land at Scalekit.

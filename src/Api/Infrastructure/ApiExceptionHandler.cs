@@ -14,7 +14,8 @@ namespace Api.Infrastructure;
 /// Maps failures to Problem Details. Upstream answers are translated, never forwarded: Scalekit's bodies and
 /// headers (and any token) stay inside this process.
 /// </summary>
-internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeProvider time, IConfiguration configuration, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeProvider time, IConfiguration configuration, ShutdownDeadline shutdown,
+    ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -88,6 +89,11 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
             case ScalekitContractException contract:
                 logger.LogWarning("Scalekit answered outside its contract: {Reason}", contract.Message);
                 return (BadGateway("Scalekit answered with an unexpected body."), null);
+
+            // The host's shutdown deadline ended a create still waiting on Scalekit; Kestrel is dropping the connection.
+            case OperationCanceledException when shutdown.Token.IsCancellationRequested:
+                logger.LogWarning("The shutdown deadline passed before Scalekit answered; the request was abandoned");
+                return (ApiProblems.Create(503, "Service Unavailable", "The API is shutting down. Try again."), 1);
 
             default:
                 logger.LogError(exception, "Unhandled exception");

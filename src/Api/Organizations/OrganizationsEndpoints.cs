@@ -105,12 +105,13 @@ public static class OrganizationsEndpoints
     }
 
     public static async Task<Results<Created<OrganizationResponse>, ProblemHttpResult>> CreateOrganization(
-        CreateOrganizationRequest request, IdempotentRetry retry, IScalekitApi scalekit)
+        CreateOrganizationRequest request, IdempotentRetry retry, IScalekitApi scalekit, ShutdownDeadline shutdown)
     {
         // Not the request's cancellation: a create runs to its end even when the caller hangs up (the resilience
         // pipeline's total timeout bounds it), so its outcome is known and a retry with the same key replays it. Were
-        // it cancelled, the outcome would be unknown, and a caller could make it so at will.
-        var cancellationToken = CancellationToken.None;
+        // it cancelled, the outcome would be unknown, and a caller could make it so at will. Only the host's shutdown
+        // deadline ends it early; its key is then kept for the retry to reconcile.
+        var cancellationToken = shutdown.Token;
 
         // The earlier attempt with this Idempotency-Key may have created the organization without telling us:
         // its externalId finds it, so a retry never creates a second one. An id that cannot travel as a path
