@@ -44,7 +44,8 @@ public static class Observability
                 levels.Unreadable = true;
             }
 
-            logger.ReadFrom.Services(services).Enrich.FromLogContext();
+            // No query-string value reaches a log event: it may be an access token.
+            logger.ReadFrom.Services(services).Enrich.FromLogContext().Enrich.With<QueryStringRedaction>();
             if (development)
             {
                 logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");

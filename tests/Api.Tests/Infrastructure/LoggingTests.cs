@@ -28,6 +28,24 @@ public sealed class LoggingTests
     }
 
     [Fact]
+    public async Task AnAccessTokenSentInTheQueryStringIsRedactedFromTheFrameworksRequestEvents()
+    {
+        using var fake = new ScalekitFake();
+        // An operator looking into a problem turns ASP.NET Core's own request events on.
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Serilog:MinimumLevel:Override:Microsoft.AspNetCore"] = "Information" });
+        var token = new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]);
+
+        var response = await factory.CreateClient().GetAsync($"/organizations/{Tokens.OrgA}?access_token={token}&pageSize=5");
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
+        var logs = factory.Logs.AllText();
+        Assert.Contains("Request starting", logs);
+        Assert.Contains("?access_token=Redacted&pageSize=Redacted", logs);
+        Assert.DoesNotContain(token.Split('.')[1], logs);
+        Assert.DoesNotContain(token.Split('.')[2], logs);
+    }
+
+    [Fact]
     public async Task RequestLogsCarryTheRouteStatusAndCaller()
     {
         using var fixture = new ApiFixture();
