@@ -91,18 +91,24 @@ internal sealed class ScalekitOptionsValidator : IValidateOptions<ScalekitOption
             failures.Add("Scalekit:TokenFetchCooldown must be between 00:00:00 and 00:01:00.");
         }
 
-        if (options.JwksRefreshCooldown < TimeSpan.Zero)
+        // The cooldown also spaces out retries after a failed key fetch: one failure at startup answers every
+        // request 503 until it ends, and tokens signed with a rotated-in key are refused for as long.
+        if (options.JwksRefreshCooldown < TimeSpan.Zero || options.JwksRefreshCooldown > LongestJwksRefreshCooldown)
         {
-            failures.Add("Scalekit:JwksRefreshCooldown must not be negative.");
+            failures.Add("Scalekit:JwksRefreshCooldown must be between 00:00:00 and 00:05:00.");
         }
 
-        if (options.JwksAutomaticRefreshInterval <= TimeSpan.Zero)
+        // A key Scalekit retired keeps validating tokens until the next refresh.
+        if (options.JwksAutomaticRefreshInterval <= TimeSpan.Zero || options.JwksAutomaticRefreshInterval > LongestJwksAutomaticRefreshInterval)
         {
-            failures.Add("Scalekit:JwksAutomaticRefreshInterval must be positive.");
+            failures.Add("Scalekit:JwksAutomaticRefreshInterval must be positive and at most 1.00:00:00.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    internal static readonly TimeSpan LongestJwksRefreshCooldown = TimeSpan.FromMinutes(5);
+    internal static readonly TimeSpan LongestJwksAutomaticRefreshInterval = TimeSpan.FromDays(1);
 
     // Plain http would let anyone on the path swap the signing keys; only a local emulator or fake may use it.
     internal static string? UrlRule(string value)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Api.Auth;
 using Api.Infrastructure;
 using Api.Scalekit;
@@ -61,6 +62,39 @@ public sealed class ConfigurationTests
         var options = Valid();
         options.Issuers = ["https://auth.acme.com\n"];
         Assert.Contains("Scalekit:Issuers:0", Failures(options));
+    }
+
+    [Theory]
+    [InlineData("-00:00:01")]
+    [InlineData("00:05:01")]
+    [InlineData("1.00:00:00")]
+    public void AJwksRefreshCooldownOutOfRangeIsRejectedNamingTheKey(string cooldown)
+    {
+        // A day-long cooldown used to start, and one failed key fetch would then answer every request 503 for a day.
+        var options = Valid();
+        options.JwksRefreshCooldown = TimeSpan.Parse(cooldown, CultureInfo.InvariantCulture);
+        Assert.Contains("Scalekit:JwksRefreshCooldown", Failures(options));
+    }
+
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("1.00:00:01")]
+    [InlineData("365.00:00:00")]
+    public void AJwksAutomaticRefreshIntervalOutOfRangeIsRejectedNamingTheKey(string interval)
+    {
+        // A year-long interval used to start, and would keep trusting a key Scalekit had retired until a restart.
+        var options = Valid();
+        options.JwksAutomaticRefreshInterval = TimeSpan.Parse(interval, CultureInfo.InvariantCulture);
+        Assert.Contains("Scalekit:JwksAutomaticRefreshInterval", Failures(options));
+    }
+
+    [Fact]
+    public void TheLongestJwksTimingsAreAccepted()
+    {
+        var options = Valid();
+        options.JwksRefreshCooldown = TimeSpan.FromMinutes(5);
+        options.JwksAutomaticRefreshInterval = TimeSpan.FromDays(1);
+        Assert.Equal("", Failures(options));
     }
 
     [Fact]
