@@ -73,14 +73,25 @@ public static class RequestBodyRules
                 }
             }
 
-            // Bodies without a Content-Length (chunked) are cut off by the server while they are read.
-            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+            var limit = context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature ? feature : null;
+            if (request.ContentLength is null && HasBody(context))
             {
-                feature.MaxRequestBodySize = maxBytes;
+                // A body without a Content-Length (chunked) is counted here as it is read. Kestrel's own limit counts
+                // the chunked framing too (every chunk's size line and CRLFs), so a body well under the limit sent in
+                // small chunks was refused as too large; the server's limit now only bounds that framing.
+                limit?.MaxRequestBodySize = maxBytes * MaxChunkedFramingFactor;
+                request.Body = new LimitedBodyStream(request.Body, maxBytes);
+            }
+            else
+            {
+                limit?.MaxRequestBodySize = maxBytes;
             }
 
             return next(context);
         });
+
+    // A 1-byte chunk takes 6 bytes on the wire ("1\r\nx\r\n"): room for any framing but chunk extensions.
+    private const int MaxChunkedFramingFactor = 8;
 
     private static bool HasBody(HttpContext context) =>
         context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? context.Request.ContentLength > 0;
@@ -139,6 +150,41 @@ public static class RequestBodyRules
         }
 
         return null;
+    }
+
+    /// <summary>The request body, refused with a 413 once more than <paramref name="maxBytes"/> of it are read.</summary>
+    private sealed class LimitedBodyStream(Stream inner, long maxBytes) : Stream
+    {
+        private long _read;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _read; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+
+        public override int Read(Span<byte> buffer) => Count(inner.Read(buffer));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Count(await inner.ReadAsync(buffer, cancellationToken));
+
+        private int Count(int read)
+        {
+            _read += read;
+            return _read > maxBytes
+                ? throw new BadHttpRequestException("The request body is too large.", StatusCodes.Status413PayloadTooLarge)
+                : read;
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private static Task RefuseAsync(HttpContext context, string detail, string reason) =>

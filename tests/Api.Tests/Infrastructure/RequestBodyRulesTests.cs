@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Api.Tests.Infrastructure;
 
@@ -144,6 +147,63 @@ public sealed class RequestBodyRulesTests : IClassFixture<ApiFixture>
         // The client's choice, not a failure of this service: a warning, not an error.
         var logged = Assert.Single(_api.Factory.Logs.Events, e => e.Properties.TryGetValue("StatusCode", out var status) && status.ToString() == "501");
         Assert.Equal(Serilog.Events.LogEventLevel.Warning, logged.Level);
+    }
+
+    [Theory]
+    [InlineData(50_000, 10, HttpStatusCode.Created)]
+    [InlineData(65_000, 100, HttpStatusCode.Created)]
+    [InlineData(70_000, 65_536, HttpStatusCode.RequestEntityTooLarge)]
+    [InlineData(70_000, 10, HttpStatusCode.RequestEntityTooLarge)]
+    public async Task AChunkedBodyIsMeasuredWithoutItsFraming(int size, int chunkSize, HttpStatusCode expected)
+    {
+        using var fake = new ScalekitFake();
+        using var factory = new ApiFactory(fake);
+        // Over a real socket: the chunked framing exists only on the wire, where Kestrel counted it against the limit.
+        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        factory.StartServer();
+        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:create"]));
+        var json = $$"""{"displayName":"Initech","pad":"{{new string('x', size - 34)}}"}""";
+
+        var response = await client.PostAsync("/organizations", new SmallChunksContent(Encoding.UTF8.GetBytes(json), chunkSize));
+
+        if (expected == HttpStatusCode.Created)
+        {
+            Assert.Equal(expected, response.StatusCode);
+        }
+        else
+        {
+            await ProblemAssert.IsProblem(response, expected);
+            Assert.Empty(fake.Requests("POST", "/api/v1/organizations"));
+        }
+    }
+
+    /// <summary>A JSON body sent chunked (no Content-Length), one chunk per <c>chunkSize</c> bytes.</summary>
+    private sealed class SmallChunksContent : HttpContent
+    {
+        private readonly byte[] _body;
+        private readonly int _chunkSize;
+
+        public SmallChunksContent(byte[] body, int chunkSize)
+        {
+            (_body, _chunkSize) = (body, chunkSize);
+            Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            for (var offset = 0; offset < _body.Length; offset += _chunkSize)
+            {
+                await stream.WriteAsync(_body.AsMemory(offset, Math.Min(_chunkSize, _body.Length - offset)));
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 
     private static ByteArrayContent Body(string json, string contentType)
