@@ -30,9 +30,29 @@ public static class ExternalIds
             path = path[..end];
         }
 
-        path = path.TrimEnd('/');
+        // The server resolved dot segments ("crm-b/." and "crm-b/x/.." are "crm-b/"), %2E included, before routing;
+        // so are they here, or the lookup asked for "." or ".." and answered 404 for a path the route matched.
+        var segments = new List<string>();
+        foreach (var segment in path.TrimEnd('/').ToString().Split('/'))
+        {
+            switch (Uri.UnescapeDataString(segment))
+            {
+                case ".":
+                    break;
+                case "..":
+                    if (segments.Count > 1)
+                    {
+                        segments.RemoveAt(segments.Count - 1);
+                    }
 
-        return Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..].ToString());
+                    break;
+                case var unescaped:
+                    segments.Add(unescaped);
+                    break;
+            }
+        }
+
+        return segments.Count > 0 ? segments[^1] : routeValue;
     }
 
     /// <summary>Whether <paramref name="externalId"/> can be an organization's external id (the create/update rule).</summary>

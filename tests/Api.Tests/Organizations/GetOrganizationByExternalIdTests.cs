@@ -1,10 +1,15 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 using Api.Tests.Emulator;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Scalekit.Emulator;
 
 namespace Api.Tests.Organizations;
@@ -47,6 +52,35 @@ public sealed class GetOrganizationByExternalIdTests : IClassFixture<ApiFixture>
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var call = Assert.Single(_api.Fake.Requests("GET", "/api/v1/organizations"));
         Assert.Equal("/api/v1/organizations:external/acct 7:eu", call.RequestMessage.Path);
+    }
+
+    [Theory]
+    [InlineData("/organizations/external/crm-b/.")]
+    [InlineData("/organizations/external/crm-b/%2E")]
+    [InlineData("/organizations/external/crm-b/tail/..")]
+    [InlineData("/organizations/external/crm-a/../crm-b")]
+    public async Task DotSegmentsAreResolvedAsTheServerResolvedThemForRouting(string target)
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgB, "Globex", externalId: "crm-b");
+        using var factory = new ApiFactory(fake);
+        // Over a real socket: HttpClient resolves dot segments itself, so only Kestrel ever sees them.
+        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        factory.StartServer();
+        var address = new Uri(factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, address.Port);
+        var stream = tcp.GetStream();
+        var token = new Tokens(fake).Machine(Tokens.OrgA, ["organizations:read_all"]);
+
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"GET {target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"));
+        var answer = await new StreamReader(stream, Encoding.UTF8).ReadToEndAsync();
+
+        Assert.StartsWith("HTTP/1.1 200 ", answer, StringComparison.Ordinal);
+        Assert.Contains($"\"id\":\"{Tokens.OrgB}\"", answer, StringComparison.Ordinal);
+        var call = Assert.Single(fake.Requests("GET", "/api/v1/organizations"));
+        Assert.Equal("/api/v1/organizations:external/crm-b", call.RequestMessage.Path);
     }
 
     [Fact]
