@@ -131,8 +131,10 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
         _ when bad.InnerException is System.Text.Json.JsonException json => InvalidJsonDetail(json),
         // The framework's own wording names the handler's parameters ("Implicit body inferred for parameter ...").
         _ when IsMissingBody(bad) => "The request body is required: send a JSON object.",
-        _ => "The request could not be read.",
+        _ => UnreadableRequestDetail,
     };
+
+    public const string UnreadableRequestDetail = "The request could not be read.";
 
     public const string BodyTooLargeDetail = "The request body is too large.";
 

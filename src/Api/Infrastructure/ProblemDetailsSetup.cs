@@ -19,7 +19,8 @@ public static class ProblemDetailsSetup
 
     /// <summary>
     /// Errors the framework answers without a body (no route, a method the route does not take, a body cut off at the
-    /// size limit) become Problem Details that say what went wrong, like every other error.
+    /// size limit or whose chunked framing is malformed) become Problem Details that say what went wrong, like every
+    /// other error.
     /// </summary>
     public static IApplicationBuilder UseApiStatusCodePages(this IApplicationBuilder app) =>
         app.UseStatusCodePages(context =>
@@ -36,6 +37,8 @@ public static class ProblemDetailsSetup
                     StatusCodes.Status405MethodNotAllowed =>
                         $"This endpoint does not take {PrintableText.Clean(http.Request.Method, 16)}; it takes {http.Response.Headers.Allow}.",
                     StatusCodes.Status413PayloadTooLarge => ApiExceptionHandler.BodyTooLargeDetail,
+                    // The endpoint's body reader answers a body the server could not decode (a bad chunk size) this way.
+                    StatusCodes.Status400BadRequest => ApiExceptionHandler.UnreadableRequestDetail,
                     _ => null,
                 },
             };

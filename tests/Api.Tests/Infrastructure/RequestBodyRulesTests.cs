@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -177,6 +179,33 @@ public sealed class RequestBodyRulesTests : IClassFixture<ApiFixture>
             await ProblemAssert.IsProblem(response, expected);
             Assert.Empty(fake.Requests("POST", "/api/v1/organizations"));
         }
+    }
+
+    [Fact]
+    public async Task AMalformedChunkedBodyIsAProblemThatSaysTheRequestCouldNotBeRead()
+    {
+        using var fake = new ScalekitFake();
+        using var factory = new ApiFactory(fake);
+        // Over a real socket: HttpClient never frames a chunk wrongly, and only Kestrel parses the framing.
+        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        factory.StartServer();
+        var address = new Uri(factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, address.Port);
+        var stream = tcp.GetStream();
+        var token = new Tokens(fake).User(Tokens.OrgA, ["organizations:create"]);
+
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"POST /organizations HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+            + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"));
+        var answer = await new StreamReader(stream, Encoding.UTF8).ReadToEndAsync();
+
+        Assert.StartsWith("HTTP/1.1 400 ", answer, StringComparison.Ordinal);
+        Assert.Contains("Content-Type: application/problem+json", answer, StringComparison.Ordinal);
+        var json = answer[answer.IndexOf('{')..(answer.LastIndexOf('}') + 1)];
+        var problem = JsonDocument.Parse(json).RootElement;
+        Assert.Equal("The request could not be read.", problem.GetProperty("detail").GetString());
+        Assert.Empty(fake.Requests("POST", "/api/v1/organizations"));
     }
 
     /// <summary>A JSON body sent chunked (no Content-Length), one chunk per <c>chunkSize</c> bytes.</summary>
