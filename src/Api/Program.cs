@@ -23,6 +23,7 @@ builder.Services.AddApiCors();              // browser origins that may call (Co
 builder.Services.AddIdempotency();          // Idempotency-Key on creates: replays, never a second organization
 builder.Services.AddShutdownDeadline();     // a create outlives its caller, not the host's shutdown timeout
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
+builder.Services.AddApiHostFiltering();     // AllowedHosts is checked in the pipeline below, not before it
 builder.Services.AddRequestBodyRules();     // a body's media type is judged by the rules below, not by routing
 builder.Services.AddApiJson();              // source-generated JSON for this API's bodies
 builder.Services.AddOrganizationValidators(); // the request validators, named one by one
@@ -35,6 +36,7 @@ app.UseApiRequestLogging();                 // outermost, so it sees the final s
 app.UseApiResponseHeaders();                // no-store and nosniff on every answer
 app.UseExceptionHandler();
 app.UseApiStatusCodePages();                // bodiless errors (404, 405) become Problem Details that say why
+app.UseApiHostFiltering();                  // a Host not in AllowedHosts: 400, described by the status code pages
 app.UseApiCors();                           // before authentication: preflights carry no token; errors keep their CORS headers
 app.UseRequestBodyRules(64 * 1024);         // 413 over 64 KiB; 415 for a compressed body, another type or charset
 app.UseAuthentication();

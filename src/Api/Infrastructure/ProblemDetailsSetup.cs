@@ -37,6 +37,7 @@ public static class ProblemDetailsSetup
                     StatusCodes.Status405MethodNotAllowed =>
                         $"This endpoint does not take {PrintableText.Clean(http.Request.Method, 16)}; it takes {http.Response.Headers.Allow}.",
                     StatusCodes.Status413PayloadTooLarge => ApiExceptionHandler.BodyTooLargeDetail,
+                    StatusCodes.Status400BadRequest when HostFiltering.Refused(http) => "The request's Host is not one this API answers.",
                     // The endpoint's body reader answers a body the server could not decode (a bad chunk size) this way.
                     StatusCodes.Status400BadRequest => ApiExceptionHandler.UnreadableRequestDetail,
                     _ => null,
