@@ -27,7 +27,7 @@ public static class HostFiltering
     public static IApplicationBuilder UseApiHostFiltering(this IApplicationBuilder app) =>
         app.UseHostFiltering().Use((context, next) =>
         {
-            context.Items[Allowed] = true;
+            context.Items[Allowed] = Allowed;
             return next(context);
         });
 
