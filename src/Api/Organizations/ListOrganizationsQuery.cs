@@ -47,7 +47,8 @@ public sealed record ListOrganizationsQuery
             return true;
         }
 
-        if (!int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed))
+        // Digits only: NumberStyles.Integer would also take " 5", "5 " and "+5", which no client means to send.
+        if (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
         {
             return false;
         }

@@ -143,6 +143,10 @@ public sealed class ListOrganizationsTests : IClassFixture<ApiFixture>
     [InlineData("pageSize=ten")]
     [InlineData("pageSize=1e3")]
     [InlineData("pageSize=99999999999")]
+    [InlineData("pageSize=%205")]
+    [InlineData("pageSize=5%20")]
+    [InlineData("pageSize=%2B5")]
+    [InlineData("pageSize=-1")]
     public async Task ANonNumericPageSizeIs400NamingPageSizeWithNoUpstreamCall(string query)
     {
         var response = await _platform.GetAsync($"/organizations?{query}");
