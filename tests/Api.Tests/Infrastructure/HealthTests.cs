@@ -4,8 +4,6 @@ using System.Text;
 using System.Text.Json;
 using Api.Infrastructure;
 using Api.Scalekit;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using WireMock.RequestBuilders;
@@ -218,11 +216,9 @@ public sealed class HealthTests
         fake.AddOrganization(Tokens.OrgA);
         using var factory = new ApiFactory(fake);
         // Over a real socket, so that hanging up reaches the server and cancels its Scalekit call, as in production.
-        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        factory.StartServer();
+        var address = factory.StartOnLoopback();
         using var calls = new MetricCollector<long>(factory.Services.GetRequiredService<IMeterFactory>(), ApiMetrics.MeterName, ApiMetrics.UpstreamCalls);
-        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        using var client = new HttpClient { BaseAddress = new Uri(address) };
+        using var client = new HttpClient { BaseAddress = address };
         client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, roles: ["admin"]));
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

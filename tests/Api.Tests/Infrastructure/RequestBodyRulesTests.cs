@@ -1,10 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Api.Tests.Infrastructure;
@@ -161,10 +158,7 @@ public sealed class RequestBodyRulesTests : IClassFixture<ApiFixture>
         using var fake = new ScalekitFake();
         using var factory = new ApiFactory(fake);
         // Over a real socket: the chunked framing exists only on the wire, where Kestrel counted it against the limit.
-        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        factory.StartServer();
-        var address = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        using var client = new HttpClient { BaseAddress = new Uri(address) };
+        using var client = new HttpClient { BaseAddress = factory.StartOnLoopback() };
         client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:create"]));
         var json = $$"""{"displayName":"Initech","pad":"{{new string('x', size - 34)}}"}""";
 
@@ -187,18 +181,12 @@ public sealed class RequestBodyRulesTests : IClassFixture<ApiFixture>
         using var fake = new ScalekitFake();
         using var factory = new ApiFactory(fake);
         // Over a real socket: HttpClient never frames a chunk wrongly, and only Kestrel parses the framing.
-        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        factory.StartServer();
-        var address = new Uri(factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(IPAddress.Loopback, address.Port);
-        var stream = tcp.GetStream();
+        var address = factory.StartOnLoopback();
         var token = new Tokens(fake).User(Tokens.OrgA, ["organizations:create"]);
 
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+        var answer = await Loopback.SendRawAsync(address,
             $"POST /organizations HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-            + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"));
-        var answer = await new StreamReader(stream, Encoding.UTF8).ReadToEndAsync();
+            + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
 
         Assert.StartsWith("HTTP/1.1 400 ", answer, StringComparison.Ordinal);
         Assert.Contains("Content-Type: application/problem+json", answer, StringComparison.Ordinal);

@@ -2,8 +2,6 @@ using System.Net;
 using System.Text;
 using Api.Organizations;
 using Api.SharedState;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Api.Tests.Organizations;
@@ -152,8 +150,7 @@ public sealed class ConcurrentMetadataTests
         var clientB = Admin(replicaB, tokens);
         using var replicaA = new ApiFactory(fake, settings);
         // Over a real socket, so that hanging up reaches the server as it does in production.
-        replicaA.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        replicaA.StartServer();
+        var address = replicaA.StartOnLoopback();
         var locksB = (RedisOrganizationLocks)replicaB.Services.GetRequiredService<IOrganizationLocks>();
         // Scalekit has A's write but has not applied it yet.
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -161,8 +158,7 @@ public sealed class ConcurrentMetadataTests
         fake.HoldNextOrganizationUpdate(arrived, release.Task);
         using var hangUp = new CancellationTokenSource();
 
-        var address = replicaA.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        using var clientA = new HttpClient { BaseAddress = new Uri(address) };
+        using var clientA = new HttpClient { BaseAddress = address };
         clientA.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(Tokens.OrgA, roles: ["admin"]));
 
         var first = clientA.PatchAsync($"/organizations/{Tokens.OrgA}",

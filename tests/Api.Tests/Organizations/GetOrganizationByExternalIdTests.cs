@@ -1,12 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using Api.Tests.Emulator;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -65,17 +61,11 @@ public sealed class GetOrganizationByExternalIdTests : IClassFixture<ApiFixture>
         fake.AddOrganization(Tokens.OrgB, "Globex", externalId: "crm-b");
         using var factory = new ApiFactory(fake);
         // Over a real socket: HttpClient resolves dot segments itself, so only Kestrel ever sees them.
-        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        factory.StartServer();
-        var address = new Uri(factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(IPAddress.Loopback, address.Port);
-        var stream = tcp.GetStream();
+        var address = factory.StartOnLoopback();
         var token = new Tokens(fake).Machine(Tokens.OrgA, ["organizations:read_all"]);
 
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            $"GET {target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"));
-        var answer = await new StreamReader(stream, Encoding.UTF8).ReadToEndAsync();
+        var answer = await Loopback.SendRawAsync(address,
+            $"GET {target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
 
         Assert.StartsWith("HTTP/1.1 200 ", answer, StringComparison.Ordinal);
         Assert.Contains($"\"id\":\"{Tokens.OrgB}\"", answer, StringComparison.Ordinal);
@@ -202,8 +192,7 @@ public sealed class ExternalIdEscapingTests
             host.UseSetting("Scalekit:Audiences:0", "skc_app");
             host.UseSetting("Scalekit:Issuers:0", emulator.Issuer);
         });
-        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        factory.StartServer();
+        factory.StartOnLoopback();
         using var client = factory.CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", emulator.MintAccessToken(new AccessTokenRequest
         {
