@@ -304,17 +304,25 @@ public sealed class ConfigurationTests
 
     private static async Task<(int ExitCode, string Output)> RunApiAsync(Dictionary<string, string> environment, bool removeReadPolicy = false)
     {
-        var workDir = Directory.CreateTempSubdirectory("api-config-test").FullName;
-        var settings = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "appsettings.json"));
-        if (removeReadPolicy)
+        var workDir = Directory.CreateTempSubdirectory("api-config-test");
+        try
         {
-            settings = settings.Replace("\"ReadOrganization\"", "\"ReadOrganizationTypo\"", StringComparison.Ordinal);
-        }
+            var settings = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "appsettings.json"));
+            if (removeReadPolicy)
+            {
+                settings = settings.Replace("\"ReadOrganization\"", "\"ReadOrganizationTypo\"", StringComparison.Ordinal);
+            }
 
-        await File.WriteAllTextAsync(Path.Combine(workDir, "appsettings.json"), settings);
-        await using var api = ApiProcess.Start(environment, workDir);
-        var exitCode = await api.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        return (exitCode, api.Output);
+            await File.WriteAllTextAsync(Path.Combine(workDir.FullName, "appsettings.json"), settings);
+            await using var api = ApiProcess.Start(environment, workDir.FullName);
+            var exitCode = await api.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            return (exitCode, api.Output);
+        }
+        finally
+        {
+            // The process has exited (or been killed by the disposal above): nothing holds the folder any more.
+            workDir.Delete(recursive: true);
+        }
     }
 
     [Fact]
