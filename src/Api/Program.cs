@@ -25,6 +25,7 @@ builder.Services.AddShutdownDeadline();     // a create outlives its caller, not
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
 builder.Services.AddApiHostFiltering();     // AllowedHosts is checked in the pipeline below, not before it
 builder.Services.AddRequestBodyRules();     // a body's media type is judged by the rules below, not by routing
+builder.Services.AddLiteralRoutes();        // /organizations/current is never an {id}: its 405 names its own methods
 builder.Services.AddApiJson();              // source-generated JSON for this API's bodies
 builder.Services.AddOrganizationValidators(); // the request validators, named one by one
 builder.Services.AddApiHealthChecks();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 
 namespace Api.Tests.Organizations;
@@ -45,5 +46,44 @@ public sealed class CurrentOrganizationTests : IClassFixture<ApiFixture>
 
         await ProblemAssert.IsProblem(response, HttpStatusCode.NotFound);
         Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+    }
+
+    // Before, PATCH and DELETE went to /organizations/{id} with the id "current" (Scalekit was asked to change or
+    // delete an organization of that id), and every other method's 405 listed the {id} route's methods.
+    [Theory]
+    [InlineData("POST", "/organizations/current")]
+    [InlineData("PUT", "/organizations/current")]
+    [InlineData("PATCH", "/organizations/current")]
+    [InlineData("DELETE", "/organizations/current")]
+    [InlineData("OPTIONS", "/organizations/current")]
+    [InlineData("TRACE", "/organizations/current")]
+    [InlineData("PATCH", "/organizations/current/")]
+    [InlineData("DELETE", "/organizations/Current")]
+    public async Task AMethodCurrentDoesNotTakeIs405NamingOnlyGetAndHead(string method, string path)
+    {
+        _api.Fake.AddOrganization("current", "Named current");
+        var everything = _api.Tokens.User("current",
+            ["organizations:read", "organizations:create", "organizations:delete", "organizations:write_all"], ["admin"]);
+        var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (method is "POST" or "PUT" or "PATCH")
+        {
+            request.Content = JsonContent.Create(new { displayName = "Renamed" });
+        }
+
+        var response = await _api.Client(everything).SendAsync(request);
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.MethodNotAllowed);
+        Assert.Equal(["GET", "HEAD"], response.Content.Headers.Allow.Order());
+        Assert.Equal($"This endpoint does not take {method}; it takes GET, HEAD.", problem.GetProperty("detail").GetString());
+        Assert.Empty(_api.Fake.Requests(method, "/api/v1"));
+    }
+
+    [Fact]
+    public async Task AnOrganizationIdStillTakesEveryMethodOfItsRoute()
+    {
+        var response = await _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:read"])).PutAsync($"/organizations/{Tokens.OrgA}", null);
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.MethodNotAllowed);
+        Assert.Equal(["DELETE", "GET", "HEAD", "PATCH"], response.Content.Headers.Allow.Order());
     }
 }
