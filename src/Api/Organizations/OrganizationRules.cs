@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 using FluentValidation;
 
@@ -11,7 +13,7 @@ public static partial class OrganizationRules
     public static IRuleBuilderOptions<T, string?> ValidDisplayName<T>(this IRuleBuilder<T, string?> rule) =>
         // Control characters have no place in a name people read, and would travel into every UI and log that shows it.
         // Counted as Scalekit stores it: trimmed, in characters (code points), so an emoji is one, not two.
-        rule.Must(value => value is null || (value.Trim().EnumerateRunes().Count() is >= 1 and <= 200 && IsPrintable(value)))
+        rule.Must(value => value is null || (value.Trim().EnumerateRunes().Count() is >= 1 and <= 200 && !IsBlank(value) && IsPrintable(value)))
             .WithMessage($"displayName must be 1-200 characters, not blank, without {Unprintable}.");
 
     public static IRuleBuilderOptions<T, string?> ValidExternalId<T>(this IRuleBuilder<T, string?> rule) =>
@@ -77,6 +79,32 @@ public static partial class OrganizationRules
     /// </summary>
     private static bool IsPrintable(string text) =>
         !text.Any(c => char.IsControl(c) || c is (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069'));
+
+    /// <summary>
+    /// Whether <paramref name="text"/> has no character anyone could see: only whitespace, control characters, format
+    /// characters (Unicode category Cf: zero-width space U+200B, word joiner U+2060, byte order mark U+FEFF, soft hyphen,
+    /// the joiners ...) and the other code points Unicode says render as nothing (Default_Ignorable_Code_Point: the
+    /// Hangul fillers, variation selectors, the combining grapheme joiner). A visible character with a joiner beside it
+    /// (an emoji sequence, Devanagari with ZWJ/ZWNJ) is not blank.
+    /// </summary>
+    public static bool IsBlank(string text)
+    {
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (!Rune.IsWhiteSpace(rune)
+                && Rune.GetUnicodeCategory(rune) is not (UnicodeCategory.Format or UnicodeCategory.Control)
+                && !IsIgnorableNonFormat(rune.Value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // The Default_Ignorable_Code_Point characters that are not Cf (and are assigned).
+    private static bool IsIgnorableNonFormat(int codePoint) => codePoint is 0x034F or 0x115F or 0x1160 or 0x17B4 or 0x17B5
+        or (>= 0x180B and <= 0x180D) or 0x180F or 0x3164 or (>= 0xFE00 and <= 0xFE0F) or 0xFFA0 or (>= 0xE0100 and <= 0xE01EF);
 
     // "https://user:pass@host/" puts credentials where every admin sees them, and "https://cdn.example@evil.example/"
     // disguises the host. A backslash ends the authority as a slash would (URL parsers treat them alike for https).

@@ -164,6 +164,43 @@ public sealed class CreateOrganizationTests : IClassFixture<ApiFixture>
         Assert.Equal($"{hebrew} \u200D", sent.RootElement.GetProperty("metadata").GetProperty("team").GetString());
     }
 
+    // Names with nothing to see: string.Trim leaves format characters (Cf) such as the zero-width space in place.
+    [Theory]
+    [InlineData("\u200B")]
+    [InlineData("\u2060")]
+    [InlineData("\uFEFF")]
+    [InlineData(" \u200B\u00A0\uFEFF\u3000\u2060 ")]
+    [InlineData("\u200D\u200C")]
+    [InlineData("\u00AD")]
+    [InlineData("\u3164")]
+    [InlineData("\uFE0F\U000E0100")]
+    public async Task ADisplayNameOfOnlyInvisibleCharactersIsRefusedLikeAWhitespaceOne(string name)
+    {
+        var whitespace = await _client.PostAsJsonAsync("/organizations", new { displayName = "   " });
+        var invisible = await _client.PostAsJsonAsync("/organizations", new { displayName = name });
+
+        var expected = await ProblemAssert.IsProblem(whitespace, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.IsProblem(invisible, HttpStatusCode.BadRequest);
+        Assert.Equal(expected.GetProperty("errors").ToString(), problem.GetProperty("errors").ToString());
+        Assert.Equal(expected.GetProperty("detail").GetString(), problem.GetProperty("detail").GetString());
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    [Theory]
+    [InlineData("\U0001F468\u200D\U0001F469\u200D\U0001F467")]          // an emoji ZWJ sequence and nothing else
+    [InlineData("\u2764\uFE0F")]                                           // an emoji with its variation selector
+    [InlineData("\u0915\u094D\u200D\u0937")]                              // Devanagari with a ZWJ
+    [InlineData("\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645")]     // Persian with a ZWNJ
+    [InlineData("\u0D28\u0D4D\u200D")]                                     // a Malayalam chillu written with ZWJ
+    public async Task ADisplayNameWithVisibleCharactersBesideJoinersIsAccepted(string name)
+    {
+        var response = await _client.PostAsJsonAsync("/organizations", new { displayName = name });
+
+        Assert.True(HttpStatusCode.Created == response.StatusCode, await response.Content.ReadAsStringAsync());
+        using var sent = JsonDocument.Parse(Assert.Single(_api.Fake.Requests("POST", "/api/v1/organizations")).RequestMessage.Body!);
+        Assert.Equal(name, sent.RootElement.GetProperty("display_name").GetString());
+    }
+
     [Theory]
     [InlineData("{not json")]
     [InlineData("""{"displayName": 42}""")]

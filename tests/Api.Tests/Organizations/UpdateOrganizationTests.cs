@@ -178,6 +178,33 @@ public sealed class UpdateOrganizationTests : IClassFixture<ApiFixture>
         Assert.Empty(_api.Fake.Requests("PATCH", "/api/v1"));
     }
 
+    [Theory]
+    [InlineData("\u200B")]
+    [InlineData("\u2060")]
+    [InlineData("\uFEFF")]
+    [InlineData(" \u200B\u00A0\uFEFF\u3000\u2060 ")]
+    [InlineData("\u3164")]
+    public async Task ADisplayNameOfOnlyInvisibleCharactersIsRefusedLikeAWhitespaceOne(string name)
+    {
+        var whitespace = await Patch("""{"displayName":"   "}""");
+        var invisible = await Patch(JsonSerializer.Serialize(new { displayName = name }));
+
+        var expected = await ProblemAssert.IsProblem(whitespace, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.IsProblem(invisible, HttpStatusCode.BadRequest);
+        Assert.Equal(expected.GetProperty("errors").ToString(), problem.GetProperty("errors").ToString());
+        Assert.Empty(_api.Fake.Requests("PATCH", "/api/v1"));
+    }
+
+    [Theory]
+    [InlineData("\U0001F468\u200D\U0001F469\u200D\U0001F467")]
+    [InlineData("\u0915\u094D\u200D\u0937")]
+    public async Task ADisplayNameWithVisibleCharactersBesideJoinersIsAccepted(string name)
+    {
+        await Ok(await Patch(JsonSerializer.Serialize(new { displayName = name })));
+
+        Assert.Equal(name, SentPatch().GetProperty("display_name").GetString());
+    }
+
     [Fact]
     public async Task AMetadataKeyStoredBeforeTheTextRulesCanStillBeRemoved()
     {
