@@ -126,6 +126,7 @@ public sealed record TokenFailureReason(string Code, string Description)
         SecurityTokenNoExpirationException => new("invalid_token", "The access token has no expiry."),
         SecurityTokenInvalidAudienceException => new("bad_audience", "The access token was issued for another audience."),
         SecurityTokenInvalidIssuerException => new("bad_issuer", "The access token was issued by another issuer."),
+        KidMissingException => new("kid_missing", "The access token's header has no kid naming the key that signed it."),
         SecurityTokenSignatureKeyNotFoundException => new("unknown_kid", "The access token was signed with an unknown key."),
         SecurityTokenInvalidSignatureException => new("bad_signature", "The access token signature is invalid."),
         SecurityTokenInvalidAlgorithmException => new("bad_algorithm", "The access token must be signed with RS256."),

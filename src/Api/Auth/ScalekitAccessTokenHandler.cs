@@ -95,7 +95,7 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
         // key, and its cached validation would outlive the retirement of the key that signed it.
         if (string.IsNullOrEmpty(jwt.Kid))
         {
-            return Invalid(new SecurityTokenSignatureKeyNotFoundException("The token names no signing key (kid)."));
+            return Invalid(new KidMissingException());
         }
 
         if (IdTokenMarkers.Any(marker => jwt.TryGetClaim(marker, out _)))
@@ -224,3 +224,10 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
 
 public sealed class IdTokenRejectedException()
     : SecurityTokenValidationException("An ID token was presented where an access token is required.");
+
+/// <summary>
+/// The token's header names no signing key: refused before any key is tried, and told apart from a kid the
+/// environment does not publish (<see cref="SecurityTokenSignatureKeyNotFoundException"/>), which a key rotation explains.
+/// </summary>
+public sealed class KidMissingException()
+    : SecurityTokenValidationException("The token's header names no signing key (kid).");

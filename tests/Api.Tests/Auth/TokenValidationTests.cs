@@ -1,12 +1,15 @@
 using System.Buffers.Text;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Api.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Api.Tests.Auth;
 
@@ -158,18 +161,61 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
         Assert.Equal("bad_signature", problem.GetProperty("reason").GetString());
     }
 
-    [Fact]
-    public async Task ATokenWithoutKidIsRejectedEvenWhenAPublishedKeySignedIt()
+    public static TheoryData<string, object> HeadersWithoutKid => new()
     {
-        // Tried against every published key, such a token would also stay cached after its key is retired.
-        var claims = _api.Tokens.BaseClaims("usr_1", Tokens.OrgA);
+        { "absent", new { alg = "RS256", typ = "JWT" } },
+        { "empty", new { alg = "RS256", typ = "JWT", kid = "" } },
+        { "null", new Dictionary<string, object?> { ["alg"] = "RS256", ["typ"] = "JWT", ["kid"] = null } },
+    };
+
+    // Tried against every published key, such a token would also stay cached after its key is retired. Its reason
+    // says what to fix, not "unknown key", which sends a developer looking at the JWKS and key rotation.
+    [Theory]
+    [MemberData(nameof(HeadersWithoutKid))]
+    public async Task ATokenWithoutKidIsRejectedAsKidMissingEvenWhenAPublishedKeySignedIt(string kid, object header)
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        using var denials = new MetricCollector<long>(
+            fixture.Factory.Services.GetRequiredService<IMeterFactory>(), ApiMetrics.MeterName, ApiMetrics.AccessDenials);
+        var claims = fixture.Tokens.BaseClaims("usr_1", Tokens.OrgA);
         claims["permissions"] = new[] { "organizations:read" };
-        var token = Tokens.Compose(new { alg = "RS256", typ = "JWT" }, claims, input => Tokens.SignRs256(_api.Fake.SigningKey.Rsa, input));
+        var token = Tokens.Compose(header, claims, input => Tokens.SignRs256(fixture.Fake.SigningKey.Rsa, input));
 
-        var problem = await ProblemAssert.IsProblem(await GetOwnOrganization(token), HttpStatusCode.Unauthorized);
+        var response = await fixture.Client(token).GetAsync($"/organizations/{Tokens.OrgA}");
 
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        const string description = "The access token's header has no kid naming the key that signed it.";
+        Assert.True("kid_missing" == problem.GetProperty("reason").GetString(), $"kid {kid}: {problem}");
+        Assert.Equal(description, problem.GetProperty("detail").GetString());
+        Assert.Equal($"Bearer error=\"invalid_token\", error_description=\"{description}\"", response.Headers.WwwAuthenticate.ToString());
+        var audit = Assert.Single(fixture.Factory.Logs.Events, e => e.Properties.TryGetValue("Decision", out _));
+        Assert.Equal("\"kid_missing\"", audit.Properties["Reason"].ToString());
+        Assert.Equal("kid_missing", Assert.Single(denials.GetMeasurementSnapshot()).Tags["reason"]);
+        Assert.Empty(fixture.Fake.Requests("GET", "/api/v1"));
+    }
+
+    [Fact]
+    public async Task ATokenWithAKidNoPublishedKeyHasIsStillUnknownKid()
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        using var denials = new MetricCollector<long>(
+            fixture.Factory.Services.GetRequiredService<IMeterFactory>(), ApiMetrics.MeterName, ApiMetrics.AccessDenials);
+        var claims = fixture.Tokens.BaseClaims("usr_1", Tokens.OrgA);
+        claims["permissions"] = new[] { "organizations:read" };
+        var token = Tokens.Compose(new { alg = "RS256", typ = "JWT", kid = "kid-nobody-has" }, claims,
+            input => Tokens.SignRs256(fixture.Fake.SigningKey.Rsa, input));
+
+        var response = await fixture.Client(token).GetAsync($"/organizations/{Tokens.OrgA}");
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        const string description = "The access token was signed with an unknown key.";
         Assert.Equal("unknown_kid", problem.GetProperty("reason").GetString());
-        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+        Assert.Equal($"Bearer error=\"invalid_token\", error_description=\"{description}\"", response.Headers.WwwAuthenticate.ToString());
+        var audit = Assert.Single(fixture.Factory.Logs.Events, e => e.Properties.TryGetValue("Decision", out _));
+        Assert.Equal("\"unknown_kid\"", audit.Properties["Reason"].ToString());
+        Assert.Equal("unknown_kid", Assert.Single(denials.GetMeasurementSnapshot()).Tags["reason"]);
     }
 
     [Fact]
