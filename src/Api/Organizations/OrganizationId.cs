@@ -1,12 +1,24 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Api.Organizations;
 
 public static class OrganizationId
 {
-    /// <summary>Whether <paramref name="id"/> can be a Scalekit organization id: 1-32 of [A-Za-z0-9_-].</summary>
+    private const string Prefix = "org_";
+
+    private static readonly SearchValues<char> IdCharacters =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+
+    /// <summary>
+    /// Whether <paramref name="id"/> can be a Scalekit organization id: "org_" and more of [A-Za-z0-9_-], 32 at most.
+    /// Anything else is answered 404 without a management call: the words beside <c>{id}</c> in this API's paths
+    /// ("current", "external") would otherwise reach Scalekit as ids under <c>/organizations/current/settings</c> or
+    /// <c>PATCH /organizations/external</c>, with a token allowed to write any organization.
+    /// </summary>
     public static bool IsWellFormed(string? id) =>
-        !string.IsNullOrEmpty(id) && id.Length <= 32 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
+        id is { Length: > 4 and <= 32 } && id.StartsWith(Prefix, StringComparison.Ordinal)
+        && !id.AsSpan(Prefix.Length).ContainsAnyExcept(IdCharacters);
 }
 
 public static class ExternalIds

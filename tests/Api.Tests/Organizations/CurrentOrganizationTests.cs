@@ -86,4 +86,30 @@ public sealed class CurrentOrganizationTests : IClassFixture<ApiFixture>
         await ProblemAssert.IsProblem(response, HttpStatusCode.MethodNotAllowed);
         Assert.Equal(["DELETE", "GET", "HEAD", "PATCH"], response.Content.Headers.Allow.Order());
     }
+
+    [Theory]
+    [InlineData("PATCH", "/organizations/current/settings", """{"features":[{"name":"sso","enabled":true}]}""")]
+    [InlineData("POST", "/organizations/current/portal-links", "{}")]
+    [InlineData("PATCH", "/organizations/external", """{"displayName":"Renamed","metadata":{"tier":"gold"}}""")]
+    [InlineData("DELETE", "/organizations/external", null)]
+    [InlineData("GET", "/organizations/acme", null)]
+    [InlineData("GET", "/organizations/org_", null)]
+    public async Task AWordThatCannotBeAScalekitIdIsNotFoundWithoutAManagementCall(string method, string path, string? json)
+    {
+        // With the names beside {id} in this API's paths organizations in Scalekit's own id space could not be told apart.
+        _api.Fake.AddOrganization("current", "Named current");
+        _api.Fake.AddOrganization("external", "Named external");
+        var anyOrganization = _api.Tokens.Machine(Tokens.OrgA, ["organizations:read_all", "organizations:write_all"]);
+        var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        }
+
+        var response = await _api.Client(anyOrganization).SendAsync(request);
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.NotFound);
+        Assert.Empty(_api.Fake.Requests(method, "/api/v1/organizations"));
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1/organizations"));
+    }
 }
