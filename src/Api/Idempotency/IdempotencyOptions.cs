@@ -1,3 +1,6 @@
+using System.Globalization;
+using Api.Scalekit;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 
 namespace Api.Idempotency;
@@ -12,12 +15,12 @@ public sealed class IdempotencyOptions
 
     /// <summary>
     /// How long a request may hold its key before a retry may take over (as after an unknown outcome). Longer than
-    /// the slowest create: <c>Scalekit:Resilience:TotalRequestTimeout</c> plus the management-token fetch.
+    /// the slowest create (see <see cref="IdempotencyOptionsValidator.LongestCreate"/>).
     /// </summary>
     public TimeSpan InFlightTimeout { get; set; } = TimeSpan.FromMinutes(1);
 }
 
-internal sealed class IdempotencyOptionsValidator : IValidateOptions<IdempotencyOptions>
+internal sealed class IdempotencyOptionsValidator(IConfiguration configuration) : IValidateOptions<IdempotencyOptions>
 {
     // Past this, "now + lifetime" can leave DateTimeOffset's range: a lifetime of millions of days started, then
     // failed every keyed create with a 500. Retries come within minutes or hours; 30 days is far beyond them.
@@ -35,7 +38,31 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
         {
             failures.Add($"{IdempotencyOptions.SectionName}:InFlightTimeout must be positive and at most {IdempotencyOptions.SectionName}:KeyLifetime, e.g. 00:01:00.");
         }
+        else if (LongestCreate(ScalekitServiceCollectionExtensions.ApiResilience(configuration)) is var longest && options.InFlightTimeout <= longest)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{IdempotencyOptions.SectionName}:InFlightTimeout must be longer than {ScalekitServiceCollectionExtensions.ResilienceSection}:TotalRequestTimeout:Timeout plus {ScalekitServiceCollectionExtensions.ResilienceSection}:AttemptTimeout:Timeout ({longest:c}), the longest a create can wait on Scalekit: a retry with the same Idempotency-Key would take over while the first create may still land."));
+        }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>
+    /// The longest a create can wait on Scalekit while it holds its key: the management-API pipeline's
+    /// <c>TotalRequestTimeout</c> plus its <c>AttemptTimeout</c>. A retry that takes over a key whose outcome is unknown
+    /// first looks the organization up by its externalId, a GET whose retries the total timeout ends; then it sends the
+    /// POST, which is never retried, so one attempt's timeout ends it (the total's, were that shorter). A first attempt
+    /// sends only the POST. The management token is awaited inside each attempt (its handler sits inside the pipeline),
+    /// as is the one resend after a 401: a slow token fetch uses up an attempt's time but adds none. A 409 to that POST
+    /// is followed by one more lookup, but nothing is created after it. The pipeline's rate limiter, outside both
+    /// timeouts, queues nothing (the library's default), so no wait comes before they start. Not counted: the
+    /// idempotency store's own round trips around the create (with Redis, at most a second each).
+    /// A lease no longer than this lets a retry take over while that POST may still land: without an externalId, a
+    /// second organization; with one, the retry finds it created after the lease ended and answers 409 as for another's.
+    /// </summary>
+    internal static TimeSpan LongestCreate(HttpStandardResilienceOptions scalekit)
+    {
+        var (total, attempt) = (scalekit.TotalRequestTimeout.Timeout, scalekit.AttemptTimeout.Timeout);
+        return total + (attempt < total ? attempt : total);
     }
 }

@@ -77,6 +77,18 @@ public static class ScalekitServiceCollectionExtensions
         return end < 0 ? $"{ResilienceSection}: {failure}" : $"{ResilienceSection}:{path[..end].Replace('.', ':')}{path[end..]}";
     }
 
+    /// <summary>
+    /// The timeouts and retries of the management-API client's pipeline, as it is configured from
+    /// <paramref name="configuration"/> (its readiness callbacks aside): for settings that must fit around them.
+    /// </summary>
+    public static HttpStandardResilienceOptions ApiResilience(IConfiguration configuration)
+    {
+        var options = new HttpStandardResilienceOptions();
+        configuration.GetSection(ResilienceSection).Bind(options);
+        ConfigureApiResilience(options);
+        return options;
+    }
+
     // Bound when the pipeline is built, so settings added later (tests, env) still apply.
     private static void BindResilience(HttpStandardResilienceOptions options, IServiceProvider services) =>
         services.GetRequiredService<IConfiguration>().GetSection(ResilienceSection).Bind(options);

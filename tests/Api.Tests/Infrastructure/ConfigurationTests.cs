@@ -216,6 +216,21 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Fact]
+    public async Task AScalekitTimeoutThatOutlastsTheInFlightTimeoutStopsTheRealProcessNamingTheKeysAndTheBound()
+    {
+        // Raised from the shipped 15 s while Idempotency:InFlightTimeout stays at its 1 minute: a lookup (1 minute)
+        // and then a create (5 s) could outlast the key's lease.
+        var (exitCode, output) = await RunApiAsync(Production(new() { ["Scalekit__Resilience__TotalRequestTimeout__Timeout"] = "00:01:00" }));
+
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(output.Split('\n'), line => line.Contains("Idempotency:InFlightTimeout", StringComparison.Ordinal));
+        Assert.Contains("Scalekit:Resilience:TotalRequestTimeout:Timeout", line);
+        Assert.Contains("Scalekit:Resilience:AttemptTimeout:Timeout", line);
+        Assert.Contains("(00:01:05)", line);
+        Assert.DoesNotContain("   at ", output);
+    }
+
     [Theory]
     [InlineData("ASPNETCORE_URLS")]
     [InlineData("Kestrel__Endpoints__Http__Url")]

@@ -1,5 +1,6 @@
 using Api.Idempotency;
 using Api.Infrastructure;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +12,8 @@ public sealed class LimitsConfigurationTests
     public void TheDefaultsAreValid()
     {
         Assert.True(new RateLimitingOptionsValidator().Validate(null, new RateLimitingOptions()).Succeeded);
-        Assert.True(new IdempotencyOptionsValidator().Validate(null, new IdempotencyOptions()).Succeeded);
+        // With no Scalekit:Resilience section the library's own timeouts apply (30 s total, 10 s per attempt).
+        Assert.Null(IdempotencyFailure([]));
     }
 
     [Fact]
@@ -29,9 +31,7 @@ public sealed class LimitsConfigurationTests
     [Fact]
     public void AnInFlightTimeoutBeyondTheKeyLifetimeIsRejectedNamingTheKey()
     {
-        var options = new IdempotencyOptions { KeyLifetime = TimeSpan.FromMinutes(1), InFlightTimeout = TimeSpan.FromMinutes(5) };
-
-        var failure = new IdempotencyOptionsValidator().Validate(null, options).FailureMessage;
+        var failure = IdempotencyFailure(new() { ["Idempotency:KeyLifetime"] = "00:01:00", ["Idempotency:InFlightTimeout"] = "00:05:00" });
 
         Assert.Contains("Idempotency:InFlightTimeout", failure);
     }
@@ -40,13 +40,49 @@ public sealed class LimitsConfigurationTests
     public void AKeyLifetimeBeyondThirtyDaysIsRejectedNamingTheKey()
     {
         // "now + lifetime" past DateTimeOffset.MaxValue failed every keyed create with a 500.
-        var huge = new IdempotencyOptions { KeyLifetime = TimeSpan.FromDays(10_000_000) };
-        var longest = new IdempotencyOptions { KeyLifetime = TimeSpan.FromDays(30) };
-
-        var failure = new IdempotencyOptionsValidator().Validate(null, huge).FailureMessage;
+        var failure = IdempotencyFailure(new() { ["Idempotency:KeyLifetime"] = "10000000.00:00:00" });
 
         Assert.Contains("Idempotency:KeyLifetime", failure);
-        Assert.True(new IdempotencyOptionsValidator().Validate(null, longest).Succeeded);
+        Assert.Null(IdempotencyFailure(new() { ["Idempotency:KeyLifetime"] = "30.00:00:00" }));
+    }
+
+    [Theory]
+    [InlineData("00:00:15", "00:00:05", "00:00:20", "00:00:20")]
+    [InlineData("00:00:15", "00:00:05", "00:00:10", "00:00:20")]
+    [InlineData("00:01:00", "00:00:10", "00:01:00", "00:01:10")]
+    public void AnInFlightTimeoutNoLongerThanTheSlowestCreateIsRejectedNamingTheKeysAndTheBound(
+        string totalRequestTimeout, string attemptTimeout, string inFlightTimeout, string bound)
+    {
+        // A retry with the same key would take over a create still waiting on Scalekit: without an externalId, a
+        // second organization once the first create lands.
+        var failure = IdempotencyFailure(new()
+        {
+            ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = totalRequestTimeout,
+            ["Scalekit:Resilience:AttemptTimeout:Timeout"] = attemptTimeout,
+            ["Idempotency:InFlightTimeout"] = inFlightTimeout,
+        });
+
+        Assert.Contains("Idempotency:InFlightTimeout must be longer than", failure);
+        Assert.Contains("Scalekit:Resilience:TotalRequestTimeout:Timeout", failure);
+        Assert.Contains("Scalekit:Resilience:AttemptTimeout:Timeout", failure);
+        Assert.Contains($"({bound})", failure);
+    }
+
+    [Fact]
+    public void AnInFlightTimeoutJustLongerThanTheSlowestCreateIsAccepted() =>
+        Assert.Null(IdempotencyFailure(new()
+        {
+            ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:15",
+            ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:05",
+            ["Idempotency:InFlightTimeout"] = "00:00:20.001",
+        }));
+
+    [Fact]
+    public void TheShippedSettingsFileKeepsTheInFlightTimeoutAboveTheSlowestCreate()
+    {
+        // 15 s for a lookup, then 5 s for the create: well within the minute.
+        var shipped = new ConfigurationBuilder().AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json")).Build();
+        Assert.Null(IdempotencyFailureIn(shipped));
     }
 
     [Fact]
@@ -61,5 +97,23 @@ public sealed class LimitsConfigurationTests
         Assert.Equal((10, TimeSpan.FromMinutes(1)), (rateLimits.Writes.PermitLimit, rateLimits.Writes.Window));
         Assert.Equal(TimeSpan.FromHours(24), idempotency.KeyLifetime);
         Assert.Equal(TimeSpan.FromMinutes(1), idempotency.InFlightTimeout);
+    }
+
+    private static string? IdempotencyFailure(Dictionary<string, string?> settings) =>
+        IdempotencyFailureIn(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+
+    // Bound and checked as at startup, so the section is judged against the Scalekit settings beside it.
+    private static string? IdempotencyFailureIn(IConfiguration configuration)
+    {
+        using var services = new ServiceCollection().AddSingleton(configuration).AddIdempotency().BuildServiceProvider();
+        try
+        {
+            _ = services.GetRequiredService<IOptions<IdempotencyOptions>>().Value;
+            return null;
+        }
+        catch (OptionsValidationException failure)
+        {
+            return failure.Message;
+        }
     }
 }

@@ -44,6 +44,8 @@ public sealed class ShutdownTests
             ["Scalekit__Resilience__AttemptTimeout__Timeout"] = "00:01:00",
             ["Scalekit__Resilience__TotalRequestTimeout__Timeout"] = "00:02:00",
             ["Scalekit__Resilience__CircuitBreaker__SamplingDuration"] = "00:02:00",
+            // A key's lease must outlast such a create (a lookup, then the create: 3 minutes), or startup stops.
+            ["Idempotency__InFlightTimeout"] = "00:05:00",
         });
         using var http = await api.ClientAsync(new Tokens(scalekit).User(Tokens.OrgA, ["organizations:create"]));
 
