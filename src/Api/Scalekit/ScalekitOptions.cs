@@ -58,10 +58,18 @@ internal sealed class ScalekitOptionsValidator : IValidateOptions<ScalekitOption
         {
             failures.Add("Scalekit:ClientId is required (env Scalekit__ClientId): the API client's id (skc_...).");
         }
+        else if (WhitespaceRule(options.ClientId) is { } problem)
+        {
+            failures.Add($"Scalekit:ClientId {problem}");
+        }
 
         if (string.IsNullOrWhiteSpace(options.ClientSecret))
         {
             failures.Add("Scalekit:ClientSecret is required (env Scalekit__ClientSecret or user-secrets; never a committed file).");
+        }
+        else if (WhitespaceRule(options.ClientSecret) is { } problem)
+        {
+            failures.Add($"Scalekit:ClientSecret {problem}");
         }
 
         if (options.Audiences.Length == 0 || options.Audiences.Any(string.IsNullOrWhiteSpace))
@@ -110,14 +118,22 @@ internal sealed class ScalekitOptionsValidator : IValidateOptions<ScalekitOption
     internal static readonly TimeSpan LongestJwksRefreshCooldown = TimeSpan.FromMinutes(5);
     internal static readonly TimeSpan LongestJwksAutomaticRefreshInterval = TimeSpan.FromDays(1);
 
+    // A value mounted from a file (Kubernetes --from-file, Docker secrets) often ends with a newline, which the binder
+    // keeps. Sent as is, the credentials are refused by Scalekit, found only when readiness reports it. The value itself
+    // is never repeated: it may be the secret.
+    internal static string? WhitespaceRule(string value) =>
+        value.Length > 0 && char.IsWhiteSpace(value[^1]) ? "ends with whitespace (a newline from a secret file?): remove it."
+        : value.Length > 0 && char.IsWhiteSpace(value[0]) ? "begins with whitespace: remove it."
+        : null;
+
     // Plain http would let anyone on the path swap the signing keys; only a local emulator or fake may use it.
     internal static string? UrlRule(string value)
     {
         // Uri.TryCreate trims them, but the issuer compared with each token's iss, and the base of every Scalekit URL,
         // would keep them: every token refused (401) or no signing key fetched (503).
-        if (value.Trim().Length != value.Length)
+        if (WhitespaceRule(value) is { } whitespace)
         {
-            return "must not begin or end with spaces or line breaks.";
+            return whitespace;
         }
 
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))

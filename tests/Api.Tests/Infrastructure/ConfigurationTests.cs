@@ -97,6 +97,33 @@ public sealed class ConfigurationTests
         Assert.Equal("", Failures(options));
     }
 
+    [Theory]
+    [InlineData("ClientSecret", "test_credential-never-shown\n")]
+    [InlineData("ClientSecret", "test_credential-never-shown\r\n")]
+    [InlineData("ClientSecret", "test_credential-never-shown ")]
+    [InlineData("ClientSecret", " test_credential-never-shown")]
+    [InlineData("ClientId", "skc_credential-never-shown\n")]
+    [InlineData("ClientId", "\tskc_credential-never-shown")]
+    public void ACredentialWithSurroundingWhitespaceIsRejectedNamingTheKeyButNotTheValue(string setting, string value)
+    {
+        // Sent as is, Scalekit refuses the credentials: found only when readiness reports it.
+        var options = Valid();
+        if (setting == "ClientId")
+        {
+            options.ClientId = value;
+        }
+        else
+        {
+            options.ClientSecret = value;
+        }
+
+        var failures = Failures(options);
+
+        Assert.Contains($"Scalekit:{setting} ", failures);
+        Assert.Contains("with whitespace", failures);
+        Assert.DoesNotContain("credential-never-shown", failures);
+    }
+
     [Fact]
     public void EmptyAudiencesAreRejectedNamingTheKey()
     {
@@ -228,6 +255,19 @@ public sealed class ConfigurationTests
         Assert.Contains("Scalekit:Resilience:TotalRequestTimeout:Timeout", line);
         Assert.Contains("Scalekit:Resilience:AttemptTimeout:Timeout", line);
         Assert.Contains("(00:01:05)", line);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
+    public async Task AClientSecretEndingInANewlineStopsTheRealProcessNamingTheKeyButNotTheValue()
+    {
+        // As mounted from a file (Kubernetes --from-file, Docker secrets) that ends with a newline.
+        var (exitCode, output) = await RunApiAsync(Production(new() { ["Scalekit__ClientSecret"] = "test_secret-never-shown\n" }));
+
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(output.Split('\n'), line => line.Contains("Scalekit:ClientSecret", StringComparison.Ordinal));
+        Assert.Contains("ends with whitespace (a newline from a secret file?)", line);
+        Assert.DoesNotContain("test_secret-never-shown", output);
         Assert.DoesNotContain("   at ", output);
     }
 
