@@ -21,7 +21,7 @@ builder.Services.AddApiAuthorization();     // one configured rule per policy; a
 builder.Services.AddApiRateLimiting();      // per-caller budgets for reads and writes; 429 with Retry-After
 builder.Services.AddApiCors();              // browser origins that may call (Cors:AllowedOrigins); loopback in Development
 builder.Services.AddIdempotency();          // Idempotency-Key on creates: replays, never a second organization
-builder.Services.AddShutdownDeadline();     // a create outlives its caller, not the host's shutdown timeout
+builder.Services.AddShutdownDeadline();     // creates and metadata changes outlive their caller, not the host's shutdown timeout
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
 builder.Services.AddApiHostFiltering();     // AllowedHosts is checked in the pipeline below, not before it
 builder.Services.AddRequestBodyRules();     // a body's media type is judged by the rules below, not by routing

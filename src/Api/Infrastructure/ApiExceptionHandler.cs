@@ -26,6 +26,13 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
         }
 
         var (problem, retryAfter) = Map(exception);
+        if (exception is MetadataChangeAbandonedException && httpContext.RequestAborted.IsCancellationRequested)
+        {
+            // Kestrel dropped the connection at the shutdown deadline: the change is logged (Map), and nobody is left to answer.
+            httpContext.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+            return true;
+        }
+
         httpContext.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
         // The headers set on the way in, which the middleware cleared, come back as the answer starts (ResponseHeaders).
         if (retryAfter is { } seconds)
@@ -90,7 +97,15 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
                 logger.LogWarning("Scalekit answered outside its contract: {Reason}", contract.Message);
                 return (BadGateway("Scalekit answered with an unexpected body."), null);
 
-            // The host's shutdown deadline ended a create still waiting on Scalekit; Kestrel is dropping the connection.
+            // The host's shutdown deadline ended a metadata change whose write Scalekit may still apply.
+            case MetadataChangeAbandonedException abandoned:
+                logger.LogWarning(
+                    "The shutdown deadline passed before Scalekit answered a metadata change to {OrganizationId}: its outcome is unknown, and its turn is left to run out instead of passing to the next change",
+                    abandoned.OrganizationId);
+                return (ApiProblems.Create(503, "Service Unavailable", "The API is shutting down; the change may or may not have been applied. Try again."), 1);
+
+            // The host's shutdown deadline ended a create (or a metadata change's read) still waiting on Scalekit;
+            // Kestrel is dropping the connection.
             case OperationCanceledException when shutdown.Token.IsCancellationRequested:
                 logger.LogWarning("The shutdown deadline passed before Scalekit answered; the request was abandoned");
                 return (ApiProblems.Create(503, "Service Unavailable", "The API is shutting down. Try again."), 1);

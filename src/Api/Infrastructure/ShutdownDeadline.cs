@@ -1,10 +1,11 @@
 namespace Api.Infrastructure;
 
 /// <summary>
-/// Cancelled when the host's shutdown timeout (<c>HostOptions.ShutdownTimeout</c>, 30 s by default) runs out. A create
-/// runs to its end even when its caller hangs up, but not past this: Kestrel drops the connection at that moment and
-/// the host goes on to dispose the services the create still needs. Left running, it held the process past the timeout
-/// and then failed on disposed services, so its idempotency key was never marked for reconciliation.
+/// Cancelled when the host's shutdown timeout (<c>HostOptions.ShutdownTimeout</c>, 30 s by default) runs out. A create,
+/// and a metadata change holding its organization's turn, run to their end even when the caller hangs up, but not past
+/// this: Kestrel drops the connection at that moment and the host goes on to dispose the services they still need.
+/// Left running, they held the process past the timeout and then failed on disposed services (a create's idempotency
+/// key was never marked for reconciliation; a metadata change released its turn while its write could still land).
 /// </summary>
 public sealed class ShutdownDeadline : IHostedLifecycleService, IDisposable
 {
@@ -30,7 +31,7 @@ public sealed class ShutdownDeadline : IHostedLifecycleService, IDisposable
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    // The source itself is left undisposed: a create that started before shutdown may still hold its token.
+    // The source itself is left undisposed: a request that started before shutdown may still hold its token.
     public void Dispose() => _registration.Dispose();
 }
 

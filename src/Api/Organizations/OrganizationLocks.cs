@@ -8,7 +8,19 @@ namespace Api.Organizations;
 public interface IOrganizationLocks
 {
     /// <summary>Waits until the caller alone may change <paramref name="organizationId"/>; dispose the result to let the next in.</summary>
-    ValueTask<IAsyncDisposable> AcquireAsync(string organizationId, CancellationToken cancellationToken);
+    ValueTask<IOrganizationTurn> AcquireAsync(string organizationId, CancellationToken cancellationToken);
+}
+
+/// <summary>A turn held on one organization: disposing it lets the next change in.</summary>
+public interface IOrganizationTurn : IAsyncDisposable
+{
+    /// <summary>
+    /// Ends the turn without letting the next change in, for a holder stopped while its write may still land at
+    /// Scalekit (the host's shutdown deadline): the next change must not read the map before that write can no longer
+    /// replace it. With Redis the lock is kept until the write would have timed out, then runs out; in this process
+    /// the turn is never handed on (the process is exiting). Disposing afterwards does nothing.
+    /// </summary>
+    ValueTask AbandonAsync();
 }
 
 /// <summary>One replica: a queue per organization in this process, dropped when nobody holds or waits for it.</summary>
@@ -37,7 +49,7 @@ public sealed class LocalOrganizationLocks : IOrganizationLocks
         }
     }
 
-    public async ValueTask<IAsyncDisposable> AcquireAsync(string organizationId, CancellationToken cancellationToken)
+    public async ValueTask<IOrganizationTurn> AcquireAsync(string organizationId, CancellationToken cancellationToken)
     {
         Gate gate;
         lock (_gates)
@@ -80,18 +92,25 @@ public sealed class LocalOrganizationLocks : IOrganizationLocks
         public int Users;
     }
 
-    private sealed class Held(LocalOrganizationLocks owner, string organizationId, Gate gate) : IAsyncDisposable
+    private sealed class Held(LocalOrganizationLocks owner, string organizationId, Gate gate) : IOrganizationTurn
     {
-        private int _released;
+        private int _ended;
 
         public ValueTask DisposeAsync()
         {
-            if (Interlocked.Exchange(ref _released, 1) == 0)
+            if (Interlocked.Exchange(ref _ended, 1) == 0)
             {
                 gate.Semaphore.Release();
                 owner.Leave(organizationId, gate);
             }
 
+            return ValueTask.CompletedTask;
+        }
+
+        // The gate stays taken and in the table (leaving it would let a new gate, and the next change, in at once).
+        public ValueTask AbandonAsync()
+        {
+            Interlocked.Exchange(ref _ended, 1);
             return ValueTask.CompletedTask;
         }
     }
@@ -100,3 +119,13 @@ public sealed class LocalOrganizationLocks : IOrganizationLocks
 /// <summary>The lock could not be taken because the store shared by the replicas is unreachable.</summary>
 public sealed class OrganizationLockUnavailableException(Exception inner)
     : Exception("The shared lock store is unavailable.", inner);
+
+/// <summary>
+/// The host's shutdown deadline stopped a metadata change after its write left for Scalekit: the write may still land,
+/// so the change's outcome is unknown, and its turn was abandoned rather than handed on.
+/// </summary>
+public sealed class MetadataChangeAbandonedException(string organizationId, Exception inner)
+    : Exception("The shutdown deadline passed before Scalekit answered a metadata change; it may still be applied.", inner)
+{
+    public string OrganizationId { get; } = organizationId;
+}

@@ -205,7 +205,7 @@ public static class OrganizationsEndpoints
 
     public static async Task<Results<Ok<OrganizationResponse>, ValidationProblem, ProblemHttpResult>> UpdateOrganization(
         string id, UpdateOrganizationRequest request, IScalekitApi scalekit, OrganizationCache organizations, IOrganizationLocks locks,
-        CancellationToken cancellationToken)
+        ShutdownDeadline shutdown, CancellationToken cancellationToken)
     {
         if (!OrganizationId.IsWellFormed(id))
         {
@@ -218,8 +218,8 @@ public static class OrganizationsEndpoints
         await using var turn = request.WritesMetadata ? await locks.AcquireAsync(id, cancellationToken) : null;
         // Once it holds the turn, a metadata change runs to its end even when the caller hangs up (the resilience
         // pipeline's total timeout bounds it): cancelled, it would let the next change in while its own write may
-        // still land at Scalekit, over the next one's.
-        var upstreamCancellation = turn is null ? cancellationToken : CancellationToken.None;
+        // still land at Scalekit, over the next one's. Only the host's shutdown deadline ends it early.
+        var upstreamCancellation = turn is null ? cancellationToken : shutdown.Token;
         var currentMetadata = request.MergesMetadata
             ? (await scalekit.GetOrganizationAsync(id, upstreamCancellation)).ToResponse().Metadata
             : null;
@@ -235,6 +235,12 @@ public static class OrganizationsEndpoints
         try
         {
             updated = await scalekit.UpdateOrganizationAsync(id, change, upstreamCancellation);
+        }
+        catch (Exception stopped) when (turn is not null && shutdown.Token.IsCancellationRequested && UpstreamOutcome.MayHaveTakenEffect(stopped))
+        {
+            // The write may land after this process is gone: the next change must not get the turn before it can no longer.
+            await turn.AbandonAsync();
+            throw new MetadataChangeAbandonedException(id, stopped);
         }
         finally
         {

@@ -1,4 +1,5 @@
 using Api.Organizations;
+using Api.Scalekit;
 using StackExchange.Redis;
 
 namespace Api.SharedState;
@@ -8,7 +9,8 @@ namespace Api.SharedState;
 /// released by a script that deletes the key only if the token is still the owner's. Callers on this replica queue
 /// in memory first, so only one of them polls Redis. The holder renews its lease every third of it for as long as it
 /// holds the lock, so a slow read-modify-write keeps it, while a replica that dies holding it blocks the others for
-/// one lease at most.
+/// one lease at most. A turn abandoned at the shutdown deadline is not released: its key is kept until the write it
+/// left in flight would have timed out, then runs out.
 /// </summary>
 public sealed class RedisOrganizationLocks : IOrganizationLocks
 {
@@ -31,25 +33,29 @@ public sealed class RedisOrganizationLocks : IOrganizationLocks
 
     private readonly RedisConnection _redis;
     private readonly TimeSpan _lease;
+    private readonly TimeSpan _abandonedFor;
     private readonly LocalOrganizationLocks _local = new();
     private int _refusals;
 
-    public RedisOrganizationLocks(RedisConnection redis)
-        : this(redis, DefaultLease)
+    // An abandoned turn's write left before it was abandoned, and no Scalekit call is waited on longer than the total
+    // request timeout: kept that long from then (a lease at least), the key outlasts our own wait for that write.
+    public RedisOrganizationLocks(RedisConnection redis, IConfiguration configuration)
+        : this(redis, DefaultLease, ScalekitServiceCollectionExtensions.ApiResilience(configuration).TotalRequestTimeout.Timeout)
     {
     }
 
     /// <summary>For tests: a lease short enough to watch it being renewed, and running out.</summary>
-    internal RedisOrganizationLocks(RedisConnection redis, TimeSpan lease)
+    internal RedisOrganizationLocks(RedisConnection redis, TimeSpan lease, TimeSpan? abandonedFor = null)
     {
         _redis = redis;
         _lease = lease;
+        _abandonedFor = abandonedFor is { } keep && keep > lease ? keep : lease;
     }
 
     /// <summary>Times Redis answered that another replica holds a lock (for tests: shows a change queued there).</summary>
     internal int Refusals => Volatile.Read(ref _refusals);
 
-    public async ValueTask<IAsyncDisposable> AcquireAsync(string organizationId, CancellationToken cancellationToken)
+    public async ValueTask<IOrganizationTurn> AcquireAsync(string organizationId, CancellationToken cancellationToken)
     {
         var local = await _local.AcquireAsync(organizationId, cancellationToken);
         try
@@ -61,7 +67,7 @@ public sealed class RedisOrganizationLocks : IOrganizationLocks
             {
                 if (await TryTakeAsync(key, owner))
                 {
-                    return new Held(_redis, key, owner, _lease, local);
+                    return new Held(_redis, key, owner, _lease, _abandonedFor, local);
                 }
 
                 Interlocked.Increment(ref _refusals);
@@ -89,20 +95,23 @@ public sealed class RedisOrganizationLocks : IOrganizationLocks
         }
     }
 
-    private sealed class Held : IAsyncDisposable
+    private sealed class Held : IOrganizationTurn
     {
         private readonly RedisConnection _redis;
         private readonly RedisKey _key;
         private readonly string _owner;
-        private readonly IAsyncDisposable _local;
+        private readonly TimeSpan _abandonedFor;
+        private readonly IOrganizationTurn _local;
         private readonly CancellationTokenSource _holding = new();
         private readonly Task _renewals;
+        private int _ended;
 
-        public Held(RedisConnection redis, RedisKey key, string owner, TimeSpan lease, IAsyncDisposable local)
+        public Held(RedisConnection redis, RedisKey key, string owner, TimeSpan lease, TimeSpan abandonedFor, IOrganizationTurn local)
         {
             _redis = redis;
             _key = key;
             _owner = owner;
+            _abandonedFor = abandonedFor;
             _local = local;
             _renewals = RenewAsync(lease, _holding.Token);
         }
@@ -141,9 +150,11 @@ public sealed class RedisOrganizationLocks : IOrganizationLocks
 
         public async ValueTask DisposeAsync()
         {
-            await _holding.CancelAsync();
-            await _renewals;
-            _holding.Dispose();
+            if (!await StopRenewingAsync())
+            {
+                return;
+            }
+
             try
             {
                 var database = await _redis.DatabaseAsync();
@@ -157,6 +168,43 @@ public sealed class RedisOrganizationLocks : IOrganizationLocks
             {
                 await _local.DisposeAsync();
             }
+        }
+
+        public async ValueTask AbandonAsync()
+        {
+            if (!await StopRenewingAsync())
+            {
+                return;
+            }
+
+            try
+            {
+                // Never deleted: kept (while still ours) past the longest wait for the write left in flight, then it runs out.
+                var database = await _redis.DatabaseAsync();
+                await database.ScriptEvaluateAsync(RenewScript, [_key], [_owner, (long)_abandonedFor.TotalMilliseconds]);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+            {
+                // Redis is away, or the connection is already closing: the last lease still runs its course.
+            }
+            finally
+            {
+                await _local.AbandonAsync();
+            }
+        }
+
+        // False when the turn has already ended (disposed or abandoned): it ends once.
+        private async ValueTask<bool> StopRenewingAsync()
+        {
+            if (Interlocked.Exchange(ref _ended, 1) != 0)
+            {
+                return false;
+            }
+
+            await _holding.CancelAsync();
+            await _renewals;
+            _holding.Dispose();
+            return true;
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Api.Infrastructure;
 using Api.Organizations;
 using Api.SharedState;
 using Microsoft.Extensions.DependencyInjection;
@@ -108,6 +109,54 @@ public sealed class ConcurrentMetadataTests
         Assert.Equal(0, locks.Count);
         await using var again = await locks.AcquireAsync("org_1", CancellationToken.None);
         Assert.Equal(1, locks.UsersOf("org_1"));
+    }
+
+    [Fact]
+    public async Task AMergeStoppedByTheShutdownDeadlineIs503AndKeepsItsTurnFromTheNextMerge()
+    {
+        using var fake = FakeWithGoldTier();
+        // Scalekit's own timeouts far beyond the test: only the deadline can end the write.
+        using var replica = new ApiFactory(fake, new Dictionary<string, string?>
+        {
+            ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:01:00",
+            ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:02:00",
+            ["Scalekit:Resilience:CircuitBreaker:SamplingDuration"] = "00:02:00",
+            // Such timeouts need a key lease that outlasts a create, or startup stops.
+            ["Idempotency:InFlightTimeout"] = "00:05:00",
+        });
+        var client = Admin(replica, new Tokens(fake));
+        var locks = (LocalOrganizationLocks)replica.Services.GetRequiredService<IOrganizationLocks>();
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fake.HoldNextOrganizationUpdate(arrived, release.Task);
+        try
+        {
+            var merge = Patch(client, """{"metadata":{"plan":"pro"}}""");
+            await arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            // What the host does when its shutdown timeout runs out; the test server has no Kestrel to drop the connection.
+            await replica.Services.GetRequiredService<ShutdownDeadline>().StoppingAsync(new CancellationToken(canceled: true));
+
+            var response = await merge.WaitAsync(TimeSpan.FromSeconds(10));
+            var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+            Assert.Contains("may or may not have been applied", problem.GetProperty("detail").GetString());
+            Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+            Assert.Contains("its outcome is unknown", replica.Logs.AllText());
+
+            // Abandoned, not released: the next merge waits instead of reading the map that write may still replace.
+            using var giveUp = new CancellationTokenSource();
+            var next = client.PatchAsync($"/organizations/{Tokens.OrgA}",
+                new StringContent("""{"metadata":{"seats":"40"}}""", Encoding.UTF8, "application/json"), giveUp.Token);
+            await Poll.UntilAsync(() => locks.UsersOf(Tokens.OrgA) == 2 || next.IsCompleted, "the next merge queues or goes ahead");
+            Assert.False(next.IsCompleted, "the next merge went ahead while the stopped write could still land");
+            Assert.Single(fake.Requests("GET", $"/api/v1/organizations/{Tokens.OrgA}"));
+            await giveUp.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next);
+            await Poll.UntilAsync(() => locks.UsersOf(Tokens.OrgA) == 1, "the waiter that gave up leaves");
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
     }
 
     private static Dictionary<string, string?> WithRedis(RedisServer redis) => new() { ["ConnectionStrings:Redis"] = redis.ConnectionString };

@@ -48,4 +48,31 @@ public sealed class RedisOrganizationLocksTests
         Assert.True(replica.Refusals > 0, "the lock was taken without waiting for the dead replica's lease");
         Assert.NotEqual("a-dead-replica", (string?)await database.StringGetAsync($"orgapi:lock:org:{Tokens.OrgA}"));
     }
+
+    [RedisFact]
+    public async Task AnAbandonedLockIsKeptPastItsLeaseThenRunsOut()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var connectionA = new RedisConnection(redis.ConnectionString);
+        await using var connectionB = new RedisConnection(redis.ConnectionString);
+        // Kept for three leases once abandoned: as long as the write it left in flight may still land.
+        var replicaA = new RedisOrganizationLocks(connectionA, Lease, abandonedFor: Lease * 3);
+        var replicaB = new RedisOrganizationLocks(connectionB, Lease);
+        var database = await redis.DatabaseAsync();
+
+        var held = await replicaA.AcquireAsync(Tokens.OrgA, CancellationToken.None);
+        await held.AbandonAsync();
+        // Disposing an abandoned turn (as `await using` does) releases nothing.
+        await held.DisposeAsync();
+
+        Assert.True(await database.KeyTimeToLiveAsync($"orgapi:lock:org:{Tokens.OrgA}") > Lease, "the abandoned lock was not kept past its lease");
+        using (var patience = new CancellationTokenSource(Lease * 1.5))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => replicaB.AcquireAsync(Tokens.OrgA, patience.Token).AsTask());
+        }
+
+        // Nobody renews it: it runs out on its own.
+        using var timeout = new CancellationTokenSource(Lease * 5);
+        await using var next = await replicaB.AcquireAsync(Tokens.OrgA, timeout.Token);
+    }
 }
