@@ -48,6 +48,9 @@ public static class Observability
             logger.ReadFrom.Services(services).Enrich.FromLogContext().Enrich.With<QueryStringRedaction>();
             if (development)
             {
+                // A port in use is reported in one line with what to do (StartupChecks); the host's event for it put a
+                // 25-line stack trace above that line on the first run's console.
+                logger.Filter.ByExcluding(IsReportedStartFailure);
                 logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
             }
             else
@@ -60,6 +63,10 @@ public static class Observability
         AddOpenTelemetry(builder);
         return builder;
     }
+
+    private static bool IsReportedStartFailure(LogEvent logEvent) =>
+        logEvent is { Exception: { } exception, MessageTemplate.Text: "Hosting failed to start" }
+        && StartupChecks.ReportsStartFailure(exception);
 
     // Traces and metrics (ASP.NET Core, HttpClient, our own meter), exported over OTLP. The OpenTelemetry convention
     // is an environment variable read at startup; without it nothing would be exported, so nothing is collected:

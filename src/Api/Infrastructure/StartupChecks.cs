@@ -1,5 +1,6 @@
 using Api.Auth;
 using Api.Scalekit;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 
@@ -34,16 +35,30 @@ public static class StartupChecks
         }
         catch (IOException ex)
         {
-            await Console.Error.WriteLineAsync($"The API cannot start: {ex.Message}");
+            // The commonest first-run failure: another process (often a second copy of this one) holds the port.
+            var hint = ex.InnerException is AddressInUseException
+                ? " Another process is listening there: stop it, or choose another address with --urls (e.g. --urls http://127.0.0.1:5081) or ASPNETCORE_URLS."
+                : "";
+            await Console.Error.WriteLineAsync($"The API cannot start: {ex.Message}{hint}");
             return 1;
         }
         // An address Kestrel cannot parse ended the process with an unhandled exception (exit code 134).
-        catch (FormatException ex) when (ex.TargetSite?.DeclaringType == typeof(BindingAddress))
+        catch (FormatException ex) when (IsUnparsableAddress(ex))
         {
             await Console.Error.WriteLineAsync($"The API cannot start: {ex.Message} Check ASPNETCORE_URLS (or --urls) and Kestrel:Endpoints:*:Url, e.g. http://0.0.0.0:8080.");
             return 1;
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="ex"/>, ending the host's start, is one <see cref="RunAsync"/> reports in a line of its own
+    /// (a Kestrel address that cannot be bound or parsed): the host's own "Hosting failed to start" event for it adds
+    /// only a stack trace.
+    /// </summary>
+    public static bool ReportsStartFailure(Exception ex) => ex is IOException || IsUnparsableAddress(ex);
+
+    private static bool IsUnparsableAddress(Exception ex) =>
+        ex is FormatException && ex.TargetSite?.DeclaringType == typeof(BindingAddress);
 
     /// <summary>
     /// What is wrong with the configuration, one line per mistake: the failures of the options checks (one section's

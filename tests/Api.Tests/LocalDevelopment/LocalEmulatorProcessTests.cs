@@ -45,6 +45,26 @@ public sealed partial class LocalEmulatorProcessTests
     }
 
     [Fact]
+    public async Task APortInUseOnTheFirstRunIsOneLineSayingWhatToDoWithoutAStackTrace()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+
+        await using var api = ApiProcess.Start(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+        });
+
+        Assert.Equal(1, await api.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"The API cannot start: Failed to bind to address http://127.0.0.1:{port}: address already in use.", api.Output);
+        Assert.Contains("choose another address with --urls", api.Output);
+        Assert.DoesNotContain("Hosting failed to start", api.Output);
+        Assert.DoesNotContain("   at ", api.Output);
+    }
+
+    [Fact]
     public async Task OutsideDevelopmentTheEmulatorNeverStarts()
     {
         await using var api = ApiProcess.Start(new Dictionary<string, string>
