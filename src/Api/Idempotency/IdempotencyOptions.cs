@@ -38,7 +38,7 @@ internal sealed class IdempotencyOptionsValidator(IConfiguration configuration) 
         {
             failures.Add($"{IdempotencyOptions.SectionName}:InFlightTimeout must be positive and at most {IdempotencyOptions.SectionName}:KeyLifetime, e.g. 00:01:00.");
         }
-        else if (LongestCreate(ScalekitServiceCollectionExtensions.ApiResilience(configuration)) is var longest && options.InFlightTimeout <= longest)
+        else if (LongestCreate(ScalekitServiceCollectionExtensions.ApiResilience(configuration)) is { } longest && options.InFlightTimeout <= longest)
         {
             failures.Add(string.Create(CultureInfo.InvariantCulture,
                 $"{IdempotencyOptions.SectionName}:InFlightTimeout must be longer than {ScalekitServiceCollectionExtensions.ResilienceSection}:TotalRequestTimeout:Timeout plus {ScalekitServiceCollectionExtensions.ResilienceSection}:AttemptTimeout:Timeout ({longest:c}), the longest a create can wait on Scalekit: a retry with the same Idempotency-Key would take over while the first create may still land."));
@@ -60,9 +60,21 @@ internal sealed class IdempotencyOptionsValidator(IConfiguration configuration) 
     /// A lease no longer than this lets a retry take over while that POST may still land: without an externalId, a
     /// second organization; with one, the retry finds it created after the lease ended and answers 409 as for another's.
     /// </summary>
-    internal static TimeSpan LongestCreate(HttpStandardResilienceOptions scalekit)
+    /// <returns>
+    /// Null when either timeout is beyond the pipeline's own range (a day at most), which its own check names: the sum
+    /// of two such values can overflow TimeSpan (a crash with a stack trace instead of that line).
+    /// </returns>
+    internal static TimeSpan? LongestCreate(HttpStandardResilienceOptions scalekit)
     {
         var (total, attempt) = (scalekit.TotalRequestTimeout.Timeout, scalekit.AttemptTimeout.Timeout);
+        if (total > LongestResilienceTimeout || attempt > LongestResilienceTimeout)
+        {
+            return null;
+        }
+
         return total + (attempt < total ? attempt : total);
     }
+
+    // The library's range for both timeouts ends at a day (HttpTimeoutStrategyOptions.Timeout).
+    private static readonly TimeSpan LongestResilienceTimeout = TimeSpan.FromDays(1);
 }

@@ -244,6 +244,19 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task AScalekitTimeoutTooLongForTimeSpanArithmeticStopsTheRealProcessNamingItsKey()
+    {
+        // Added to the attempt timeout to bound Idempotency:InFlightTimeout, TimeSpan.MaxValue overflowed: exit 134 and a
+        // stack trace instead of the resilience check's line.
+        var (exitCode, output) = await RunApiAsync(Production(new() { ["Scalekit__Resilience__TotalRequestTimeout__Timeout"] = TimeSpan.MaxValue.ToString("c", CultureInfo.InvariantCulture) }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Scalekit:Resilience:TotalRequestTimeout:Timeout must be between", output);
+        Assert.DoesNotContain("Idempotency:InFlightTimeout", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
     public async Task AScalekitTimeoutThatOutlastsTheInFlightTimeoutStopsTheRealProcessNamingTheKeysAndTheBound()
     {
         // Raised from the shipped 15 s while Idempotency:InFlightTimeout stays at its 1 minute: a lookup (1 minute)

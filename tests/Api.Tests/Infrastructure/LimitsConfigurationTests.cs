@@ -68,6 +68,19 @@ public sealed class LimitsConfigurationTests
         Assert.Contains($"({bound})", failure);
     }
 
+    [Theory]
+    [InlineData("10675199.02:48:05.4775807", "00:00:05")]
+    [InlineData("00:00:15", "10675199.02:48:05.4775807")]
+    [InlineData("2.00:00:00", "00:00:05")]
+    public void AScalekitTimeoutBeyondItsOwnRangeIsLeftToItsOwnCheck(string totalRequestTimeout, string attemptTimeout) =>
+        // TimeSpan.MaxValue plus the attempt timeout overflowed: the process crashed with a stack trace (exit 134)
+        // instead of the line the resilience options' check writes for the timeout out of its range.
+        Assert.Null(IdempotencyFailure(new()
+        {
+            ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = totalRequestTimeout,
+            ["Scalekit:Resilience:AttemptTimeout:Timeout"] = attemptTimeout,
+        }));
+
     [Fact]
     public void AnInFlightTimeoutJustLongerThanTheSlowestCreateIsAccepted() =>
         Assert.Null(IdempotencyFailure(new()
