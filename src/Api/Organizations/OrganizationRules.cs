@@ -102,9 +102,11 @@ public static partial class OrganizationRules
         return true;
     }
 
-    // The Default_Ignorable_Code_Point characters that are not Cf (and are assigned).
+    // The Default_Ignorable_Code_Point characters that are not Cf: the assigned ones, and the unassigned ones Unicode
+    // reserves as default-ignorable (U+2065, U+FFF0-FFF8, the rest of U+E0000-E0FFF), which a renderer shows as nothing.
     private static bool IsIgnorableNonFormat(int codePoint) => codePoint is 0x034F or 0x115F or 0x1160 or 0x17B4 or 0x17B5
-        or (>= 0x180B and <= 0x180D) or 0x180F or 0x3164 or (>= 0xFE00 and <= 0xFE0F) or 0xFFA0 or (>= 0xE0100 and <= 0xE01EF);
+        or (>= 0x180B and <= 0x180D) or 0x180F or 0x2065 or 0x3164 or (>= 0xFE00 and <= 0xFE0F) or 0xFFA0
+        or (>= 0xFFF0 and <= 0xFFF8) or (>= 0xE0000 and <= 0xE0FFF);
 
     // "https://user:pass@host/" puts credentials where every admin sees them, and "https://cdn.example@evil.example/"
     // disguises the host. A backslash ends the authority as a slash would (URL parsers treat them alike for https).

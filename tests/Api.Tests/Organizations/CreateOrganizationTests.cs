@@ -174,6 +174,8 @@ public sealed class CreateOrganizationTests : IClassFixture<ApiFixture>
     [InlineData("\u00AD")]
     [InlineData("\u3164")]
     [InlineData("\uFE0F\U000E0100")]
+    [InlineData("\u2065")]                  // default-ignorable code points Unicode has not assigned yet
+    [InlineData("\uFFF0\U000E0080")]
     public async Task ADisplayNameOfOnlyInvisibleCharactersIsRefusedLikeAWhitespaceOne(string name)
     {
         var whitespace = await _client.PostAsJsonAsync("/organizations", new { displayName = "   " });

@@ -184,6 +184,7 @@ public sealed class UpdateOrganizationTests : IClassFixture<ApiFixture>
     [InlineData("\uFEFF")]
     [InlineData(" \u200B\u00A0\uFEFF\u3000\u2060 ")]
     [InlineData("\u3164")]
+    [InlineData("\u2065\U000E0080")]
     public async Task ADisplayNameOfOnlyInvisibleCharactersIsRefusedLikeAWhitespaceOne(string name)
     {
         var whitespace = await Patch("""{"displayName":"   "}""");
