@@ -24,13 +24,14 @@ public static class StartupChecks
         }
         catch (Exception ex) when (ValidationFailures(ex) is { } failures)
         {
-            await Console.Error.WriteLineAsync("The API cannot start: its configuration is incomplete or invalid.");
-            foreach (var failure in failures)
-            {
-                await Console.Error.WriteLineAsync($"  - {failure}");
-            }
-
-            await Console.Error.WriteLineAsync("Set these in appsettings.json, environment variables (Section__Key) or user-secrets; see README.md.");
+            await WriteFailuresAsync(failures);
+            return 1;
+        }
+        // The resilience library's own cross-field check doubles the attempt timeout: one far beyond its one-day range
+        // overflowed there (exit 134, a stack trace) before any range check could name it.
+        catch (OverflowException) when (ResilienceTimeoutsOutOfRange(app.Configuration) is { Count: > 0 } failures)
+        {
+            await WriteFailuresAsync(failures);
             return 1;
         }
         catch (IOException ex)
@@ -48,6 +49,32 @@ public static class StartupChecks
             await Console.Error.WriteLineAsync($"The API cannot start: {ex.Message} Check ASPNETCORE_URLS (or --urls) and Kestrel:Endpoints:*:Url, e.g. http://0.0.0.0:8080.");
             return 1;
         }
+    }
+
+    private static async Task WriteFailuresAsync(IEnumerable<string> failures)
+    {
+        await Console.Error.WriteLineAsync("The API cannot start: its configuration is incomplete or invalid.");
+        foreach (var failure in failures)
+        {
+            await Console.Error.WriteLineAsync($"  - {failure}");
+        }
+
+        await Console.Error.WriteLineAsync("Set these in appsettings.json, environment variables (Section__Key) or user-secrets; see README.md.");
+    }
+
+    private static List<string> ResilienceTimeoutsOutOfRange(IConfiguration configuration)
+    {
+        var options = ScalekitServiceCollectionExtensions.ApiResilience(configuration);
+        var section = ScalekitServiceCollectionExtensions.ResilienceSection;
+        return new (string Key, TimeSpan Value)[]
+            {
+                ("TotalRequestTimeout:Timeout", options.TotalRequestTimeout.Timeout),
+                ("AttemptTimeout:Timeout", options.AttemptTimeout.Timeout),
+                ("CircuitBreaker:SamplingDuration", options.CircuitBreaker.SamplingDuration),
+            }
+            .Where(setting => setting.Value > TimeSpan.FromDays(1))
+            .Select(setting => $"{section}:{setting.Key} must be at most 1.00:00:00.")
+            .ToList();
     }
 
     /// <summary>

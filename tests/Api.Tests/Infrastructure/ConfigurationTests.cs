@@ -257,6 +257,23 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task AnAttemptTimeoutFarBeyondItsRangeStopsTheRealProcessNamingItsKey()
+    {
+        // The resilience library's own cross-field check doubles it, and overflowed: exit 134 and a stack trace.
+        var (exitCode, output) = await RunApiAsync(Production(new()
+        {
+            ["Scalekit__Resilience__AttemptTimeout__Timeout"] = "10000000.00:00:00",
+            ["Idempotency__KeyLifetime"] = "30.00:00:00",
+            ["Idempotency__InFlightTimeout"] = "30.00:00:00",
+        }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Scalekit:Resilience:AttemptTimeout:Timeout must be at most 1.00:00:00.", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
     public async Task AScalekitTimeoutThatOutlastsTheInFlightTimeoutStopsTheRealProcessNamingTheKeysAndTheBound()
     {
         // Raised from the shipped 15 s while Idempotency:InFlightTimeout stays at its 1 minute: a lookup (1 minute)
