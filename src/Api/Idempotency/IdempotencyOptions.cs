@@ -29,6 +29,7 @@ internal sealed class IdempotencyOptionsValidator(IConfiguration configuration) 
     public ValidateOptionsResult Validate(string? name, IdempotencyOptions options)
     {
         var failures = new List<string>();
+        var scalekit = ScalekitServiceCollectionExtensions.ApiResilience(configuration);
         if (options.KeyLifetime <= TimeSpan.Zero || options.KeyLifetime > LongestKeyLifetime)
         {
             failures.Add($"{IdempotencyOptions.SectionName}:KeyLifetime must be positive and at most 30.00:00:00, e.g. 1.00:00:00 (24 hours).");
@@ -38,10 +39,17 @@ internal sealed class IdempotencyOptionsValidator(IConfiguration configuration) 
         {
             failures.Add($"{IdempotencyOptions.SectionName}:InFlightTimeout must be positive and at most {IdempotencyOptions.SectionName}:KeyLifetime, e.g. 00:01:00.");
         }
-        else if (LongestCreate(ScalekitServiceCollectionExtensions.ApiResilience(configuration)) is { } longest && options.InFlightTimeout <= longest)
+        else if (LongestCreate(scalekit) is { } longest && options.InFlightTimeout <= longest)
         {
             failures.Add(string.Create(CultureInfo.InvariantCulture,
                 $"{IdempotencyOptions.SectionName}:InFlightTimeout must be longer than {ScalekitServiceCollectionExtensions.ResilienceSection}:TotalRequestTimeout:Timeout plus {ScalekitServiceCollectionExtensions.ResilienceSection}:AttemptTimeout:Timeout ({longest:c}), the longest a create can wait on Scalekit: a retry with the same Idempotency-Key would take over while the first create may still land."));
+        }
+
+        // The pipeline's rate limiter comes before both timeouts, and a create does not stop when its caller hangs up:
+        // queued there, it could wait without bound, and be sent after its key's lease ran out.
+        if (scalekit.RateLimiter.DefaultRateLimiterOptions.QueueLimit > 0)
+        {
+            failures.Add($"{ScalekitServiceCollectionExtensions.ResilienceSection}:RateLimiter:DefaultRateLimiterOptions:QueueLimit must be 0: a create queued there waits before its timeouts start, with no bound, so a retry with the same Idempotency-Key could take over while it may still be sent.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -55,7 +63,7 @@ internal sealed class IdempotencyOptionsValidator(IConfiguration configuration) 
     /// sends only the POST. The management token is awaited inside each attempt (its handler sits inside the pipeline),
     /// as is the one resend after a 401: a slow token fetch uses up an attempt's time but adds none. A 409 to that POST
     /// is followed by one more lookup, but nothing is created after it. The pipeline's rate limiter, outside both
-    /// timeouts, queues nothing (the library's default), so no wait comes before they start. Not counted: the
+    /// timeouts, queues nothing (a queue is refused above), so no wait comes before they start. Not counted: the
     /// idempotency store's own round trips around the create (with Redis, at most a second each).
     /// A lease no longer than this lets a retry take over while that POST may still land: without an externalId, a
     /// second organization; with one, the retry finds it created after the lease ended and answers 409 as for another's.

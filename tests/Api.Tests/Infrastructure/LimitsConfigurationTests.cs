@@ -91,6 +91,16 @@ public sealed class LimitsConfigurationTests
         }));
 
     [Fact]
+    public void AQueueBeforeTheScalekitTimeoutsIsRejectedNamingItsKey()
+    {
+        // Queued in the pipeline's rate limiter, a create waits before any timeout starts, and outlives its caller.
+        var failure = IdempotencyFailure(new() { ["Scalekit:Resilience:RateLimiter:DefaultRateLimiterOptions:QueueLimit"] = "10" });
+
+        Assert.Contains("Scalekit:Resilience:RateLimiter:DefaultRateLimiterOptions:QueueLimit must be 0", failure);
+        Assert.Null(IdempotencyFailure(new() { ["Scalekit:Resilience:RateLimiter:DefaultRateLimiterOptions:QueueLimit"] = "0" }));
+    }
+
+    [Fact]
     public void TheShippedSettingsFileKeepsTheInFlightTimeoutAboveTheSlowestCreate()
     {
         // 15 s for a lookup, then 5 s for the create: well within the minute.
