@@ -191,15 +191,19 @@ public sealed class HealthTests
     public async Task AHangingScalekitMakesReadyDegradedOnceTheAttemptTimesOut()
     {
         using var fake = new ScalekitFake();
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        fake.HangGets("/api/v1/organizations/org_1", release.Task);
+        fake.AddOrganization("org_1");
         using var factory = new ApiFactory(fake, new Dictionary<string, string?>
         {
             ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:00.400",
             ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:01",
+            // The token endpoint shares these timeouts (see WarmUp).
+            ["Scalekit:TokenFetchCooldown"] = "00:00:00",
         });
         var client = factory.CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).Machine(Tokens.OrgA, ["organizations:read_all"]));
+        await WarmUp.UntilOkAsync(client, "/organizations/org_1");
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fake.HangGets("/api/v1/organizations/org_1", release.Task);
 
         await ProblemAssert.IsProblem(await client.GetAsync("/organizations/org_1"), HttpStatusCode.GatewayTimeout);
         release.SetResult();
