@@ -22,7 +22,8 @@ public sealed class RedisOrganizationChanges(RedisConnection redis, ILogger<Redi
         {
             await (await redis.SubscriberAsync()).PublishAsync(Channel, organizationId);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        // ObjectDisposedException: a change that ended as the host disposed the connection at shutdown.
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
             logger.LogWarning("Could not tell other replicas that an organization changed ({ErrorType})", ex.GetType().Name);
         }

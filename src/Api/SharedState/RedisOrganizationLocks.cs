@@ -160,9 +160,10 @@ public sealed class RedisOrganizationLocks : IOrganizationLocks
                 var database = await _redis.DatabaseAsync();
                 await database.ScriptEvaluateAsync(ReleaseScript, [_key], [_owner]);
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
             {
-                // The change is already made; the lease expires on its own and lets the next writer in.
+                // The change is already made (or, at shutdown, the connection already closed); the lease expires on its
+                // own and lets the next writer in.
             }
             finally
             {

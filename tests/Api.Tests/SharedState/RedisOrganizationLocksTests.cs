@@ -33,6 +33,23 @@ public sealed class RedisOrganizationLocksTests
     }
 
     [RedisFact]
+    public async Task ATurnEndingAfterTheConnectionClosedAtShutdownLeavesItsLeaseToRunOut()
+    {
+        // A patch that ends in the moment between Kestrel dropping it and the host disposing the services it used.
+        await using var redis = await RedisServer.StartAsync();
+        var connection = new RedisConnection(redis.ConnectionString);
+        var replica = new RedisOrganizationLocks(connection, Lease);
+        var held = await replica.AcquireAsync(Tokens.OrgA, CancellationToken.None);
+
+        await connection.DisposeAsync();
+        await held.DisposeAsync();
+
+        var database = await redis.DatabaseAsync();
+        Assert.True(await database.KeyExistsAsync($"orgapi:lock:org:{Tokens.OrgA}"), "the lock was released after all");
+        Assert.True(await database.KeyTimeToLiveAsync($"orgapi:lock:org:{Tokens.OrgA}") <= Lease);
+    }
+
+    [RedisFact]
     public async Task ALockLeftByAReplicaThatDiedRunsOutAfterItsLease()
     {
         await using var redis = await RedisServer.StartAsync();

@@ -2,12 +2,29 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Api.SharedState;
+using Microsoft.Extensions.Logging.Testing;
 using StackExchange.Redis;
 
 namespace Api.Tests.SharedState;
 
 public sealed class SharedCacheInvalidationTests
 {
+    [RedisFact]
+    public async Task AChangeAnnouncedAfterTheConnectionClosedAtShutdownIsLoggedNotThrown()
+    {
+        // A patch that ends in the moment between Kestrel dropping it and the host disposing the services it used.
+        await using var redis = await RedisServer.StartAsync();
+        var connection = new RedisConnection(redis.ConnectionString);
+        await (await connection.DatabaseAsync()).PingAsync();
+        var logs = new FakeLogger<RedisOrganizationChanges>();
+        var changes = new RedisOrganizationChanges(connection, logs);
+
+        await connection.DisposeAsync();
+        await changes.PublishAsync(Tokens.OrgA, CancellationToken.None);
+
+        Assert.Contains("Could not tell other replicas", logs.LatestRecord.Message);
+    }
+
     [RedisFact]
     public async Task AnUpdateOnOneReplicaInvalidatesTheCachedOrganizationOnAnother()
     {
