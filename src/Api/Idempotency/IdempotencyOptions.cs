@@ -75,14 +75,11 @@ internal sealed class IdempotencyOptionsValidator(IConfiguration configuration) 
     internal static TimeSpan? LongestCreate(HttpStandardResilienceOptions scalekit)
     {
         var (total, attempt) = (scalekit.TotalRequestTimeout.Timeout, scalekit.AttemptTimeout.Timeout);
-        if (total > LongestResilienceTimeout || attempt > LongestResilienceTimeout)
+        if (total > ScalekitServiceCollectionExtensions.LongestResilienceTimeout || attempt > ScalekitServiceCollectionExtensions.LongestResilienceTimeout)
         {
             return null;
         }
 
         return total + (attempt < total ? attempt : total);
     }
-
-    // The library's range for both timeouts ends at a day (HttpTimeoutStrategyOptions.Timeout).
-    private static readonly TimeSpan LongestResilienceTimeout = TimeSpan.FromDays(1);
 }

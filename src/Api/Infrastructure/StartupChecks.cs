@@ -72,8 +72,8 @@ public static class StartupChecks
                 ("AttemptTimeout:Timeout", options.AttemptTimeout.Timeout),
                 ("CircuitBreaker:SamplingDuration", options.CircuitBreaker.SamplingDuration),
             }
-            .Where(setting => setting.Value > TimeSpan.FromDays(1))
-            .Select(setting => $"{section}:{setting.Key} must be at most 1.00:00:00.")
+            .Where(setting => setting.Value > ScalekitServiceCollectionExtensions.LongestResilienceTimeout)
+            .Select(setting => $"{section}:{setting.Key} must be at most {ScalekitServiceCollectionExtensions.LongestResilienceTimeout:c}.")
             .ToList();
     }
 

@@ -77,6 +77,9 @@ public static class ScalekitServiceCollectionExtensions
         return end < 0 ? $"{ResilienceSection}: {failure}" : $"{ResilienceSection}:{path[..end].Replace('.', ':')}{path[end..]}";
     }
 
+    /// <summary>The end of the resilience library's range for its timeouts (<c>HttpTimeoutStrategyOptions.Timeout</c>).</summary>
+    public static readonly TimeSpan LongestResilienceTimeout = TimeSpan.FromDays(1);
+
     /// <summary>
     /// The timeouts and retries of the management-API client's pipeline, as it is configured from
     /// <paramref name="configuration"/> (its readiness callbacks aside): for settings that must fit around them.
