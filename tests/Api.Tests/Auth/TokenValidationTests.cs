@@ -176,11 +176,8 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
     {
         using var fixture = new ApiFixture();
         fixture.Fake.AddOrganization(Tokens.OrgA);
-        using var denials = new MetricCollector<long>(
-            fixture.Factory.Services.GetRequiredService<IMeterFactory>(), ApiMetrics.MeterName, ApiMetrics.AccessDenials);
-        var claims = fixture.Tokens.BaseClaims("usr_1", Tokens.OrgA);
-        claims["permissions"] = new[] { "organizations:read" };
-        var token = Tokens.Compose(header, claims, input => Tokens.SignRs256(fixture.Fake.SigningKey.Rsa, input));
+        using var denials = Denials(fixture);
+        var token = ReaderTokenSignedByThePublishedKey(fixture, header);
 
         var response = await fixture.Client(token).GetAsync($"/organizations/{Tokens.OrgA}");
 
@@ -195,17 +192,24 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
         Assert.Empty(fixture.Fake.Requests("GET", "/api/v1"));
     }
 
+    // A reader's token under the given header, signed with the key the fake environment publishes (whatever kid it names).
+    private static string ReaderTokenSignedByThePublishedKey(ApiFixture fixture, object header)
+    {
+        var claims = fixture.Tokens.BaseClaims("usr_1", Tokens.OrgA);
+        claims["permissions"] = new[] { "organizations:read" };
+        return Tokens.Compose(header, claims, input => Tokens.SignRs256(fixture.Fake.SigningKey.Rsa, input));
+    }
+
+    private static MetricCollector<long> Denials(ApiFixture fixture) =>
+        new(fixture.Factory.Services.GetRequiredService<IMeterFactory>(), ApiMetrics.MeterName, ApiMetrics.AccessDenials);
+
     [Fact]
     public async Task ATokenWithAKidNoPublishedKeyHasIsStillUnknownKid()
     {
         using var fixture = new ApiFixture();
         fixture.Fake.AddOrganization(Tokens.OrgA);
-        using var denials = new MetricCollector<long>(
-            fixture.Factory.Services.GetRequiredService<IMeterFactory>(), ApiMetrics.MeterName, ApiMetrics.AccessDenials);
-        var claims = fixture.Tokens.BaseClaims("usr_1", Tokens.OrgA);
-        claims["permissions"] = new[] { "organizations:read" };
-        var token = Tokens.Compose(new { alg = "RS256", typ = "JWT", kid = "kid-nobody-has" }, claims,
-            input => Tokens.SignRs256(fixture.Fake.SigningKey.Rsa, input));
+        using var denials = Denials(fixture);
+        var token = ReaderTokenSignedByThePublishedKey(fixture, new { alg = "RS256", typ = "JWT", kid = "kid-nobody-has" });
 
         var response = await fixture.Client(token).GetAsync($"/organizations/{Tokens.OrgA}");
 

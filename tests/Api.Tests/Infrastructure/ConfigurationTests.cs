@@ -238,7 +238,7 @@ public sealed class ConfigurationTests
         Assert.Equal(1, exitCode);
         // Once, though both Scalekit clients (management API and token endpoint) bind the section; and not by the
         // name of a pipeline's options instance, which is no setting.
-        Assert.Single(output.Split('\n'), line => line.Contains(failure, StringComparison.Ordinal));
+        TheLineNaming(output, failure);
         Assert.DoesNotContain("-standard", output);
         Assert.DoesNotContain("   at ", output);
     }
@@ -281,7 +281,7 @@ public sealed class ConfigurationTests
         var (exitCode, output) = await RunApiAsync(Production(new() { ["Scalekit__Resilience__TotalRequestTimeout__Timeout"] = "00:01:00" }));
 
         Assert.Equal(1, exitCode);
-        var line = Assert.Single(output.Split('\n'), line => line.Contains("Idempotency:InFlightTimeout", StringComparison.Ordinal));
+        var line = TheLineNaming(output, "Idempotency:InFlightTimeout");
         Assert.Contains("Scalekit:Resilience:TotalRequestTimeout:Timeout", line);
         Assert.Contains("Scalekit:Resilience:AttemptTimeout:Timeout", line);
         Assert.Contains("(00:01:05)", line);
@@ -295,7 +295,7 @@ public sealed class ConfigurationTests
         var (exitCode, output) = await RunApiAsync(Production(new() { ["Scalekit__ClientSecret"] = "test_secret-never-shown\n" }));
 
         Assert.Equal(1, exitCode);
-        var line = Assert.Single(output.Split('\n'), line => line.Contains("Scalekit:ClientSecret", StringComparison.Ordinal));
+        var line = TheLineNaming(output, "Scalekit:ClientSecret");
         Assert.Contains("ends with whitespace (a newline from a secret file?)", line);
         Assert.DoesNotContain("test_secret-never-shown", output);
         Assert.DoesNotContain("   at ", output);
@@ -386,6 +386,10 @@ public sealed class ConfigurationTests
 
         return environment.Where(pair => pair.Value is not null).ToDictionary(pair => pair.Key, pair => pair.Value!);
     }
+
+    // The one line of the process's output that names what failed.
+    private static string TheLineNaming(string output, string text) =>
+        Assert.Single(output.Split('\n'), line => line.Contains(text, StringComparison.Ordinal));
 
     private static async Task<(int ExitCode, string Output)> RunApiAsync(Dictionary<string, string> environment, bool removeReadPolicy = false)
     {
