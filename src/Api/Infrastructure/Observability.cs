@@ -44,8 +44,8 @@ public static class Observability
                 levels.Unreadable = true;
             }
 
-            // No query-string value reaches a log event: it may be an access token.
-            logger.ReadFrom.Services(services).Enrich.FromLogContext().Enrich.With<QueryStringRedaction>();
+            // No query-string value, nor a token-shaped path segment, reaches a log event: it may be an access token.
+            logger.ReadFrom.Services(services).Enrich.FromLogContext().Enrich.With<RequestTargetRedaction>();
             if (development)
             {
                 // A port in use is reported in one line with what to do (StartupChecks); the host's event for it put a
@@ -98,7 +98,19 @@ public static class Observability
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName))
             .WithTracing(tracing => tracing
-                .AddAspNetCoreInstrumentation(options => options.Filter = http => !http.Request.Path.StartsWithSegments("/health"))
+                .AddAspNetCoreInstrumentation(options =>
+                {
+                    options.Filter = http => !http.Request.Path.StartsWithSegments("/health");
+                    // url.query is redacted by the instrumentation itself; a token-shaped path segment is redacted here.
+                    options.EnrichWithHttpRequest = (activity, request) =>
+                    {
+                        var path = request.Path.Value ?? "";
+                        if (RequestTargetRedaction.RedactPath(path) is var redacted && !ReferenceEquals(redacted, path))
+                        {
+                            activity.SetTag("url.path", redacted);
+                        }
+                    };
+                })
                 .AddHttpClientInstrumentation())
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()

@@ -45,6 +45,45 @@ public sealed class LoggingTests
         Assert.DoesNotContain(token.Split('.')[2], logs);
     }
 
+    [Theory]
+    [InlineData("/organizations/{0}")]
+    [InlineData("/organizations/external/{0}")]
+    [InlineData("/{0}/organizations")]
+    public async Task AnAccessTokenSentInThePathIsRedactedFromRequestEvents(string target)
+    {
+        using var fake = new ScalekitFake();
+        // ASP.NET Core's own request events turned on as well: they carry the path too.
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Serilog:MinimumLevel:Override:Microsoft.AspNetCore"] = "Information" });
+        var tokens = new Tokens(fake);
+        var misplaced = tokens.User(Tokens.OrgA, ["organizations:read"]);
+
+        // A client bug: the token went into the URL as well as the header.
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(Tokens.OrgA, ["organizations:read"]));
+        var response = await client.GetAsync(string.Format(target, misplaced));
+
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+        var logs = factory.Logs.AllText();
+        Assert.Contains("Request starting", logs);
+        Assert.Contains(string.Format(target, "Redacted"), logs);
+        Assert.DoesNotContain(misplaced.Split('.')[1], logs);
+        Assert.DoesNotContain(misplaced.Split('.')[2], logs);
+    }
+
+    [Theory]
+    [InlineData("/organizations/external/crm.acme.com")]
+    [InlineData("/organizations/external/eyes.on.you")]
+    [InlineData("/openapi/v1.json")]
+    public async Task PathsThatOnlyLookDottedAreLoggedAsSent(string target)
+    {
+        using var fake = new ScalekitFake();
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Serilog:MinimumLevel:Override:Microsoft.AspNetCore"] = "Information" });
+
+        await factory.CreateClient().GetAsync(target);
+
+        Assert.Contains(target, factory.Logs.AllText());
+    }
+
     [Fact]
     public async Task RequestLogsCarryTheRouteStatusAndCaller()
     {

@@ -44,4 +44,29 @@ public sealed class TelemetryTests
         await collector.WhenReceived("POST", "/v1/traces", 1);
         await collector.WhenReceived("POST", "/v1/metrics", 1);
     }
+
+    [Fact]
+    public async Task AnAccessTokenSentInThePathIsRedactedFromExportedTraces()
+    {
+        using var collector = new ScalekitFake();
+        collector.Server.Given(Request.Create().WithPath("/v1/*").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200));
+        using var scalekit = new ScalekitFake();
+        var misplaced = new Tokens(scalekit).User(Tokens.OrgA, ["organizations:read"]);
+
+        await using var api = ApiProcess.StartAgainst(scalekit, new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+        });
+        using var http = await api.ClientAsync("not-a-token");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync($"/organizations/{misplaced}")).StatusCode);
+
+        // The span's url.path is a protobuf string: its UTF-8 bytes appear as they are in the exported body.
+        string Exported() => string.Concat(collector.Requests("POST", "/v1/traces").Select(e => System.Text.Encoding.UTF8.GetString(e.RequestMessage.BodyAsBytes ?? [])));
+        await Poll.UntilAsync(() => Exported().Contains("/organizations/Redacted"), "the request's span is exported");
+        Assert.DoesNotContain(misplaced.Split('.')[1], Exported());
+        Assert.DoesNotContain(misplaced.Split('.')[2], Exported());
+    }
 }
