@@ -14,7 +14,21 @@ public static class ScalekitClaims
     public const string Scope = "scope";
     public const string TokenId = "jti";
 
-    public static string? OrganizationIdOf(ClaimsPrincipal user) => NonEmpty(user.FindFirst(OrganizationId)?.Value);
+    /// <summary>
+    /// The one organization the token names. An <c>oid</c> given more than once (a JSON array) names none: taking the
+    /// first would let a token listing several organizations act on whichever came first.
+    /// </summary>
+    public static string? OrganizationIdOf(ClaimsPrincipal user)
+    {
+        using var claims = user.FindAll(OrganizationId).GetEnumerator();
+        if (!claims.MoveNext())
+        {
+            return null;
+        }
+
+        var organization = claims.Current.Value;
+        return claims.MoveNext() ? null : NonEmpty(organization);
+    }
 
     public static string? SubjectOf(ClaimsPrincipal user) => NonEmpty(user.FindFirst(Subject)?.Value);
 

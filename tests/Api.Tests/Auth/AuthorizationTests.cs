@@ -120,6 +120,22 @@ public sealed class AuthorizationTests : IClassFixture<ApiFixture>
         await ProblemAssert.IsProblem(response, HttpStatusCode.NotFound);
     }
 
+    [Theory]
+    [InlineData($"/organizations/{Tokens.OrgB}")]
+    [InlineData($"/organizations/{Tokens.OrgA}")]
+    [InlineData("/organizations/current")]
+    public async Task AnOidNamingSeveralOrganizationsActsForNoneOfThem(string path)
+    {
+        // One token, one organization: the first of a list must not decide which tenant it may read.
+        var token = _api.Tokens.User(oid: null, permissions: ["organizations:read"],
+            customize: c => c["oid"] = new[] { Tokens.OrgB, Tokens.OrgA });
+        var response = await _api.Client(token).GetAsync(path);
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Forbidden);
+        Assert.Equal("oid_missing", problem.GetProperty("reason").GetString());
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+    }
+
     [Fact]
     public async Task AStringPermissionsClaimIsNotSplitIntoSeveralGrants()
     {
