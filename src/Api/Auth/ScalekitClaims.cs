@@ -36,15 +36,18 @@ public static class ScalekitClaims
 
     /// <summary>
     /// Who is calling, for per-caller state (rate limits, idempotency keys): the <c>client_id</c> of a
-    /// machine-to-machine token (whose <c>sub</c> is that same client id), the <c>sub</c> of a user token.
+    /// machine-to-machine token (whose <c>sub</c> is that same client id), the <c>sub</c> of a user token. A token
+    /// without <c>sub</c> names no caller: its <c>client_id</c> is the application every user signs in to, not a caller.
     /// </summary>
     public static string? CallerOf(ClaimsPrincipal user)
     {
         var subject = SubjectOf(user);
-        var clientId = ClientIdOf(user);
-        return subject is null || IsMachine(subject, clientId)
-            ? clientId is null ? null : $"client:{clientId}"
-            : $"user:{subject}";
+        if (subject is null)
+        {
+            return null;
+        }
+
+        return IsMachine(subject, ClientIdOf(user)) ? $"client:{subject}" : $"user:{subject}";
     }
 
     /// <summary>

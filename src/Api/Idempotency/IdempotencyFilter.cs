@@ -45,7 +45,7 @@ internal sealed class IdempotencyFilter<TBody>(
         if (ScalekitClaims.CallerOf(http.User) is not { } caller)
         {
             return Problem(StatusCodes.Status400BadRequest, "Bad Request",
-                $"An {IdempotencyKey.HeaderName} needs an access token that names its caller (sub or client_id).",
+                $"An {IdempotencyKey.HeaderName} needs an access token that names its caller (sub).",
                 "idempotency_key_unscoped");
         }
 

@@ -209,6 +209,26 @@ public sealed class IdempotentCreateTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task AUserTokenWithoutSubNamesNoCallerThoughItCarriesTheApplicationsClientId()
+    {
+        // Every user token of the application carries its client_id: as the caller, it put the keys of all such
+        // tokens, whatever their organization, in one scope, and one replayed the other's organization.
+        var key = NewKey();
+        var body = new { displayName = "Initech" };
+        foreach (var organization in new[] { Tokens.OrgA, Tokens.OrgB })
+        {
+            var token = _api.Tokens.User(organization, ["organizations:create"], customize: c => c.Remove("sub"));
+
+            var response = await _api.Client(token).SendAsync(Create(body, key));
+
+            var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
+            Assert.Equal("idempotency_key_unscoped", problem.GetProperty("reason").GetString());
+        }
+
+        Assert.Equal(0, Creates);
+    }
+
+    [Fact]
     public async Task TheSameCallerWithAFreshTokenStillGetsTheReplay()
     {
         var key = NewKey();
