@@ -6,10 +6,10 @@ namespace Api.Tests;
 /// <summary>An RSA signing key made for this test run, with its kid.</summary>
 public sealed class TestKey
 {
-    public TestKey(string kid)
+    public TestKey(string kid, int bits = 2048)
     {
         Kid = kid;
-        Rsa = RSA.Create(2048);
+        Rsa = RSA.Create(bits);
         SecurityKey = new RsaSecurityKey(Rsa) { KeyId = kid };
     }
 

@@ -19,6 +19,8 @@ public sealed class SigningKeyStore(
 {
     public const string HttpClientName = "Scalekit.Jwks";
 
+    public const int MinimumRsaKeyBits = 2048;
+
     private readonly Lock _gate = new();
     private volatile KeySet? _keys;
     private Task<KeySet?>? _inFlight;
@@ -123,8 +125,19 @@ public sealed class SigningKeyStore(
             }
 
             var json = await response.Content.ReadAsStringAsync();
-            var keys = new JsonWebKeySet(json).Keys
+            var rsaSigningKeys = new JsonWebKeySet(json).Keys
                 .Where(key => key.Kty == JsonWebAlgorithmsKeyTypes.RSA && key.Use is null or "" or JsonWebKeyUseNames.Sig && !string.IsNullOrEmpty(key.Kid))
+                .ToList();
+            // RFC 7518 3.3: RS256 keys MUST be 2048 bits or larger. The token library verifies with smaller ones, and a
+            // 512-bit key can be factored: tokens "signed" by it would be forged, not issued.
+            var strong = rsaSigningKeys.Where(key => key.KeySize >= MinimumRsaKeyBits).ToList();
+            if (strong.Count < rsaSigningKeys.Count)
+            {
+                logger.LogWarning("JWKS published {WeakKeyCount} RSA keys under {MinimumBits} bits; they are ignored",
+                    rsaSigningKeys.Count - strong.Count, MinimumRsaKeyBits);
+            }
+
+            var keys = strong
                 .GroupBy(key => key.Kid, StringComparer.Ordinal)
                 .ToFrozenDictionary(group => group.Key, group => (SecurityKey)group.First(), StringComparer.Ordinal);
 

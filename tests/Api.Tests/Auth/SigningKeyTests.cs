@@ -72,6 +72,27 @@ public sealed class SigningKeyTests
         Assert.True(fake.JwksFetches >= 2, "the unknown kid never made the API fetch the empty key set");
     }
 
+    [Fact]
+    public async Task AnRsaKeyUnder2048BitsInTheJwksVerifiesNoToken()
+    {
+        using var api = await KeysLoadedAsync();
+        // RFC 7518 3.3: RS256 keys are 2048 bits or more. A smaller one can be factored, and what it signs forged.
+        var weak = new TestKey("kid-weak", bits: 1024);
+        api.Fake.Keys.Insert(0, weak);
+        var claims = api.Tokens.BaseClaims("usr_x", Tokens.OrgA).With("permissions", new[] { "organizations:read" });
+        // The token library refuses to sign with such a key, so the token is put together by hand.
+        var token = Tokens.Compose(new { alg = "RS256", kid = weak.Kid, typ = "JWT" }, claims, input => Tokens.SignRs256(weak.Rsa, input));
+        var weakClient = api.Factory.CreateClient();
+        weakClient.DefaultRequestHeaders.Authorization = new("Bearer", token);
+
+        var response = await weakClient.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("unknown_kid", problem.GetProperty("reason").GetString());
+        Assert.True(api.Fake.JwksFetches >= 2, "the weak key's kid never made the API fetch the key set that publishes it");
+        Assert.Equal(HttpStatusCode.OK, (await api.Client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+    }
+
     // A host whose keys are loaded (one authenticated 200 done), with a refetch cooldown of zero.
     private static async Task<LoadedApi> KeysLoadedAsync()
     {
