@@ -56,7 +56,7 @@ public sealed class RedisIdempotencyStore(RedisConnection redis) : IIdempotencyS
             var database = await redis.DatabaseAsync();
             return await database.ScriptEvaluateAsync(script, [RedisKeyOf(key)], arguments);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
             throw new IdempotencyStoreUnavailableException(ex);
         }

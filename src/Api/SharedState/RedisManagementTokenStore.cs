@@ -27,7 +27,7 @@ public sealed class RedisManagementTokenStore(RedisConnection redis, IOptions<Sc
             var value = await (await redis.DatabaseAsync()).StringGetAsync(_identity.Value.Key);
             return value.HasValue ? Open(value!) : null;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or CryptographicException or JsonException or FormatException)
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex) || ex is CryptographicException or JsonException or FormatException)
         {
             logger.LogWarning("Shared management token unavailable ({ErrorType}); fetching our own", ex.GetType().Name);
             return null;
@@ -46,7 +46,7 @@ public sealed class RedisManagementTokenStore(RedisConnection redis, IOptions<Sc
         {
             await (await redis.DatabaseAsync()).StringSetAsync(_identity.Value.Key, Seal(token), ttl);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
             logger.LogWarning("Could not share the management token ({ErrorType})", ex.GetType().Name);
         }
@@ -66,7 +66,7 @@ public sealed class RedisManagementTokenStore(RedisConnection redis, IOptions<Sc
                     [_identity.Value.Key], [value]);
             }
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or CryptographicException or JsonException or FormatException)
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex) || ex is CryptographicException or JsonException or FormatException)
         {
             logger.LogWarning("Could not drop the shared management token ({ErrorType})", ex.GetType().Name);
         }

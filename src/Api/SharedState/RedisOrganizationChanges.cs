@@ -23,7 +23,7 @@ public sealed class RedisOrganizationChanges(RedisConnection redis, ILogger<Redi
             await (await redis.SubscriberAsync()).PublishAsync(Channel, organizationId);
         }
         // ObjectDisposedException: a change that ended as the host disposed the connection at shutdown.
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex) || ex is ObjectDisposedException)
         {
             logger.LogWarning("Could not tell other replicas that an organization changed ({ErrorType})", ex.GetType().Name);
         }
@@ -54,7 +54,7 @@ internal sealed class OrganizationChangeSubscription(IServiceProvider services, 
                     (channel, id) => _ = cache.ForgetLocallyAsync(id.ToString(), CancellationToken.None).AsTask());
                 return;
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
             {
                 logger.LogWarning("Cannot subscribe to organization changes yet ({ErrorType}); retrying", ex.GetType().Name);
                 await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);

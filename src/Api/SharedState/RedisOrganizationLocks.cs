@@ -89,7 +89,7 @@ public sealed class RedisOrganizationLocks : IOrganizationLocks
             var database = await _redis.DatabaseAsync();
             return await database.StringSetAsync(key, owner, _lease, When.NotExists);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
             throw new OrganizationLockUnavailableException(ex);
         }
@@ -132,7 +132,7 @@ public sealed class RedisOrganizationLocks : IOrganizationLocks
                             return; // the lease ran out and the key is gone or someone else's: nothing left to renew
                         }
                     }
-                    catch (Exception ex) when (ex is RedisException or TimeoutException)
+                    catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
                     {
                         // Redis is away: try again next tick; if it stays away the lease runs out on its own.
                     }
@@ -160,7 +160,7 @@ public sealed class RedisOrganizationLocks : IOrganizationLocks
                 var database = await _redis.DatabaseAsync();
                 await database.ScriptEvaluateAsync(ReleaseScript, [_key], [_owner]);
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+            catch (Exception ex) when (RedisFaults.IsUnavailable(ex) || ex is ObjectDisposedException)
             {
                 // The change is already made (or, at shutdown, the connection already closed); the lease expires on its
                 // own and lets the next writer in.
@@ -184,7 +184,7 @@ public sealed class RedisOrganizationLocks : IOrganizationLocks
                 var database = await _redis.DatabaseAsync();
                 await database.ScriptEvaluateAsync(RenewScript, [_key], [_owner, (long)_abandonedFor.TotalMilliseconds]);
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+            catch (Exception ex) when (RedisFaults.IsUnavailable(ex) || ex is ObjectDisposedException)
             {
                 // Redis is away, or the connection is already closing: the last lease still runs its course.
             }

@@ -99,9 +99,16 @@ internal sealed class RedisHealthCheck(IServiceProvider services) : IHealthCheck
         {
             var database = await redis.DatabaseAsync();
             await database.PingAsync();
+            // PING names no database: a key command does, so a defaultDatabase the server lacks fails here too.
+            await database.KeyExistsAsync("orgapi:ready-probe");
             return HealthCheckResult.Healthy("Redis reachable.");
         }
-        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        catch (StackExchange.Redis.RedisCommandException)
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus,
+                $"Redis refuses this API's commands (check the database in ConnectionStrings:{SharedStateSetup.ConnectionStringName}): idempotent creates and metadata changes answer 503; reads and other writes work.");
+        }
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
             return new HealthCheckResult(context.Registration.FailureStatus,
                 "Redis unreachable: idempotent creates and metadata changes answer 503 until it is back; reads and other writes work.");
