@@ -1,3 +1,4 @@
+using Api.Organizations;
 using Api.SharedState;
 using StackExchange.Redis;
 
@@ -47,6 +48,29 @@ public sealed class RedisOrganizationLocksTests
         var database = await redis.DatabaseAsync();
         Assert.True(await database.KeyExistsAsync($"orgapi:lock:org:{Tokens.OrgA}"), "the lock was released after all");
         Assert.True(await database.KeyTimeToLiveAsync($"orgapi:lock:org:{Tokens.OrgA}") <= Lease);
+    }
+
+    [RedisFact]
+    public async Task AClaimThatTimedOutIsNotLeftHoldingTheLockOnceRedisCatchesUp()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var connectionA = new RedisConnection(redis.ConnectionString);
+        await using var connectionB = new RedisConnection(redis.ConnectionString);
+        // A lease far longer than the test waits: a lock left to run out would fail it.
+        var replicaA = new RedisOrganizationLocks(connectionA, TimeSpan.FromSeconds(60));
+        var replicaB = new RedisOrganizationLocks(connectionB, TimeSpan.FromSeconds(60));
+        await using var admin = await ConnectionMultiplexer.ConnectAsync($"{redis.ConnectionString},allowAdmin=true");
+        var database = admin.GetDatabase();
+        // Redis holds every write past the client's timeout (as a busy or paused server does), then runs it.
+        await database.ExecuteAsync("CLIENT", "PAUSE", "30000", "WRITE");
+
+        await Assert.ThrowsAsync<OrganizationLockUnavailableException>(() => replicaA.AcquireAsync(Tokens.OrgA, CancellationToken.None).AsTask());
+        await database.ExecuteAsync("CLIENT", "UNPAUSE");
+
+        await Poll.UntilAsync(async () => !await database.KeyExistsAsync($"orgapi:lock:org:{Tokens.OrgA}"),
+            "the lock taken by the claim that timed out is released", within: TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await using var next = await replicaB.AcquireAsync(Tokens.OrgA, timeout.Token);
     }
 
     [RedisFact]
