@@ -132,6 +132,33 @@ public sealed class SharedIdempotencyTests
         Assert.Equal(3, fake.Requests("POST", "/api/v1/organizations").Count);
     }
 
+    [RedisFact]
+    public async Task AClaimThatTimedOutDoesNotHoldTheKeyAgainstTheRetryOnceRedisCatchesUp()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        var token = new Tokens(fake).Machine(Tokens.OrgA, ["organizations:create"]);
+        using var replicaA = new ApiFactory(fake, WithRedis(redis));
+        using var replicaB = new ApiFactory(fake, WithRedis(redis));
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{redis.ConnectionString},allowAdmin=true");
+        var database = admin.GetDatabase();
+        // Redis holds every write past the client's timeout (as a busy or paused server does), then runs it.
+        await database.ExecuteAsync("CLIENT", "PAUSE", "30000", "WRITE");
+
+        var first = await Client(replicaA, token).SendAsync(Create("key-slow-redis"));
+        await database.ExecuteAsync("CLIENT", "UNPAUSE");
+        await Poll.UntilAsync(async () => (await redis.KeysAsync("orgapi:idem:*")).Count == 0,
+            "the claim that timed out is removed", within: TimeSpan.FromSeconds(10));
+        var retry = await Client(replicaB, token).SendAsync(Create("key-slow-redis"));
+
+        // The 503 said nothing was done and when to retry: the retry creates, neither refused as in flight nor
+        // treated as the retry of an attempt whose outcome is unknown.
+        await ProblemAssert.IsProblem(first, HttpStatusCode.ServiceUnavailable);
+        Assert.True(HttpStatusCode.Created == retry.StatusCode, await retry.Content.ReadAsStringAsync());
+        Assert.Empty(fake.Requests("GET", "/api/v1/organizations:external/shared-key-slow-redis"));
+        Assert.Single(fake.Requests("POST", "/api/v1/organizations"));
+    }
+
     private static async Task<HttpResponseMessage> RetryWhileUnavailableAsync(Func<Task<HttpResponseMessage>> send)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
