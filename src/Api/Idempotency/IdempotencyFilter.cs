@@ -154,16 +154,26 @@ internal sealed class IdempotencyFilter<TBody>(
     }
 
     // Once an attempt's outcome is unknown, only a success settles the key: a later failure cannot undo that doubt.
+    // The store failing here must not replace the request's own answer (Scalekit's 400, a timeout's 504) with a 503
+    // saying the store is needed, as if nothing had been done: the key stays pending, and after its lease a retry
+    // reconciles by externalId.
     private async Task ReleaseAsync(string storeKey, PendingRequest claim, bool keepForReconciliation, IdempotencyOptions settings)
     {
-        if (keepForReconciliation)
+        try
         {
-            // Scalekit may have acted: keep the key with its lease ended, so the retry looks before it creates again.
-            await store.TryReplaceAsync(storeKey, claim.ClaimId, claim with { LeaseExpires = time.GetUtcNow() }, settings.KeyLifetime, CancellationToken.None);
+            if (keepForReconciliation)
+            {
+                // Scalekit may have acted: keep the key with its lease ended, so the retry looks before it creates again.
+                await store.TryReplaceAsync(storeKey, claim.ClaimId, claim with { LeaseExpires = time.GetUtcNow() }, settings.KeyLifetime, CancellationToken.None);
+            }
+            else
+            {
+                await store.TryRemoveAsync(storeKey, claim.ClaimId, CancellationToken.None);
+            }
         }
-        else
+        catch (IdempotencyStoreUnavailableException)
         {
-            await store.TryRemoveAsync(storeKey, claim.ClaimId, CancellationToken.None);
+            logger.LogWarning("Could not release the key of an idempotent request that did not succeed; it stays pending until its lease ends");
         }
     }
 

@@ -159,6 +159,28 @@ public sealed class SharedIdempotencyTests
         Assert.Single(fake.Requests("POST", "/api/v1/organizations"));
     }
 
+    [RedisFact]
+    public async Task ACreateScalekitRefusesIsAnsweredAsSuchWhenRedisStopsAnsweringBeforeItsKeyIsReleased()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{redis.ConnectionString},allowAdmin=true");
+        // Redis stops answering writes while Scalekit refuses the create: the key's release times out.
+        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(_ =>
+            {
+                admin.GetDatabase().Execute("CLIENT", "PAUSE", "30000", "WRITE");
+                return ScalekitFake.Raw(400, """{"code":3,"message":"invalid"}""");
+            }));
+        var token = new Tokens(fake).Machine(Tokens.OrgA, ["organizations:create"]);
+        using var replica = new ApiFactory(fake, WithRedis(redis));
+
+        var refused = await Client(replica, token).SendAsync(Create("key-refused"));
+        await admin.GetDatabase().ExecuteAsync("CLIENT", "UNPAUSE");
+
+        await ProblemAssert.IsProblem(refused, HttpStatusCode.BadRequest);
+    }
+
     private static async Task<HttpResponseMessage> RetryWhileUnavailableAsync(Func<Task<HttpResponseMessage>> send)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
