@@ -141,8 +141,7 @@ internal sealed class IdempotencyFilter<TBody>(
         var pending = (PendingRequest)held;
         // Records written before the first attempt's start was kept: no attempt outlives its lease.
         var takeover = claim with { FirstAttemptAt = pending.FirstAttemptAt ?? pending.LeaseExpires - settings.InFlightTimeout };
-        if (pending.LeaseExpires <= time.GetUtcNow()
-            && await store.TryReplaceAsync(storeKey, pending.ClaimId, takeover, settings.KeyLifetime, CancellationToken.None))
+        if (pending.LeaseExpires <= time.GetUtcNow() && await TakeOverAsync(storeKey, pending, takeover, settings))
         {
             return (null, takeover);
         }
@@ -151,6 +150,35 @@ internal sealed class IdempotencyFilter<TBody>(
         return (Problem(StatusCodes.Status409Conflict, "Conflict",
             $"A request with this {IdempotencyKey.HeaderName} is still being processed. Retry after it completes.",
             "idempotency_key_in_flight"), claim);
+    }
+
+    private async Task<bool> TakeOverAsync(string storeKey, PendingRequest pending, PendingRequest takeover, IdempotencyOptions settings)
+    {
+        try
+        {
+            return await store.TryReplaceAsync(storeKey, pending.ClaimId, takeover, settings.KeyLifetime, CancellationToken.None);
+        }
+        catch (IdempotencyStoreUnavailableException)
+        {
+            // A takeover that timed out was sent all the same: a store slow for a moment runs it afterwards, and this
+            // caller, told 503, would meet its own takeover on the retry (409 for a whole lease). Putting the record
+            // back is queued right behind it (with Redis, on the same connection), so it runs after it; not awaited,
+            // as the store has just failed to answer.
+            _ = RestoreAsync(storeKey, takeover.ClaimId, pending, settings);
+            throw;
+        }
+    }
+
+    private async Task RestoreAsync(string storeKey, string takeoverClaimId, PendingRequest pending, IdempotencyOptions settings)
+    {
+        try
+        {
+            await store.TryReplaceAsync(storeKey, takeoverClaimId, pending, settings.KeyLifetime, CancellationToken.None);
+        }
+        catch (IdempotencyStoreUnavailableException)
+        {
+            // Not run: the takeover's own lease runs out instead.
+        }
     }
 
     // Once an attempt's outcome is unknown, only a success settles the key: a later failure cannot undo that doubt.

@@ -1,5 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
+using Api.Idempotency;
+using Api.SharedState;
+using Microsoft.Extensions.DependencyInjection;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
@@ -181,6 +184,37 @@ public sealed class SharedIdempotencyTests
         await ProblemAssert.IsProblem(refused, HttpStatusCode.BadRequest);
     }
 
+    [RedisFact]
+    public async Task ATakeoverThatTimedOutDoesNotHoldTheKeyAgainstTheNextRetryOnceRedisCatchesUp()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        var token = new Tokens(fake).Machine(Tokens.OrgA, ["organizations:create"]);
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{redis.ConnectionString},allowAdmin=true");
+        var database = admin.GetDatabase();
+        using var replicaA = new ApiFactory(fake, WithRedis(redis));
+        // Redis holds every write past the client's timeout (as a busy or paused server does), then runs it: from
+        // the moment replica B takes the key over.
+        using var replicaB = new ApiFactory(fake, WithRedis(redis), services => services.AddSingleton<IIdempotencyStore>(sp =>
+            new PausingBeforeTakeover(ActivatorUtilities.CreateInstance<RedisIdempotencyStore>(sp), database)));
+        await Client(replicaA, token).GetAsync("/health/ready");
+        fake.BreakNextConnection("POST", "/api/v1/organizations", afterHandling: true);
+        Assert.Equal(HttpStatusCode.BadGateway, (await Client(replicaA, token).SendAsync(Create("key-takeover"))).StatusCode);
+        var key = Assert.Single(await redis.KeysAsync("orgapi:idem:*"));
+        var unknown = (string)(await database.StringGetAsync(key))!;
+
+        var timedOut = await Client(replicaB, token).SendAsync(Create("key-takeover"));
+        await database.ExecuteAsync("CLIENT", "UNPAUSE");
+        await Poll.UntilAsync(async () => (string?)await database.StringGetAsync(key) == unknown,
+            "the record the takeover replaced is back", within: TimeSpan.FromSeconds(10));
+        var retry = await Client(replicaB, token).SendAsync(Create("key-takeover"));
+
+        await ProblemAssert.IsProblem(timedOut, HttpStatusCode.ServiceUnavailable);
+        Assert.True(HttpStatusCode.Created == retry.StatusCode, await retry.Content.ReadAsStringAsync());
+        Assert.Single(fake.OrganizationsWithExternalId("shared-key-takeover"));
+        Assert.Single(fake.Requests("POST", "/api/v1/organizations"));
+    }
+
     private static async Task<HttpResponseMessage> RetryWhileUnavailableAsync(Func<Task<HttpResponseMessage>> send)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -193,4 +227,26 @@ public sealed class SharedIdempotencyTests
 
         return response;
     }
+}
+
+/// <summary>The Redis store, with Redis holding writes from the first takeover on (until the test lets them through).</summary>
+internal sealed class PausingBeforeTakeover(IIdempotencyStore inner, StackExchange.Redis.IDatabase admin) : IIdempotencyStore
+{
+    private int _paused;
+
+    public ValueTask<IdempotencyRecord?> TryAddAsync(string key, IdempotencyRecord record, TimeSpan lifetime, CancellationToken cancellationToken) =>
+        inner.TryAddAsync(key, record, lifetime, cancellationToken);
+
+    public async ValueTask<bool> TryReplaceAsync(string key, string claimId, IdempotencyRecord record, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        if (record is PendingRequest && Interlocked.Exchange(ref _paused, 1) == 0)
+        {
+            await admin.ExecuteAsync("CLIENT", "PAUSE", "30000", "WRITE");
+        }
+
+        return await inner.TryReplaceAsync(key, claimId, record, lifetime, cancellationToken);
+    }
+
+    public ValueTask<bool> TryRemoveAsync(string key, string claimId, CancellationToken cancellationToken) =>
+        inner.TryRemoveAsync(key, claimId, cancellationToken);
 }
