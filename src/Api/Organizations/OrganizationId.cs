@@ -67,9 +67,16 @@ public static class ExternalIds
         return segments.Count > 0 ? segments[^1] : routeValue;
     }
 
-    /// <summary>Whether <paramref name="externalId"/> can be an organization's external id (the create/update rule).</summary>
+    /// <summary>
+    /// Whether <paramref name="externalId"/> can be an organization's external id (the create/update rule): 1-255
+    /// characters (code points, as displayName and metadata are counted, so an emoji is one), none a control character.
+    /// </summary>
     public static bool IsWellFormed(string? externalId) =>
-        externalId is { Length: >= 1 and <= 255 } && !externalId.Any(char.IsControl);
+        externalId is { Length: >= 1 }
+        && (externalId.Length <= MaxLength || externalId.EnumerateRunes().Count() <= MaxLength)
+        && !externalId.Any(char.IsControl);
+
+    public const int MaxLength = 255;
 
     /// <summary>
     /// Whether <paramref name="externalId"/> can travel as a path segment: "." and ".." would be resolved away by the

@@ -92,6 +92,22 @@ public sealed class CreateOrganizationTests : IClassFixture<ApiFixture>
         Assert.True(HttpStatusCode.Created == response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public async Task ExternalIdLengthIsCountedInCharacters()
+    {
+        // 255 emoji are 510 UTF-16 units but 255 characters, as displayName and metadata are counted.
+        var externalId = string.Concat(Enumerable.Repeat("\U0001F511", 255));
+
+        var accepted = await _client.PostAsJsonAsync("/organizations", new { displayName = "Emoji", externalId });
+        var refused = await _client.PostAsJsonAsync("/organizations", new { displayName = "Emoji", externalId = externalId + "x" });
+
+        Assert.True(HttpStatusCode.Created == accepted.StatusCode, await accepted.Content.ReadAsStringAsync());
+        using var sent = JsonDocument.Parse(Assert.Single(_api.Fake.Requests("POST", "/api/v1/organizations")).RequestMessage.Body!);
+        Assert.Equal(externalId, sent.RootElement.GetProperty("external_id").GetString());
+        var problem = await ProblemAssert.IsProblem(refused, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("externalId", out _), problem.ToString());
+    }
+
     [Theory]
     [InlineData(200, "x", "")]
     [InlineData(150, "\U0001F600", "")]
