@@ -22,7 +22,7 @@ public static class OpenApiSetup
             options.AddOperationTransformer<RequiredGrantsTransformer>();
             options.AddOperationTransformer(DescribePageSize);
             options.AddSchemaTransformer(DescribeMetadataRemoval);
-            options.AddSchemaTransformer(DescribeDisplayName);
+            options.AddSchemaTransformer(DescribeRefusedNulls);
             options.AddSchemaTransformer(HideRegionCodeOnPatch);
         });
 
@@ -101,15 +101,26 @@ public static class OpenApiSetup
     }
 
     /// <summary>
-    /// displayName is nullable in the request types only so that a missing or null one reaches the validator, which
-    /// refuses it with a message naming the field (required on create, cannot be cleared on PATCH).
+    /// Properties nullable in the request types only so that a missing or null one reaches the validator, which
+    /// refuses it with a message naming the field: displayName (required on create, cannot be cleared on PATCH), and a
+    /// settings change's features and each feature's name and enabled.
     /// </summary>
-    private static Task DescribeDisplayName(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    private static readonly (Type DeclaringType, string Name)[] RefusedWhenNull =
+    [
+        (typeof(CreateOrganizationRequest), "displayName"),
+        (typeof(UpdateOrganizationRequest), "displayName"),
+        (typeof(UpdateOrganizationSettingsRequest), "features"),
+        (typeof(FeatureSettingRequest), "name"),
+        (typeof(FeatureSettingRequest), "enabled"),
+    ];
+
+    private static Task DescribeRefusedNulls(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
-        if (context.JsonPropertyInfo is { Name: "displayName" } property
-            && (property.DeclaringType == typeof(CreateOrganizationRequest) || property.DeclaringType == typeof(UpdateOrganizationRequest)))
+        if (context.JsonPropertyInfo is { } property
+            && schema.Type is { } type
+            && RefusedWhenNull.Contains((property.DeclaringType, property.Name)))
         {
-            schema.Type = JsonSchemaType.String;
+            schema.Type = type & ~JsonSchemaType.Null;
         }
 
         return Task.CompletedTask;

@@ -140,6 +140,25 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task ASettingsChangesFeaturesAndEachNameAndEnabledAreDescribedAsNeverNull()
+    {
+        // {"features":null}, a null name and a null enabled are each 400 (UpdateOrganizationSettingsTests).
+        using var document = JsonDocument.Parse(await _api.Client().GetStringAsync("/openapi/v1.json"));
+        var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
+
+        foreach (var (body, property, expected) in new[]
+        {
+            ("UpdateOrganizationSettingsRequest", "features", "array"),
+            ("FeatureSettingRequest", "name", "string"),
+            ("FeatureSettingRequest", "enabled", "boolean"),
+        })
+        {
+            var type = schemas.GetProperty(body).GetProperty("properties").GetProperty(property).GetProperty("type");
+            Assert.True(type.ValueKind == JsonValueKind.String && type.GetString() == expected, $"{body}.{property}: {type}");
+        }
+    }
+
+    [Fact]
     public async Task TheInteractiveUiIsNotServedOutsideDevelopment()
     {
         var response = await _api.Client().GetAsync("/scalar/");
