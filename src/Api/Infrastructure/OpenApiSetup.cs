@@ -23,6 +23,7 @@ public static class OpenApiSetup
             options.AddOperationTransformer(DescribePageSize);
             options.AddSchemaTransformer(DescribeMetadataRemoval);
             options.AddSchemaTransformer(DescribeRefusedNulls);
+            options.AddSchemaTransformer(DescribeFieldLimits);
             options.AddSchemaTransformer(HideRegionCodeOnPatch);
         });
 
@@ -125,6 +126,70 @@ public static class OpenApiSetup
 
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// The validators' limits that JSON Schema states exactly, so that a client generated from the document refuses
+    /// what the API would (a regionCode other than US or EU, an uppercase slug, an http logoUrl, an unknown portal
+    /// feature). Rules it cannot state (control characters, a blank displayName, credentials in a URL) stay in the
+    /// validators and their 400s. A merge patch's metadata is not limited here: a null value removes a key of any
+    /// length, and the 10 pairs are counted after merging.
+    /// </summary>
+    private static Task DescribeFieldLimits(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (context.JsonPropertyInfo is not { } property)
+        {
+            return Task.CompletedTask;
+        }
+
+        var declaringType = property.DeclaringType;
+        var organizationBody = declaringType == typeof(CreateOrganizationRequest) || declaringType == typeof(UpdateOrganizationRequest);
+        switch (property.Name)
+        {
+            case "externalId" when organizationBody:
+                schema.MinLength = 1;
+                schema.MaxLength = ExternalIds.MaxLength;
+                break;
+            case "slug" when organizationBody:
+                schema.MaxLength = OrganizationRules.MaxSlugLength;
+                schema.Pattern = EcmaPattern(OrganizationRules.SlugRegex);
+                break;
+            case "logoUrl" when organizationBody:
+                schema.MaxLength = OrganizationRules.MaxLogoUrlLength;
+                schema.Format = "uri";
+                schema.Pattern = "^https://";
+                break;
+            case "regionCode" when declaringType == typeof(CreateOrganizationRequest):
+                schema.Enum = [.. OrganizationRules.RegionCodes.Select(code => (JsonNode)code), null!];
+                break;
+            case "metadata" when declaringType == typeof(CreateOrganizationRequest) && schema.AdditionalProperties is OpenApiSchema values:
+                schema.MaxProperties = OrganizationRules.MaxMetadataPairs;
+                schema.PropertyNames = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.String,
+                    MinLength = OrganizationRules.MinMetadataKeyLength,
+                    MaxLength = OrganizationRules.MaxMetadataKeyLength,
+                };
+                values.MinLength = 1;
+                values.MaxLength = OrganizationRules.MaxMetadataValueLength;
+                break;
+            case "features" when declaringType == typeof(UpdateOrganizationSettingsRequest):
+                schema.MinItems = 1;
+                schema.MaxItems = UpdateOrganizationSettingsRequestValidator.MaxFeatures;
+                break;
+            case "name" when declaringType == typeof(FeatureSettingRequest):
+                schema.Pattern = EcmaPattern(OrganizationRules.FeatureNameRegex);
+                break;
+            case "features" when declaringType == typeof(PortalLinkRequest) && schema.Items is OpenApiSchema feature:
+                feature.Enum = [.. PortalLinkRequestValidator.KnownFeatures.Select(name => (JsonNode)name)];
+                break;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    // .NET's end-of-input \z is ECMA-262's $ when the pattern is not multiline, as JSON Schema's patterns are not.
+    private static string EcmaPattern(string dotnetPattern) =>
+        dotnetPattern.EndsWith(@"\z", StringComparison.Ordinal) ? string.Concat(dotnetPattern.AsSpan(0, dotnetPattern.Length - 2), "$") : dotnetPattern;
 
     /// <summary>
     /// A PATCH reads regionCode only to refuse it with a message naming it (it cannot change once the organization

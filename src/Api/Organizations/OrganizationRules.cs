@@ -20,13 +20,22 @@ public static partial class OrganizationRules
         rule.Must(value => value is null || ExternalIds.IsWellFormed(value))
             .WithMessage("externalId must be 1-255 characters without control characters.");
 
+    public const int MaxSlugLength = 253;
+
+    /// <summary>The slug rule, with <c>\z</c>: the OpenAPI document writes it with <c>$</c> (ECMA-262, no multiline).</summary>
+    public const string SlugRegex = @"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\z";
+
+    public const int MaxLogoUrlLength = 1024;
+
+    public static readonly IReadOnlyList<string> RegionCodes = ["US", "EU"];
+
     public static IRuleBuilderOptions<T, string?> ValidSlug<T>(this IRuleBuilder<T, string?> rule) =>
-        rule.Must(value => value is null || (value.Length <= 253 && SlugPattern().IsMatch(value)))
+        rule.Must(value => value is null || (value.Length <= MaxSlugLength && SlugPattern().IsMatch(value)))
             .WithMessage("slug must be at most 253 lowercase letters, digits and hyphens, not starting or ending with a hyphen.");
 
     public static IRuleBuilderOptions<T, string?> ValidLogoUrl<T>(this IRuleBuilder<T, string?> rule) =>
         rule.Must(value => value is null
-                || (value.Length <= 1024
+                || (value.Length <= MaxLogoUrlLength
                     && value.StartsWith("https://", StringComparison.Ordinal)
                     && Uri.TryCreate(value, UriKind.Absolute, out var uri)
                     && !string.IsNullOrEmpty(uri.Host)))
@@ -38,6 +47,10 @@ public static partial class OrganizationRules
             .WithMessage("logoUrl must not contain a user name or password (user:password@host).");
 
     public const int MaxMetadataPairs = 10;
+
+    public const int MinMetadataKeyLength = 3;
+    public const int MaxMetadataKeyLength = 25;
+    public const int MaxMetadataValueLength = 256;
 
     public const string MetadataMessage = "metadata allows at most 10 pairs; keys 3-25 characters, values 1-256 characters.";
 
@@ -66,7 +79,8 @@ public static partial class OrganizationRules
 
     // In characters (code points), as Scalekit counts them, like displayName.
     private static bool IsValidMetadataPair(KeyValuePair<string, string> pair) =>
-        pair.Key.EnumerateRunes().Count() is >= 3 and <= 25 && pair.Value?.EnumerateRunes().Count() is >= 1 and <= 256;
+        pair.Key.EnumerateRunes().Count() is >= MinMetadataKeyLength and <= MaxMetadataKeyLength
+        && pair.Value?.EnumerateRunes().Count() is >= 1 and <= MaxMetadataValueLength;
 
     // A null value is the length rule's to report.
     private static bool IsPrintableMetadataPair(KeyValuePair<string, string> pair) =>
@@ -122,11 +136,14 @@ public static partial class OrganizationRules
     }
 
     public static IRuleBuilderOptions<T, string?> ValidRegionCode<T>(this IRuleBuilder<T, string?> rule) =>
-        rule.Must(code => code is null or "US" or "EU").WithMessage("regionCode must be \"US\" or \"EU\".");
+        rule.Must(code => code is null || RegionCodes.Contains(code, StringComparer.Ordinal)).WithMessage("regionCode must be \"US\" or \"EU\".");
 
-    [GeneratedRegex(@"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\z", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(SlugRegex, RegexOptions.CultureInvariant)]
     private static partial Regex SlugPattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,64}\z", RegexOptions.CultureInvariant)]
+    /// <summary>The feature-name rule, with <c>\z</c> like <see cref="SlugRegex"/>.</summary>
+    public const string FeatureNameRegex = @"^[A-Za-z0-9_-]{1,64}\z";
+
+    [GeneratedRegex(FeatureNameRegex, RegexOptions.CultureInvariant)]
     private static partial Regex FeatureNamePattern();
 }

@@ -16,7 +16,7 @@ public sealed record FeatureSettingRequest(string? Name, bool? Enabled);
 
 public sealed class UpdateOrganizationSettingsRequestValidator : AbstractValidator<UpdateOrganizationSettingsRequest>
 {
-    private const int MaxFeatures = 20;
+    public const int MaxFeatures = 20;
 
     public UpdateOrganizationSettingsRequestValidator()
     {

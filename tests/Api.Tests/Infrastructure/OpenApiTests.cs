@@ -159,6 +159,44 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task TheLimitsTheValidatorsEnforceAreDescribedOnTheRequestBodies()
+    {
+        // Each is a 400 (CreateOrganizationTests, UpdateOrganizationSettingsTests, PortalLinkTests): a client generated
+        // from a document that says "any string" would send them.
+        using var document = JsonDocument.Parse(await _api.Client().GetStringAsync("/openapi/v1.json"));
+        var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
+        JsonElement Property(string body, string name) => schemas.GetProperty(body).GetProperty("properties").GetProperty(name);
+        static string[] Enum(JsonElement schema) => [.. schema.GetProperty("enum").EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Null ? "(null)" : v.GetString()!)];
+
+        Assert.Equal(["US", "EU", "(null)"], Enum(Property("CreateOrganizationRequest", "regionCode")));
+        foreach (var body in new[] { "CreateOrganizationRequest", "UpdateOrganizationRequest" })
+        {
+            var slug = Property(body, "slug");
+            Assert.Equal(253, slug.GetProperty("maxLength").GetInt32());
+            var pattern = new System.Text.RegularExpressions.Regex(slug.GetProperty("pattern").GetString()!);
+            Assert.Matches(pattern, "initech-2");
+            Assert.DoesNotMatch(pattern, "Not_A_Slug");
+            Assert.DoesNotMatch(pattern, "-edge");
+            Assert.Equal(255, Property(body, "externalId").GetProperty("maxLength").GetInt32());
+            Assert.Equal(1, Property(body, "externalId").GetProperty("minLength").GetInt32());
+            Assert.Equal(1024, Property(body, "logoUrl").GetProperty("maxLength").GetInt32());
+            Assert.Equal("^https://", Property(body, "logoUrl").GetProperty("pattern").GetString());
+        }
+
+        var metadata = Property("CreateOrganizationRequest", "metadata");
+        Assert.Equal(OrganizationRules.MaxMetadataPairs, metadata.GetProperty("maxProperties").GetInt32());
+        Assert.Equal(3, metadata.GetProperty("propertyNames").GetProperty("minLength").GetInt32());
+        Assert.Equal(25, metadata.GetProperty("propertyNames").GetProperty("maxLength").GetInt32());
+        Assert.Equal(256, metadata.GetProperty("additionalProperties").GetProperty("maxLength").GetInt32());
+
+        var features = Property("UpdateOrganizationSettingsRequest", "features");
+        Assert.Equal(1, features.GetProperty("minItems").GetInt32());
+        Assert.Equal(20, features.GetProperty("maxItems").GetInt32());
+        Assert.Equal("^[A-Za-z0-9_-]{1,64}$", Property("FeatureSettingRequest", "name").GetProperty("pattern").GetString());
+        Assert.Equal(["sso", "dir_sync"], Enum(Property("PortalLinkRequest", "features").GetProperty("items")));
+    }
+
+    [Fact]
     public async Task TheInteractiveUiIsNotServedOutsideDevelopment()
     {
         var response = await _api.Client().GetAsync("/scalar/");
