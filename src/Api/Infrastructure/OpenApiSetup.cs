@@ -20,7 +20,7 @@ public static class OpenApiSetup
         {
             options.AddDocumentTransformer(DescribeDocument);
             options.AddOperationTransformer<RequiredGrantsTransformer>();
-            options.AddOperationTransformer(DescribePageSize);
+            options.AddOperationTransformer(DescribeListQuery);
             options.AddSchemaTransformer(DescribeMetadataRemoval);
             options.AddSchemaTransformer(DescribeRefusedNulls);
             options.AddSchemaTransformer(DescribeFieldLimits);
@@ -63,10 +63,21 @@ public static class OpenApiSetup
 
     /// <summary>
     /// <c>pageSize</c> is bound as text so that a non-number gets a named validation error
-    /// (<see cref="ListOrganizationsQuery.PageSize"/>); to clients it is an integer.
+    /// (<see cref="ListOrganizationsQuery.PageSize"/>); to clients it is an integer. <c>pageToken</c> and
+    /// <c>externalId</c> carry the lengths their validator allows.
     /// </summary>
-    private static Task DescribePageSize(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    private static Task DescribeListQuery(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
+        if (operation.Parameters?.FirstOrDefault(p => p.Name == "pageToken" && p.In == ParameterLocation.Query) is OpenApiParameter { Schema: OpenApiSchema pageToken })
+        {
+            pageToken.MaxLength = ListOrganizationsQuery.MaxPageTokenLength;
+        }
+
+        if (operation.Parameters?.FirstOrDefault(p => p.Name == "externalId" && p.In == ParameterLocation.Query) is OpenApiParameter { Schema: OpenApiSchema externalId })
+        {
+            externalId.MaxLength = ExternalIds.MaxLength;
+        }
+
         if (operation.Parameters?.FirstOrDefault(p => p.Name == "pageSize" && p.In == ParameterLocation.Query) is OpenApiParameter pageSize)
         {
             pageSize.Description = $"Organizations per page, 1-{ListOrganizationsQuery.MaxPageSize} (default {ListOrganizationsQuery.DefaultPageSize}).";

@@ -197,6 +197,18 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task TheListQueryStatesTheLengthsItsValidatorAllows()
+    {
+        // A longer pageToken or externalId is 400 (ListOrganizationsTests).
+        using var document = JsonDocument.Parse(await _api.Client().GetStringAsync("/openapi/v1.json"));
+        var parameters = document.RootElement.GetProperty("paths").GetProperty("/organizations").GetProperty("get").GetProperty("parameters")
+            .EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("schema"));
+
+        Assert.Equal(ListOrganizationsQuery.MaxPageTokenLength, parameters["pageToken"].GetProperty("maxLength").GetInt32());
+        Assert.Equal(255, parameters["externalId"].GetProperty("maxLength").GetInt32());
+    }
+
+    [Fact]
     public async Task TheInteractiveUiIsNotServedOutsideDevelopment()
     {
         var response = await _api.Client().GetAsync("/scalar/");
