@@ -209,6 +209,36 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task TheStatusesABodyCanDrawAreDocumentedOnEveryOperationReadsIncluded()
+    {
+        // The body rules answer any request that carries a body, whatever its method: a compressed body on a GET is 415,
+        // an oversized one 413, one in a transfer coding other than chunked 501.
+        var client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:read"]));
+        var compressed = new HttpRequestMessage(HttpMethod.Get, $"/organizations/{Tokens.OrgA}") { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json") };
+        compressed.Content.Headers.ContentEncoding.Add("gzip");
+        var oversized = new HttpRequestMessage(HttpMethod.Delete, $"/organizations/{Tokens.OrgA}") { Content = new ByteArrayContent(new byte[70_000]) };
+        var transferCoded = new HttpRequestMessage(HttpMethod.Get, $"/organizations/{Tokens.OrgA}") { Content = new StringContent("{}") };
+        transferCoded.Headers.TryAddWithoutValidation("Transfer-Encoding", "gzip, chunked");
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await client.SendAsync(compressed)).StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await client.SendAsync(oversized)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotImplemented, (await client.SendAsync(transferCoded)).StatusCode);
+
+        using var document = JsonDocument.Parse(await _api.Client().GetStringAsync("/openapi/v1.json"));
+        foreach (var path in document.RootElement.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                foreach (var status in new[] { "413", "415", "501" })
+                {
+                    Assert.True(operation.Value.GetProperty("responses").TryGetProperty(status, out var problem), $"{operation.Name} {path.Name} lacks {status}");
+                    Assert.True(problem.GetProperty("content").TryGetProperty("application/problem+json", out _), $"{operation.Name} {path.Name} {status} is not a problem");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task TheInteractiveUiIsNotServedOutsideDevelopment()
     {
         var response = await _api.Client().GetAsync("/scalar/");
