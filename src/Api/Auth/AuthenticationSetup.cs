@@ -15,7 +15,7 @@ public static class AuthenticationSetup
         services.AddSingleton<BearerChallengeWriter>();
         services.AddSingleton<AccessAudit>();
         services.AddSingleton<BearerEvents>();
-        services.AddHttpClient(SigningKeyStore.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(5))
+        services.AddHttpClient(SigningKeyStore.HttpClientName, ConfigureJwksClient)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         services.AddHostedService<SigningKeyWarmup>();
 
@@ -24,6 +24,14 @@ public static class AuthenticationSetup
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<IOptions<ScalekitOptions>, SigningKeyStore, ScalekitAccessTokenHandler>(Configure);
         return services;
+    }
+
+    // The JWKS is a few KB. Its body is refused past the cap every other Scalekit answer has: read whole, whatever
+    // its size, a JWKS of hundreds of MB took the process past a GB before it was parsed.
+    private static void ConfigureJwksClient(HttpClient client)
+    {
+        client.Timeout = TimeSpan.FromSeconds(5);
+        client.MaxResponseContentBufferSize = ResponseBufferingHandler.MaxBodyBytes;
     }
 
     // AddAuthentication brings in Data Protection, whose hosted service loads the key ring at startup: it creates a

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text.Json;
+using Api.Scalekit;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
@@ -91,6 +93,29 @@ public sealed class SigningKeyTests
         Assert.Equal("unknown_kid", problem.GetProperty("reason").GetString());
         Assert.True(api.Fake.JwksFetches >= 2, "the weak key's kid never made the API fetch the key set that publishes it");
         Assert.Equal(HttpStatusCode.OK, (await api.Client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AJwksBodyOver4MiBIsRefusedRatherThanHeldInMemory()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        // The keys are good; only the size is wrong. Scalekit's JWKS is a few KB, like its other answers, which are
+        // refused over 4 MiB: read whole, a JWKS of hundreds of MB took the process past a GB.
+        var padding = new string(' ', (int)ResponseBufferingHandler.MaxBodyBytes);
+        fake.Server.Given(Request.Create().WithPath("/keys")).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(_ => ScalekitFake.Raw(200,
+                JsonSerializer.Serialize(new { keys = fake.Keys.Select(k => k.ToJwk()).ToArray() }) + padding)));
+        var tokens = new Tokens(fake);
+        using var factory = new ApiFactory(fake);
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
+
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.True(fake.JwksFetches >= 1);
+        Assert.Empty(fake.Requests("GET", "/api/v1"));
     }
 
     // A host whose keys are loaded (one authenticated 200 done), with a refetch cooldown of zero.
