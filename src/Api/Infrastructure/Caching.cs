@@ -16,7 +16,10 @@ public sealed class CachingOptions
     /// </summary>
     public TimeSpan ValidatedTokenTtl { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How many validated tokens are remembered at most (and, separately, how many rejected ones).</summary>
+    /// <summary>
+    /// How many validated tokens are remembered at most (and, separately, how many rejected ones); a validated token counts
+    /// one entry per started <see cref="ValidatedTokenCache.CharsPerEntry"/> characters.
+    /// </summary>
     public int ValidatedTokenMaxEntries { get; set; } = 10_000;
 
     /// <summary>How long an organization read from Scalekit is served from memory.</summary>

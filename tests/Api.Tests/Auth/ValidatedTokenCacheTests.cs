@@ -74,6 +74,31 @@ public sealed class ValidatedTokenCacheTests
         Assert.Equal(2, lookups.Misses);
     }
 
+    [Fact]
+    public async Task ALargerTokenTakesMoreOfTheBoundSoTheBoundHoldsTheMemory()
+    {
+        // An entry holds about ten times its token's length (the parsed token and its claims): 3000 tokens of 7 KB,
+        // each with 200 permissions, held 283 MB. A bound of two entries leaves no room for a 3 KB token.
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        using var factory = fixture.Factory.WithWebHostBuilder(host => host.UseSetting("Caching:ValidatedTokenMaxEntries", "2"));
+        var client = factory.CreateClient();
+        using var lookups = new TokenCacheLookups(factory.Services);
+        string[] manyPermissions = ["organizations:read", .. Enumerable.Range(0, 60).Select(i => $"app:feature_{i:D4}:read")];
+        var large = fixture.Tokens.User(Tokens.OrgA, manyPermissions);
+        var small = fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]);
+        Assert.InRange(large.Length, 2 * 1024 + 1, 3 * 1024);
+        Assert.True(small.Length <= 1024, $"the small token has {small.Length} characters");
+
+        Assert.Equal(HttpStatusCode.OK, await Read(client, large));
+        Assert.Equal(HttpStatusCode.OK, await Read(client, large));
+        Assert.Equal(0, lookups.Hits);
+
+        Assert.Equal(HttpStatusCode.OK, await Read(client, small));
+        Assert.Equal(HttpStatusCode.OK, await Read(client, small));
+        Assert.Equal(1, lookups.Hits);
+    }
+
     [Theory]
     [InlineData(61, "00:05:00")]   // past the token's exp, still inside the TTL
     [InlineData(31, "00:00:30")]   // past the TTL, still before exp
