@@ -27,10 +27,10 @@ public static class OpenApiSetup
             options.AddSchemaTransformer(HideRegionCodeOnPatch);
         });
 
-    /// <summary><c>/openapi/v1.json</c> for everyone; the interactive Scalar UI only in Development.</summary>
+    /// <summary><c>/openapi/v1.json</c> for everyone, generated once; the interactive Scalar UI only in Development.</summary>
     public static WebApplication MapApiOpenApi(this WebApplication app)
     {
-        app.MapOpenApi().AllowAnonymous();
+        app.MapOpenApi().AllowAnonymous().AddEndpointFilter(new OpenApiDocumentCache());
         if (app.Environment.IsDevelopment())
         {
             app.MapScalarApiReference().AllowAnonymous();
@@ -47,6 +47,9 @@ public static class OpenApiSetup
             path.Operations?.Remove(HttpMethod.Head);
         }
 
+        // The generator names the Host of the request that asked; the document is served alike to everyone
+        // (OpenApiDocumentCache), and without servers a client resolves paths against where it fetched it from.
+        document.Servers = null;
         document.Info.Title = "Organizations API";
         document.Info.Description = "Scalekit organizations behind Scalekit access tokens. Every error is application/problem+json.";
         document.Components ??= new OpenApiComponents();

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text.Json;
 using Api.Organizations;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Api.Tests.Infrastructure;
 
@@ -9,6 +12,36 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
     private readonly ApiFixture _api;
 
     public OpenApiTests(ApiFixture api) => _api = api;
+
+    [Fact]
+    public async Task TheDocumentIsGeneratedOnceAndServedAlikeWhateverTheHost()
+    {
+        // Anonymous and unlimited, a generation cost about 15 ms of CPU: four connections asking for it took a cached
+        // GET from 7200 to 500 requests a second. Built once, it cannot name the Host of whoever asked first either.
+        var generations = 0;
+        using var factory = _api.Factory.WithWebHostBuilder(host => host.ConfigureTestServices(services =>
+            services.Configure<OpenApiOptions>("v1", options => options.AddDocumentTransformer((_, _, _) =>
+            {
+                Interlocked.Increment(ref generations);
+                return Task.CompletedTask;
+            }))));
+        var client = factory.CreateClient();
+
+        var bodies = new List<string>();
+        foreach (var host in new[] { "evil.example:1234", "api.example.com", "evil.example:1234" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/openapi/v1.json");
+            request.Headers.Host = host;
+            using var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+            bodies.Add(await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(1, generations);
+        Assert.All(bodies, body => Assert.Equal(bodies[0], body));
+        Assert.DoesNotContain("evil.example", bodies[0]);
+    }
 
     [Fact]
     public async Task TheDocumentDescribesEveryOperationWithBearerSecurityGrantsAndProblems()
