@@ -130,10 +130,10 @@ public sealed class SigningKeyStore(
                 .ToList();
             // RFC 7518 3.3: RS256 keys MUST be 2048 bits or larger. The token library verifies with smaller ones, and a
             // 512-bit key can be factored: tokens "signed" by it would be forged, not issued.
-            var strong = rsaSigningKeys.Where(key => key.KeySize >= MinimumRsaKeyBits).ToList();
+            var strong = rsaSigningKeys.Where(key => KeySizeOf(key) >= MinimumRsaKeyBits).ToList();
             if (strong.Count < rsaSigningKeys.Count)
             {
-                logger.LogWarning("JWKS published {WeakKeyCount} RSA keys under {MinimumBits} bits; they are ignored",
+                logger.LogWarning("JWKS published {WeakKeyCount} RSA keys under {MinimumBits} bits or unreadable; they are ignored",
                     rsaSigningKeys.Count - strong.Count, MinimumRsaKeyBits);
             }
 
@@ -157,6 +157,19 @@ public sealed class SigningKeyStore(
             logger.LogWarning("JWKS fetch failed ({ErrorType}); keeping the keys already loaded", ex.GetType().Name);
             metrics.JwksRefreshed("failure");
             return null;
+        }
+    }
+
+    // A modulus that is not base64url makes the library throw: that key is unusable, and must not sink the others with it.
+    private static int KeySizeOf(JsonWebKey key)
+    {
+        try
+        {
+            return key.KeySize;
+        }
+        catch (FormatException)
+        {
+            return 0;
         }
     }
 

@@ -118,6 +118,29 @@ public sealed class SigningKeyTests
         Assert.Empty(fake.Requests("GET", "/api/v1"));
     }
 
+    [Fact]
+    public async Task AnUnreadableKeyInTheJwksDoesNotStopTheOtherKeysFromVerifying()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        // A modulus that is not base64url: the token library throws when it sizes such a key.
+        fake.Server.Given(Request.Create().WithPath("/keys").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(_ => ScalekitFake.Json(200, new
+            {
+                keys = new object[] { new { kty = "RSA", use = "sig", alg = "RS256", kid = "kid-broken", n = "!!not base64url**", e = "AQAB" } }
+                    .Concat(fake.Keys.Select(key => key.ToJwk())).ToArray(),
+            })));
+        var tokens = new Tokens(fake);
+        using var factory = new ApiFactory(fake);
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
+
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+
     // A host whose keys are loaded (one authenticated 200 done), with a refetch cooldown of zero.
     private static async Task<LoadedApi> KeysLoadedAsync()
     {
