@@ -198,7 +198,8 @@ public sealed class ManagementTokenProvider(
             {
                 body = await response.Content.ReadFromJsonAsync(ScalekitJsonContext.Default.ScalekitTokenResponse);
             }
-            catch (JsonException ex)
+            // InvalidOperationException: a charset in Content-Type that names no encoding, refused before any JSON is read.
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
             {
                 throw new ManagementTokenException(credentialsRejected: false, "The Scalekit token endpoint answered with unreadable JSON.", ex);
             }
