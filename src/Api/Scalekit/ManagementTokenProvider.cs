@@ -209,6 +209,13 @@ public sealed class ManagementTokenProvider(
                 throw new ManagementTokenException(credentialsRejected: false, "The Scalekit token endpoint answered without an access_token.");
             }
 
+            // It travels in an Authorization header: one with a line break or a non-ASCII character could not be sent,
+            // and every call would fail until the token expired.
+            if (!IsBearerCredential(body.AccessToken))
+            {
+                throw new ManagementTokenException(credentialsRejected: false, "The Scalekit token endpoint answered an access_token that cannot be sent as a bearer token.");
+            }
+
             var now = timeProvider.GetUtcNow();
             // Without a usable expires_in the token would be due for refresh the moment it arrived, and every call would
             // fetch a new one: assume an hour instead (a token that dies sooner is replaced on its first 401).
@@ -221,6 +228,9 @@ public sealed class ManagementTokenProvider(
             return new CachedToken(body.AccessToken, now + lifetime - margin, now + lifetime);
         }
     }
+
+    // Visible ASCII only (RFC 6750's b64token is a subset); Scalekit's tokens are JWTs or opaque base64url strings.
+    private static bool IsBearerCredential(string token) => !token.AsSpan().ContainsAnyExceptInRange('!', '~');
 
     // The endpoint's own Retry-After when it sent one (a rate limit says how long), else the configured cooldown; capped
     // so a long Retry-After does not keep a recovered endpoint unasked for long.

@@ -124,6 +124,27 @@ public sealed class ManagementTokenTests
         Assert.Equal(1, fake.TokenRequests);
     }
 
+    [Theory]
+    [InlineData("mgmt-0\\nX-Injected: 1")]
+    [InlineData("mgmt-0\\u0000")]
+    [InlineData("mgmt 0")]
+    public async Task AnAccessTokenThatCannotTravelInAHeaderIsAFailedFetchNotA500(string accessToken)
+    {
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody($$"""{"access_token":"{{accessToken}}","token_type":"Bearer","expires_in":3600}"""));
+        using var factory = new ApiFactory(fake);
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Empty(fake.Requests("GET", "/api/v1"));
+    }
+
     // The fake's organization routes accept "mgmt-0" until the fake itself issues a token.
     [Theory]
     [InlineData("""{"access_token":"mgmt-0","token_type":"Bearer"}""")]
