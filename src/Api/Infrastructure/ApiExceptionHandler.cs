@@ -5,6 +5,7 @@ using Api.Scalekit;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Polly.CircuitBreaker;
+using Polly.RateLimiting;
 using Polly.Timeout;
 using ApiException = Refit.ApiException;
 
@@ -84,6 +85,12 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
                 logger.LogWarning("Scalekit circuit is open; failing fast");
                 return (ApiProblems.Create(503, "Service Unavailable", "Scalekit is failing; requests are paused briefly. Try again later."),
                     RetryAfter.Seconds(UpstreamRetryAfter.CircuitBreakDuration(configuration)));
+
+            // The pipeline's concurrency limiter (Scalekit:Resilience:RateLimiter) refused the call before it left.
+            case RateLimiterRejectedException rejected:
+                logger.LogWarning("Too many calls to Scalekit are in flight; refusing this one");
+                return (ApiProblems.Create(503, "Service Unavailable", "Too many requests are waiting on Scalekit. Try again shortly."),
+                    RetryAfter.Seconds(rejected.RetryAfter));
 
             case TimeoutRejectedException:
                 logger.LogWarning("Scalekit did not answer in time");
