@@ -217,9 +217,9 @@ public sealed class ManagementTokenProvider(
             }
 
             var now = timeProvider.GetUtcNow();
-            // Without a usable expires_in the token would be due for refresh the moment it arrived, and every call would
+            // Without a usable expires_in (absent, or under a second) the token would be due for refresh the moment it arrived, and every call would
             // fetch a new one: assume an hour instead (a token that dies sooner is replaced on its first 401).
-            var lifetime = body.ExpiresIn is > 0 and var seconds
+            var lifetime = body.ExpiresIn is >= 1 and var seconds
                 ? TimeSpan.FromSeconds(Math.Min(seconds, TimeSpan.FromDays(7).TotalSeconds))
                 : UnknownLifetime;
             // A short-lived token would otherwise be "expired" the moment it arrives: keep at least half its life.

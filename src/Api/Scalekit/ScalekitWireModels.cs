@@ -79,7 +79,8 @@ public sealed record ScalekitTokenResponse
 {
     public string? AccessToken { get; init; }
     public string? TokenType { get; init; }
-    public long? ExpiresIn { get; init; }
+    // A number of seconds, read as a double: 3599.5 or 1e12 is still a lifetime, and must not make the token unreadable.
+    public double? ExpiresIn { get; init; }
 }
 
 /// <summary>google.rpc.Status, the body of every Scalekit error.</summary>

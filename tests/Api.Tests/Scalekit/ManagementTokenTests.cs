@@ -149,6 +149,7 @@ public sealed class ManagementTokenTests
     [Theory]
     [InlineData("""{"access_token":"mgmt-0","token_type":"Bearer"}""")]
     [InlineData("""{"access_token":"mgmt-0","token_type":"Bearer","expires_in":0}""")]
+    [InlineData("""{"access_token":"mgmt-0","token_type":"Bearer","expires_in":1e-300}""")]
     public async Task ATokenWithoutALifetimeIsReusedNotFetchedForEveryCall(string tokenBody)
     {
         using var fixture = new ApiFixture();
@@ -158,6 +159,29 @@ public sealed class ManagementTokenTests
         var client = fixture.Client(fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]));
 
         for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        }
+
+        Assert.Equal(1, fixture.Fake.TokenRequests);
+    }
+
+    // RFC 6749 says only "number": a fraction, an exponent or a value past a 64-bit integer is still a lifetime.
+    [Theory]
+    [InlineData("3599.5")]
+    [InlineData("1e30")]
+    [InlineData("99999999999999999999")]
+    [InlineData("\"86399\"")]
+    public async Task ALifetimeThatIsNotA64BitWholeNumberStillServesAndIsReused(string expiresIn)
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        fixture.Fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody($$"""{"access_token":"mgmt-0","token_type":"Bearer","expires_in":{{expiresIn}}}"""));
+        var client = fixture.Client(fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]));
+
+        for (var i = 0; i < 3; i++)
         {
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
         }
