@@ -29,14 +29,20 @@ public static class OrganizationMapping
     // every envelope may be null, and is then Scalekit breaking its contract, like any other unreadable body.
     public static OrganizationResponse ToResponse(this ScalekitOrganizationEnvelope? envelope) => (envelope?.Organization).ToResponse();
 
-    public static OrganizationListResponse ToResponse(this ScalekitOrganizationList? list) => list is null
-        ? throw new ScalekitContractException("The organization list body is empty.")
-        : new(
+    /// <param name="pageSize">The page size Scalekit was asked for: a longer page is outside its contract, and mapped
+    /// it would be passed on many times larger than the answer (a 4 MiB page of bare ids answered 36 MB).</param>
+    public static OrganizationListResponse ToResponse(this ScalekitOrganizationList? list, int pageSize) => list switch
+    {
+        null => throw new ScalekitContractException("The organization list body is empty."),
+        { Organizations.Count: var count } when count > pageSize =>
+            throw new ScalekitContractException("The organization list holds more organizations than the page size asked for."),
+        _ => new(
             [.. (list.Organizations ?? []).Select(organization => organization.ToResponse())],
             NullIfEmpty(list.NextPageToken),
             NullIfEmpty(list.PrevPageToken),
             // proto3 leaves a zero out.
-            list.TotalSize ?? 0);
+            list.TotalSize ?? 0),
+    };
 
     public static PortalLinkResponse ToResponse(this ScalekitPortalLinkEnvelope? envelope)
     {

@@ -186,6 +186,20 @@ public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task AListPageLongerThanThePageSizeAskedForIs502NotPassedOn()
+    {
+        // Scalekit ignoring page_size: within the body cap such a page held 200 000 organizations and answered 36 MB.
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody("""{"organizations":[{"id":"org_1"},{"id":"org_2"},{"id":"org_3"}],"total_size":3}"""));
+
+        var response = await Platform().GetAsync("/organizations?pageSize=2");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+        Assert.Equal(HttpStatusCode.OK, (await Platform().GetAsync("/organizations?pageSize=3")).StatusCode);
+    }
+
+    [Fact]
     public async Task ARedirectIsNotFollowed()
     {
         _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
