@@ -5,7 +5,8 @@ namespace Api.Scalekit;
 /// no attempt or total timeout applies: an upstream that sent its headers and then stalled mid-body held a read until
 /// its caller gave up, and a create (which outlives its caller) for ever. Here a stalled body is an attempt timeout
 /// (retried for reads, 504 otherwise) and a body cut short is a broken connection. A body larger than any answer
-/// Scalekit gives is refused rather than held in memory (and is not retried: it would come back the same).
+/// Scalekit gives, or one that does not decompress, is refused rather than held in memory or passed on as a crash (and
+/// is not retried: it would come back the same).
 /// </summary>
 public sealed class ResponseBufferingHandler : DelegatingHandler
 {
@@ -29,6 +30,13 @@ public sealed class ResponseBufferingHandler : DelegatingHandler
         {
             response.Dispose();
             throw TooLarge(response);
+        }
+        // A body declared gzip/deflate (InvalidDataException) or br (InvalidOperationException) that does not decompress:
+        // the decoders' own exceptions are no transport failure, and escaped every mapping as a 500.
+        catch (Exception ex) when (ex is InvalidDataException or InvalidOperationException)
+        {
+            response.Dispose();
+            throw new ScalekitContractException("The answer body could not be decompressed.") { StatusCode = (int)response.StatusCode };
         }
         catch
         {

@@ -145,6 +145,24 @@ public sealed class ManagementTokenTests
         Assert.Empty(fake.Requests("GET", "/api/v1"));
     }
 
+    [Fact]
+    public async Task ACompressedTokenAnswerThatDoesNotDecompressIsAFailedFetchNotA500()
+    {
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithHeader("Content-Encoding", "gzip").WithBody("not gzip"));
+        using var factory = new ApiFactory(fake);
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+
     // The fake's organization routes accept "mgmt-0" until the fake itself issues a token.
     [Theory]
     [InlineData("""{"access_token":"mgmt-0","token_type":"Bearer"}""")]

@@ -140,6 +140,23 @@ public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
         await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
     }
 
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("deflate")]
+    [InlineData("br")]
+    public async Task ACompressedAnswerThatDoesNotDecompressIs502NotA500(string encoding)
+    {
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithHeader("Content-Encoding", encoding).WithBody("not compressed at all, just text"));
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+        // Not retried: the same bytes would come back.
+        Assert.Single(_api.Fake.Requests("GET", "/api/v1/organizations/org_1"));
+    }
+
     [Fact]
     public async Task ASuccessBodyWithoutAnOrganizationIs502()
     {
