@@ -201,19 +201,19 @@ public sealed class ManagementTokenProvider(
             // InvalidOperationException: a charset in Content-Type that names no encoding, refused before any JSON is read.
             catch (Exception ex) when (ex is JsonException or InvalidOperationException)
             {
-                throw new ManagementTokenException(credentialsRejected: false, "The Scalekit token endpoint answered with unreadable JSON.", ex);
+                throw Unusable("with unreadable JSON", ex);
             }
 
             if (string.IsNullOrEmpty(body?.AccessToken))
             {
-                throw new ManagementTokenException(credentialsRejected: false, "The Scalekit token endpoint answered without an access_token.");
+                throw Unusable("without an access_token");
             }
 
             // It travels in an Authorization header: one with a line break or a non-ASCII character could not be sent,
             // and every call would fail until the token expired.
             if (!IsBearerCredential(body.AccessToken))
             {
-                throw new ManagementTokenException(credentialsRejected: false, "The Scalekit token endpoint answered an access_token that cannot be sent as a bearer token.");
+                throw Unusable("an access_token that cannot be sent as a bearer token");
             }
 
             var now = timeProvider.GetUtcNow();
@@ -227,6 +227,13 @@ public sealed class ManagementTokenProvider(
             logger.LogInformation("Obtained a Scalekit management token valid for {Lifetime}", lifetime);
             return new CachedToken(body.AccessToken, now + lifetime - margin, now + lifetime);
         }
+    }
+
+    // A 2xx whose body gives no usable token: logged here, as the 503 callers get says only that the endpoint is unavailable.
+    private ManagementTokenException Unusable(string what, Exception? inner = null)
+    {
+        logger.LogWarning("Scalekit token endpoint answered {What}", what);
+        return new ManagementTokenException(credentialsRejected: false, $"The Scalekit token endpoint answered {what}.", inner);
     }
 
     // Visible ASCII only (RFC 6750's b64token is a subset); Scalekit's tokens are JWTs or opaque base64url strings.

@@ -163,6 +163,26 @@ public sealed class ManagementTokenTests
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("""{"token_type":"Bearer","expires_in":3600}""", "without an access_token")]
+    [InlineData("""{"access_token":""", "with unreadable JSON")]
+    public async Task ATokenAnswerWithoutAUsableTokenIsLoggedByWhatWasWrong(string tokenBody, string logged)
+    {
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(tokenBody));
+        using var factory = new ApiFactory(fake);
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Contains(factory.Logs.Events, e => e.Level == Serilog.Events.LogEventLevel.Warning
+            && e.RenderMessage().Contains("token endpoint answered", StringComparison.Ordinal)
+            && e.RenderMessage().Contains(logged, StringComparison.Ordinal));
+    }
+
     // The fake's organization routes accept "mgmt-0" until the fake itself issues a token.
     [Theory]
     [InlineData("""{"access_token":"mgmt-0","token_type":"Bearer"}""")]
