@@ -47,9 +47,10 @@ public static class OrganizationMapping
     public static PortalLinkResponse ToResponse(this ScalekitPortalLinkEnvelope? envelope)
     {
         var link = envelope?.Link;
-        if (string.IsNullOrEmpty(link?.Id) || !Uri.TryCreate(link.Location, UriKind.Absolute, out _))
+        // The caller hands the location to a browser: only an https page, never javascript:, data: or a plain-http one.
+        if (string.IsNullOrEmpty(link?.Id) || !Uri.TryCreate(link.Location, UriKind.Absolute, out var location) || location.Scheme != Uri.UriSchemeHttps)
         {
-            throw new ScalekitContractException("The portal link body has no link id or location.");
+            throw new ScalekitContractException("The portal link body has no link id or https location.");
         }
 
         return new PortalLinkResponse(link.Id, link.Location!, ParseTimestamp(link.ExpireTime));

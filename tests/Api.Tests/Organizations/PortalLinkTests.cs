@@ -94,6 +94,22 @@ public sealed class PortalLinkTests : IClassFixture<ApiFixture>
         await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
     }
 
+    [Theory]
+    [InlineData("javascript:alert(document.cookie)")]
+    [InlineData("data:text/html,<script>alert(1)</script>")]
+    [InlineData("http://acme.scalekit.dev/magicLink/x")]
+    public async Task ALinkWhoseLocationIsNotAnHttpsPageIs502AndNotPassedOn(string location)
+    {
+        _api.Fake.Server.Given(Request.Create().WithPath($"/api/v1/organizations/{Tokens.OrgA}/portal_links").UsingPut()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody(JsonSerializer.Serialize(new { link = new { id = "lnk_1", location, expire_time = "2025-07-08T12:00:00Z" } })));
+
+        var response = await _admin.PostAsync($"/organizations/{Tokens.OrgA}/portal-links", null);
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+        Assert.DoesNotContain(location, await response.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task APortalLinkIsNeverRetried()
     {
