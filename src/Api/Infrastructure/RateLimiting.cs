@@ -75,8 +75,11 @@ internal sealed class CallerRateLimitPolicy(IOptions<RateLimitingOptions> option
         var method = httpContext.Request.Method;
         var reads = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
         var limit = reads ? options.Value.Reads : options.Value.Writes;
-        // Only authenticated requests get here (the limiter runs after authorization); the fallback is defensive.
-        var caller = ScalekitClaims.CallerOf(httpContext.User) ?? "(unidentified)";
+        // A token without sub names no caller (its idempotency keys are refused), but it still spends a budget: its
+        // application's (client_id), so such tokens of one application cannot use up another's. Only authenticated
+        // requests get here (the limiter runs after authorization); the last fallback is defensive.
+        var caller = ScalekitClaims.CallerOf(httpContext.User)
+            ?? (ScalekitClaims.ClientIdOf(httpContext.User) is { } application ? $"application:{application}" : "(unidentified)");
 
         return RateLimitPartition.GetTokenBucketLimiter($"{(reads ? "reads" : "writes")}|{caller}", _ => new TokenBucketRateLimiterOptions
         {

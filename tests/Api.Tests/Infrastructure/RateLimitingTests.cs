@@ -54,6 +54,26 @@ public sealed class RateLimitingTests : IClassFixture<RateLimitingTests.Fixture>
     }
 
     [Fact]
+    public async Task TokensWithoutSubSpendTheirApplicationsBudgetNotOneSharedByEveryApplication()
+    {
+        HttpClient WithoutSub(string application) => _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:read"], customize: claims =>
+        {
+            claims.Remove("sub");
+            claims["client_id"] = application;
+        }));
+        var first = WithoutSub("skc_" + Guid.NewGuid().ToString("N")[..12]);
+        var second = WithoutSub("skc_" + Guid.NewGuid().ToString("N")[..12]);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await Read(first)).StatusCode);
+        }
+
+        await ProblemAssert.IsProblem(await Read(first), (HttpStatusCode)429);
+        Assert.Equal(HttpStatusCode.OK, (await Read(second)).StatusCode);
+    }
+
+    [Fact]
     public async Task ReadsAndWritesHaveSeparateBudgets()
     {
         var client = User();
