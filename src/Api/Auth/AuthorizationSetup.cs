@@ -1,3 +1,4 @@
+using Api.Infrastructure;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.Extensions.Options;
@@ -36,7 +37,9 @@ public static class AuthorizationSetup
     }
 }
 
-internal sealed class AccessRulesValidator : IValidateOptions<AccessRulesOptions>
+// The lists are also checked for a single value (Authorization__Policies__X__AnyOf__0__Grants=...), which the binder
+// ignores: the rule from appsettings.json would apply, silently, instead of the one the operator meant.
+internal sealed class AccessRulesValidator(IConfiguration configuration) : IValidateOptions<AccessRulesOptions>
 {
     public ValidateOptionsResult Validate(string? name, AccessRulesOptions options)
     {
@@ -44,6 +47,8 @@ internal sealed class AccessRulesValidator : IValidateOptions<AccessRulesOptions
         foreach (var (policy, rule) in options.Policies)
         {
             var key = $"{AccessRulesOptions.SectionName}:Policies:{policy}";
+            string[] lists = [$"{key}:AnyOf", .. Enumerable.Range(0, rule.AnyOf.Count).SelectMany(i => new[] { $"{key}:AnyOf:{i}:Grants", $"{key}:AnyOf:{i}:Roles" })];
+            failures.AddRange(lists.Select(list => ListSettings.SingleValueFailure(configuration, list)).OfType<string>());
             if (rule.AnyOf.Count == 0)
             {
                 failures.Add($"{key}:AnyOf needs at least one alternative.");

@@ -14,11 +14,19 @@ public static class ListSettings
     {
         foreach (var key in keys)
         {
-            var env = key.Replace(":", "__", StringComparison.Ordinal);
-            builder.Validate<IConfiguration>((_, configuration) => string.IsNullOrEmpty(configuration[key]),
-                $"{key} is a list: set its entries one by one ({key}:0, {key}:1, ...; env {env}__0, {env}__1, ...), not {key} itself.");
+            builder.Validate<IConfiguration>((_, configuration) => string.IsNullOrEmpty(configuration[key]), NotIndexed(key));
         }
 
         return builder;
+    }
+
+    /// <summary>The startup failure for <paramref name="key"/>, a list, given a single value; null when it was not.</summary>
+    public static string? SingleValueFailure(IConfiguration configuration, string key) =>
+        string.IsNullOrEmpty(configuration[key]) ? null : NotIndexed(key);
+
+    private static string NotIndexed(string key)
+    {
+        var env = key.Replace(":", "__", StringComparison.Ordinal);
+        return $"{key} is a list: set its entries one by one ({key}:0, {key}:1, ...; env {env}__0, {env}__1, ...), not {key} itself.";
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Api.Auth;
 using Api.Infrastructure;
 using Api.Scalekit;
+using Microsoft.Extensions.Configuration;
 
 namespace Api.Tests.Infrastructure;
 
@@ -147,7 +148,7 @@ public sealed class ConfigurationTests
         rules.Policies["ReadOrganization"] = new AccessRule { AnyOf = [new AccessAlternative { SameOrganization = true }] };
         rules.Policies["CreateOrganization"] = new AccessRule();
 
-        var failure = new AccessRulesValidator().Validate(null, rules).FailureMessage;
+        var failure = new AccessRulesValidator(new ConfigurationBuilder().Build()).Validate(null, rules).FailureMessage;
 
         Assert.Contains("Authorization:Policies:ReadOrganization:AnyOf:0", failure);
         Assert.Contains("Authorization:Policies:CreateOrganization:AnyOf", failure);
@@ -318,6 +319,9 @@ public sealed class ConfigurationTests
     [Theory]
     [InlineData("Scalekit__Issuers", "Scalekit:Issuers")]
     [InlineData("Cors__AllowedOrigins", "Cors:AllowedOrigins")]
+    [InlineData("Authorization__Policies__CreateOrganization__AnyOf__0__Grants", "Authorization:Policies:CreateOrganization:AnyOf:0:Grants")]
+    [InlineData("Authorization__Policies__ReadOrganization__AnyOf__1__Roles", "Authorization:Policies:ReadOrganization:AnyOf:1:Roles")]
+    [InlineData("Authorization__Policies__DeleteOrganization__AnyOf", "Authorization:Policies:DeleteOrganization:AnyOf")]
     public async Task AListGivenASingleValueStopsTheRealProcessNamingTheKey(string variable, string key)
     {
         // The binder ignores it: the API started with the default (the environment URL as issuer, no origin).
