@@ -28,7 +28,8 @@ internal static class TokenCommand
 
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
+    public static async Task<int> RunAsync(
+        string[] args, TextWriter stdout, TextWriter stderr, TimeSpan? timeout = null, CancellationToken ct = default)
     {
         var parsed = CommandLine.Parse(args, ValueOptions, new HashSet<string>(), out var error);
         if (parsed is null || parsed.HelpRequested)
@@ -50,9 +51,9 @@ internal static class TokenCommand
         }
 
         var url = parsed.Last("--url") ?? $"http://127.0.0.1:{EmulatorOptions.DefaultCliPort}";
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var baseUrl))
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
         {
-            await stderr.WriteLineAsync($"--url must be an absolute URL, not '{url}'.");
+            await stderr.WriteLineAsync($"--url must be an absolute http:// URL, not '{url}'.");
             return 2;
         }
 
@@ -65,7 +66,7 @@ internal static class TokenCommand
             Scopes: parsed.All("--scope"),
             LifetimeSeconds: lifetime);
 
-        using var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(10) };
+        using var http = new HttpClient { BaseAddress = baseUrl, Timeout = timeout ?? TimeSpan.FromSeconds(10) };
         HttpResponseMessage response;
         try
         {
@@ -74,6 +75,12 @@ internal static class TokenCommand
         catch (HttpRequestException e)
         {
             await stderr.WriteLineAsync($"No emulator answered at {baseUrl} ({e.Message}). Start one with: dotnet run --project src/Scalekit.Emulator");
+            return 1;
+        }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // HttpClient.Timeout: something accepted the connection but never answered.
+            await stderr.WriteLineAsync($"No answer from {baseUrl} within {http.Timeout.TotalSeconds:0.#} s. Is an emulator listening there?");
             return 1;
         }
 
@@ -85,8 +92,24 @@ internal static class TokenCommand
                 return 1;
             }
 
-            var minted = await response.Content.ReadFromJsonAsync<MintedToken>(Json, ct);
-            await stdout.WriteLineAsync(minted!.AccessToken);
+            // A 2xx from something that is not the emulator (another server on that port) is not a token.
+            MintedToken? minted;
+            try
+            {
+                minted = await response.Content.ReadFromJsonAsync<MintedToken>(Json, ct);
+            }
+            catch (Exception e) when (e is JsonException or NotSupportedException)
+            {
+                minted = null;
+            }
+
+            if (minted?.AccessToken is not { Length: > 0 } token)
+            {
+                await stderr.WriteLineAsync($"{baseUrl} answered {(int)response.StatusCode} without a token: is it a Scalekit emulator?");
+                return 1;
+            }
+
+            await stdout.WriteLineAsync(token);
             return 0;
         }
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Scalekit.Emulator;
@@ -114,7 +115,42 @@ public sealed class DevToolsTests(EmulatorFixture fixture) : IClassFixture<Emula
         Assert.Contains("No emulator answered", stderr.ToString());
     }
 
+    [Fact]
+    public async Task TokenCommandExplainsWhenTheServerAtUrlNeverAnswers()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var exitCode = await TokenCommand.RunAsync(["--url", $"http://127.0.0.1:{port}"], stdout, stderr, TimeSpan.FromMilliseconds(300));
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal("", stdout.ToString());
+        Assert.Contains("No answer from", stderr.ToString());
+    }
+
+    [Fact]
+    public async Task TokenCommandExplainsWhenTheServerAtUrlIsNotAnEmulator()
+    {
+        using var other = new TcpListener(IPAddress.Loopback, 0);
+        other.Start();
+        var port = ((IPEndPoint)other.LocalEndpoint).Port;
+        var answered = AnswerOnceAsync(other, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 13\r\nConnection: close\r\n\r\n<html></html>");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var exitCode = await TokenCommand.RunAsync(["--url", $"http://127.0.0.1:{port}"], stdout, stderr);
+        await answered;
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal("", stdout.ToString());
+        Assert.Contains("without a token", stderr.ToString());
+    }
+
     [Theory]
+    [InlineData("--url", "ftp://127.0.0.1/")]
     [InlineData("--bogus")]
     [InlineData("--oid")]
     [InlineData("--lifetime", "soon")]
@@ -128,5 +164,25 @@ public sealed class DevToolsTests(EmulatorFixture fixture) : IClassFixture<Emula
         Assert.Equal(2, exitCode);
         Assert.Equal("", stdout.ToString());
         Assert.NotEqual("", stderr.ToString());
+    }
+
+    private static async Task AnswerOnceAsync(TcpListener listener, string response)
+    {
+        using var client = await listener.AcceptTcpClientAsync();
+        var stream = client.GetStream();
+        var buffer = new byte[8192];
+        var received = "";
+        while (!received.Contains("\r\n\r\n", StringComparison.Ordinal) || !received.Contains('}'))
+        {
+            var read = await stream.ReadAsync(buffer);
+            if (read == 0)
+            {
+                return;
+            }
+
+            received += System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+        }
+
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(response));
     }
 }
