@@ -20,7 +20,7 @@ internal static class TokenCommand
           --oid       organization id claim (e.g. org_100000000000000001, Acme)
           --aud       audience, repeatable (default: the emulator's client id)
           --role, --permission, --scope   repeatable; scopes go to the 'scopes' array claim
-          --lifetime  seconds until exp (default 86400)
+          --lifetime  seconds until exp (default 86400, at most 315360000: ten years)
         """;
 
     private static readonly HashSet<string> ValueOptions =
@@ -41,9 +41,11 @@ internal static class TokenCommand
         long? lifetime = null;
         if (parsed.Last("--lifetime") is { } rawLifetime)
         {
-            if (!long.TryParse(rawLifetime, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds == 0)
+            if (!long.TryParse(rawLifetime, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+                || seconds is < 1 or > DevToolsEndpoints.MaxLifetimeSeconds)
             {
-                await stderr.WriteLineAsync($"--lifetime must be a positive number of seconds, not '{rawLifetime}'.");
+                await stderr.WriteLineAsync(
+                    $"--lifetime must be a number of seconds from 1 to {DevToolsEndpoints.MaxLifetimeSeconds} (ten years), not '{rawLifetime}'.");
                 return 2;
             }
 

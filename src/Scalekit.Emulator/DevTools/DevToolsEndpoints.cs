@@ -13,6 +13,9 @@ internal static class DevToolsEndpoints
     public const string Prefix = "/_emulator";
     public const string TokensPath = "/_emulator/tokens";
 
+    /// <summary>The longest lifetime a minted token may ask for (ten years): beyond it <c>exp</c> stops being a usable date.</summary>
+    public const long MaxLifetimeSeconds = 10L * 365 * 24 * 60 * 60;
+
     public static RouteGroupBuilder MapDevTools(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup(Prefix).AddEndpointFilter(LoopbackOnly);
@@ -38,6 +41,11 @@ internal static class DevToolsEndpoints
             return TypedResults.BadRequest("sub is required");
         }
 
+        if (request.LifetimeSeconds is < 1 or > MaxLifetimeSeconds)
+        {
+            return TypedResults.BadRequest($"lifetime_seconds must be between 1 and {MaxLifetimeSeconds}");
+        }
+
         var token = minter.Mint(new AccessTokenRequest
         {
             Subject = request.Sub,
@@ -46,7 +54,7 @@ internal static class DevToolsEndpoints
             Roles = request.Roles ?? [],
             Permissions = request.Permissions ?? [],
             Scopes = request.Scopes ?? [],
-            Lifetime = request.LifetimeSeconds is long seconds and > 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromHours(24),
+            Lifetime = request.LifetimeSeconds is long seconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromHours(24),
         });
         return TypedResults.Ok(new MintedToken(token));
     }

@@ -32,6 +32,19 @@ public sealed class DevToolsTests(EmulatorFixture fixture) : IClassFixture<Emula
         Assert.Equal(60, jwt.Payload.GetProperty("exp").GetInt64() - jwt.Payload.GetProperty("iat").GetInt64());
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-60)]
+    [InlineData(99999999999999999)]
+    public async Task TokensEndpointAnswers400ForALifetimeOutOfRange(long lifetimeSeconds)
+    {
+        using var response = await fixture.Http.PostAsync(
+            "/_emulator/tokens", HttpJson.Json($$"""{"sub":"usr_9","lifetime_seconds":{{lifetimeSeconds}}}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("lifetime_seconds", await response.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task StatsCountRequestsByRoutePatternButNotTheEmulatorsOwnRoutes()
     {
@@ -154,6 +167,7 @@ public sealed class DevToolsTests(EmulatorFixture fixture) : IClassFixture<Emula
     [InlineData("--bogus")]
     [InlineData("--oid")]
     [InlineData("--lifetime", "soon")]
+    [InlineData("--lifetime", "99999999999999999")]
     public async Task TokenCommandRejectsBadArgumentsWithExitCode2(params string[] args)
     {
         using var stdout = new StringWriter();
