@@ -32,9 +32,17 @@ internal static class ServeCommand
         }
 
         var port = EmulatorOptions.DefaultCliPort;
-        if (parsed.Last("--port") is { } rawPort && !int.TryParse(rawPort, NumberStyles.None, CultureInfo.InvariantCulture, out port))
+        if (parsed.Last("--port") is { } rawPort
+            && (!int.TryParse(rawPort, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port > 65535))
         {
-            await stderr.WriteLineAsync($"--port must be a number, not '{rawPort}'.");
+            await stderr.WriteLineAsync($"--port must be a number from 0 to 65535, not '{rawPort}'.");
+            return 2;
+        }
+
+        // The options' own checks throw; a command line answers with the flag to fix and exit code 2.
+        if (InvalidValue(parsed) is { } invalid)
+        {
+            await stderr.WriteLineAsync(invalid);
             return 2;
         }
 
@@ -73,6 +81,22 @@ internal static class ServeCommand
             context.Cancel = true;
             stopped.TrySetResult();
         }
+    }
+
+    private static string? InvalidValue(CommandLine parsed)
+    {
+        foreach (var name in (string[])["--client-id", "--client-secret", "--audience"])
+        {
+            if (parsed.Last(name) is { } value && string.IsNullOrWhiteSpace(value))
+            {
+                return $"{name} must not be empty.";
+            }
+        }
+
+        return parsed.Last("--issuer") is { } issuer
+               && (!Uri.TryCreate(issuer, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            ? $"--issuer must be an absolute http:// or https:// URL, not '{issuer}'."
+            : null;
     }
 
     private static async Task PrintBannerAsync(ScalekitEmulator emulator, string audience, TextWriter stdout)
