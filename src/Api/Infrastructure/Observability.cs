@@ -96,7 +96,9 @@ public static class Observability
     private static void AddOtlpExport(IHostApplicationBuilder builder)
     {
         builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName))
+            // The application name is only the default: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, read again after
+            // it, win (a resource added later replaces the same attribute), as the OpenTelemetry specification says.
+            .ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName).AddEnvironmentVariableDetector())
             .WithTracing(tracing => tracing
                 .AddAspNetCoreInstrumentation(options =>
                 {

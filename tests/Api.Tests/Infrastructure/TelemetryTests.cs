@@ -69,4 +69,28 @@ public sealed class TelemetryTests
         Assert.DoesNotContain(misplaced.Split('.')[1], Exported());
         Assert.DoesNotContain(misplaced.Split('.')[2], Exported());
     }
+
+    [Fact]
+    public async Task OtelServiceNameNamesTheServiceInExportedTraces()
+    {
+        using var collector = new ScalekitFake();
+        collector.Server.Given(Request.Create().WithPath("/v1/*").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200));
+        using var scalekit = new ScalekitFake();
+
+        await using var api = ApiProcess.StartAgainst(scalekit, new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+            ["OTEL_SERVICE_NAME"] = "organizations-api-under-test",
+        });
+        using var http = await api.ClientAsync("not-a-token");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/organizations/org_1")).StatusCode);
+
+        // service.name is a protobuf string in the exported resource: its UTF-8 bytes appear as they are.
+        string Exported() => string.Concat(collector.Requests("POST", "/v1/traces").Select(e => System.Text.Encoding.UTF8.GetString(e.RequestMessage.BodyAsBytes ?? [])));
+        await Poll.UntilAsync(() => Exported().Contains("/organizations/"), "the request's span is exported");
+        Assert.Contains("organizations-api-under-test", Exported());
+    }
 }
