@@ -38,6 +38,16 @@ internal static class TokenCommand
             return parsed is null ? 2 : 0;
         }
 
+        // An empty claim value mints a token the API refuses for a reason far from the typo (aud [""]: bad_audience).
+        foreach (var name in (string[])["--sub", "--oid", "--aud", "--role", "--permission", "--scope"])
+        {
+            if (parsed.All(name).Any(string.IsNullOrWhiteSpace))
+            {
+                await stderr.WriteLineAsync($"{name} must not be empty.");
+                return 2;
+            }
+        }
+
         long? lifetime = null;
         if (parsed.Last("--lifetime") is { } rawLifetime)
         {

@@ -41,6 +41,11 @@ internal static class DevToolsEndpoints
             return TypedResults.BadRequest("sub is required");
         }
 
+        if (BlankClaim(request) is { } blank)
+        {
+            return TypedResults.BadRequest($"{blank} must not contain an empty value");
+        }
+
         if (request.LifetimeSeconds is < 1 or > MaxLifetimeSeconds)
         {
             return TypedResults.BadRequest($"lifetime_seconds must be between 1 and {MaxLifetimeSeconds}");
@@ -58,6 +63,14 @@ internal static class DevToolsEndpoints
         });
         return TypedResults.Ok(new MintedToken(token));
     }
+
+    private static string? BlankClaim(DevTokenRequest request) =>
+        request.Oid is { } oid && string.IsNullOrWhiteSpace(oid) ? "oid"
+        : request.Aud?.Any(string.IsNullOrWhiteSpace) == true ? "aud"
+        : request.Roles?.Any(string.IsNullOrWhiteSpace) == true ? "roles"
+        : request.Permissions?.Any(string.IsNullOrWhiteSpace) == true ? "permissions"
+        : request.Scopes?.Any(string.IsNullOrWhiteSpace) == true ? "scopes"
+        : null;
 }
 
 /// <summary>The body of <c>POST /_emulator/tokens</c>, snake_case like the rest of the emulator.</summary>

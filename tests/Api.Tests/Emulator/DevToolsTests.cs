@@ -45,6 +45,20 @@ public sealed class DevToolsTests(EmulatorFixture fixture) : IClassFixture<Emula
         Assert.Contains("lifetime_seconds", await response.Content.ReadAsStringAsync());
     }
 
+    [Theory]
+    [InlineData("""{"sub":"usr_9","aud":[""]}""", "aud")]
+    [InlineData("""{"sub":"usr_9","oid":" "}""", "oid")]
+    [InlineData("""{"sub":"usr_9","roles":["admin",""]}""", "roles")]
+    [InlineData("""{"sub":"usr_9","permissions":[""]}""", "permissions")]
+    [InlineData("""{"sub":"m2morg_9","scopes":[" "]}""", "scopes")]
+    public async Task TokensEndpointAnswers400ForAnEmptyClaimValue(string body, string claim)
+    {
+        using var response = await fixture.Http.PostAsync("/_emulator/tokens", HttpJson.Json(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(claim, await response.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task StatsCountRequestsByRoutePatternButNotTheEmulatorsOwnRoutes()
     {
@@ -168,6 +182,10 @@ public sealed class DevToolsTests(EmulatorFixture fixture) : IClassFixture<Emula
     [InlineData("--oid")]
     [InlineData("--lifetime", "soon")]
     [InlineData("--lifetime", "99999999999999999")]
+    [InlineData("--aud", "")]
+    [InlineData("--oid", " ")]
+    [InlineData("--sub", "")]
+    [InlineData("--permission", "organizations:read", "--permission", "")]
     public async Task TokenCommandRejectsBadArgumentsWithExitCode2(params string[] args)
     {
         using var stdout = new StringWriter();
