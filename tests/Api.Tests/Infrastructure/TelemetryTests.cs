@@ -25,72 +25,75 @@ public sealed class TelemetryTests
     [Fact]
     public async Task WithAnOtlpEndpointTheRealProcessExportsTraces()
     {
-        using var collector = new ScalekitFake();
-        collector.Server.Given(Request.Create().WithPath("/v1/*").UsingPost()).AtPriority(1)
-            .RespondWith(Response.Create().WithStatusCode(200));
-        using var scalekit = new ScalekitFake();
-
-        await using var api = ApiProcess.StartAgainst(scalekit, new Dictionary<string, string>
-        {
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url,
-            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-            ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
-            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
-        });
-        using var http = await api.ClientAsync("not-a-token");
+        await using var exporting = new ExportingApi(new() { ["OTEL_METRIC_EXPORT_INTERVAL"] = "200" });
+        using var http = await exporting.Process.ClientAsync("not-a-token");
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/organizations/org_1")).StatusCode);
 
         // Each completes only once the collector received that signal (and fails the test after 10 s otherwise).
-        await collector.WhenReceived("POST", "/v1/traces", 1);
-        await collector.WhenReceived("POST", "/v1/metrics", 1);
+        await exporting.Collector.WhenReceived("POST", "/v1/traces", 1);
+        await exporting.Collector.WhenReceived("POST", "/v1/metrics", 1);
     }
 
     [Fact]
     public async Task AnAccessTokenSentInThePathIsRedactedFromExportedTraces()
     {
-        using var collector = new ScalekitFake();
-        collector.Server.Given(Request.Create().WithPath("/v1/*").UsingPost()).AtPriority(1)
-            .RespondWith(Response.Create().WithStatusCode(200));
-        using var scalekit = new ScalekitFake();
-        var misplaced = new Tokens(scalekit).User(Tokens.OrgA, ["organizations:read"]);
-
-        await using var api = ApiProcess.StartAgainst(scalekit, new Dictionary<string, string>
-        {
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url,
-            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-            ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
-        });
-        using var http = await api.ClientAsync("not-a-token");
+        await using var exporting = new ExportingApi();
+        var misplaced = new Tokens(exporting.Scalekit).User(Tokens.OrgA, ["organizations:read"]);
+        using var http = await exporting.Process.ClientAsync("not-a-token");
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync($"/organizations/{misplaced}")).StatusCode);
 
-        // The span's url.path is a protobuf string: its UTF-8 bytes appear as they are in the exported body.
-        string Exported() => string.Concat(collector.Requests("POST", "/v1/traces").Select(e => System.Text.Encoding.UTF8.GetString(e.RequestMessage.BodyAsBytes ?? [])));
-        await Poll.UntilAsync(() => Exported().Contains("/organizations/Redacted"), "the request's span is exported");
-        Assert.DoesNotContain(misplaced.Split('.')[1], Exported());
-        Assert.DoesNotContain(misplaced.Split('.')[2], Exported());
+        await Poll.UntilAsync(() => exporting.ExportedTraces().Contains("/organizations/Redacted"), "the request's span is exported");
+        Assert.DoesNotContain(misplaced.Split('.')[1], exporting.ExportedTraces());
+        Assert.DoesNotContain(misplaced.Split('.')[2], exporting.ExportedTraces());
     }
 
     [Fact]
     public async Task OtelServiceNameNamesTheServiceInExportedTraces()
     {
-        using var collector = new ScalekitFake();
-        collector.Server.Given(Request.Create().WithPath("/v1/*").UsingPost()).AtPriority(1)
-            .RespondWith(Response.Create().WithStatusCode(200));
-        using var scalekit = new ScalekitFake();
-
-        await using var api = ApiProcess.StartAgainst(scalekit, new Dictionary<string, string>
-        {
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url,
-            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-            ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
-            ["OTEL_SERVICE_NAME"] = "organizations-api-under-test",
-        });
-        using var http = await api.ClientAsync("not-a-token");
+        await using var exporting = new ExportingApi(new() { ["OTEL_SERVICE_NAME"] = "organizations-api-under-test" });
+        using var http = await exporting.Process.ClientAsync("not-a-token");
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/organizations/org_1")).StatusCode);
 
-        // service.name is a protobuf string in the exported resource: its UTF-8 bytes appear as they are.
-        string Exported() => string.Concat(collector.Requests("POST", "/v1/traces").Select(e => System.Text.Encoding.UTF8.GetString(e.RequestMessage.BodyAsBytes ?? [])));
-        await Poll.UntilAsync(() => Exported().Contains("/organizations/"), "the request's span is exported");
-        Assert.Contains("organizations-api-under-test", Exported());
+        await Poll.UntilAsync(() => exporting.ExportedTraces().Contains("/organizations/"), "the request's span is exported");
+        Assert.Contains("organizations-api-under-test", exporting.ExportedTraces());
+    }
+
+    /// <summary>The real process exporting over OTLP/HTTP (protobuf) to a fake collector that accepts every signal.</summary>
+    private sealed class ExportingApi : IAsyncDisposable
+    {
+        public ExportingApi(Dictionary<string, string>? settings = null)
+        {
+            Collector.Server.Given(Request.Create().WithPath("/v1/*").UsingPost()).AtPriority(1)
+                .RespondWith(Response.Create().WithStatusCode(200));
+            var environment = new Dictionary<string, string>
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Collector.Url,
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+            };
+            foreach (var (key, value) in settings ?? [])
+            {
+                environment[key] = value;
+            }
+
+            Process = ApiProcess.StartAgainst(Scalekit, environment);
+        }
+
+        public ScalekitFake Collector { get; } = new();
+
+        public ScalekitFake Scalekit { get; } = new();
+
+        public ApiProcess Process { get; }
+
+        // Strings in the exported protobuf (url.path, service.name) appear as their UTF-8 bytes.
+        public string ExportedTraces() => string.Concat(Collector.Requests("POST", "/v1/traces")
+            .Select(e => System.Text.Encoding.UTF8.GetString(e.RequestMessage.BodyAsBytes ?? [])));
+
+        public async ValueTask DisposeAsync()
+        {
+            await Process.DisposeAsync();
+            Scalekit.Dispose();
+            Collector.Dispose();
+        }
     }
 }
