@@ -58,8 +58,7 @@ public sealed class ManagementTokenTests
     {
         using var fake = new ScalekitFake();
         using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:ClientSecret"] = "wrong-secret-value" });
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        var client = Reader(factory, fake);
 
         var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
 
@@ -75,8 +74,7 @@ public sealed class ManagementTokenTests
         fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1)
             .RespondWith(Response.Create().WithStatusCode(503));
         using var factory = new ApiFactory(fake);
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        var client = Reader(factory, fake);
 
         var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
 
@@ -92,8 +90,7 @@ public sealed class ManagementTokenTests
         fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1)
             .RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", "60"));
         using var factory = new ApiFactory(fake);
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        var client = Reader(factory, fake);
 
         var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
 
@@ -112,8 +109,7 @@ public sealed class ManagementTokenTests
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json; charset=bogus")
                 .WithBody("""{"access_token":"mgmt-0","token_type":"Bearer","expires_in":3600}"""));
         using var factory = new ApiFactory(fake);
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        var client = Reader(factory, fake);
 
         var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
 
@@ -135,8 +131,7 @@ public sealed class ManagementTokenTests
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
                 .WithBody($$"""{"access_token":"{{accessToken}}","token_type":"Bearer","expires_in":3600}"""));
         using var factory = new ApiFactory(fake);
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        var client = Reader(factory, fake);
 
         var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
 
@@ -153,8 +148,7 @@ public sealed class ManagementTokenTests
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
                 .WithHeader("Content-Encoding", "gzip").WithBody("not gzip"));
         using var factory = new ApiFactory(fake);
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        var client = Reader(factory, fake);
 
         var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
 
@@ -172,8 +166,7 @@ public sealed class ManagementTokenTests
         fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost()).AtPriority(1)
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(tokenBody));
         using var factory = new ApiFactory(fake);
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        var client = Reader(factory, fake);
 
         var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
 
@@ -237,8 +230,7 @@ public sealed class ManagementTokenTests
             .RespondWith(Response.Create().WithStatusCode(503).WithHeader("Retry-After", "10"));
         var clock = new ShiftedClock();
         using var factory = new ApiFactory(fake, services: services => services.AddSingleton<TimeProvider>(clock));
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        var client = Reader(factory, fake);
 
         var first = await client.GetAsync($"/organizations/{Tokens.OrgA}");
         var withinCooldown = new List<HttpResponseMessage>();
@@ -281,8 +273,7 @@ public sealed class ManagementTokenTests
         var clock = new ShiftedClock();
         using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:TokenFetchCooldown"] = "00:00:08" },
             services => services.AddSingleton<TimeProvider>(clock));
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        var client = Reader(factory, fake);
 
         var first = await client.GetAsync($"/organizations/{Tokens.OrgA}");
         await ProblemAssert.IsProblem(first, HttpStatusCode.ServiceUnavailable);
@@ -315,8 +306,7 @@ public sealed class ManagementTokenTests
         fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1)
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(huge));
         using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:TokenFetchCooldown"] = "00:00:30" });
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        var client = Reader(factory, fake);
 
         var first = await client.GetAsync($"/organizations/{Tokens.OrgA}");
         var fetches = fake.TokenRequests;
@@ -345,8 +335,7 @@ public sealed class ManagementTokenTests
                 .WithBody("""{"access_token":"mgmt-0","token_type":"Bearer","expires_in":120}"""));
         var clock = new ShiftedClock();
         using var factory = new ApiFactory(fake, services: services => services.AddSingleton<TimeProvider>(clock));
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        var client = Reader(factory, fake);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
         fake.Server.DeleteMapping(issuing);
         fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1)
@@ -367,5 +356,13 @@ public sealed class ManagementTokenTests
         Assert.Contains("Degraded", await ready.Content.ReadAsStringAsync());
         await ProblemAssert.IsProblem(expired, HttpStatusCode.ServiceUnavailable);
         Assert.Equal(3, fake.TokenRequests);
+    }
+
+    // A client whose member token may read organization A.
+    private static HttpClient Reader(ApiFactory factory, ScalekitFake fake)
+    {
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        return client;
     }
 }
