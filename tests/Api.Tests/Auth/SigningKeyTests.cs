@@ -28,10 +28,8 @@ public sealed class SigningKeyTests
         using var fake = new ScalekitFake();
         fake.Server.Given(Request.Create().WithPath("/keys")).AtPriority(1)
             .RespondWith(Response.Create().WithStatusCode(500));
-        var tokens = new Tokens(fake);
         using var factory = new ApiFactory(fake);
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
+        var client = Reader(factory, fake);
 
         var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
 
@@ -106,10 +104,8 @@ public sealed class SigningKeyTests
         fake.Server.Given(Request.Create().WithPath("/keys")).AtPriority(1)
             .RespondWith(Response.Create().WithCallback(_ => ScalekitFake.Raw(200,
                 JsonSerializer.Serialize(new { keys = fake.Keys.Select(k => k.ToJwk()).ToArray() }) + padding)));
-        var tokens = new Tokens(fake);
         using var factory = new ApiFactory(fake);
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
+        var client = Reader(factory, fake);
 
         var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
 
@@ -130,10 +126,8 @@ public sealed class SigningKeyTests
                 keys = new object[] { new { kty = "RSA", use = "sig", alg = "RS256", kid = "kid-broken", n = "!!not base64url**", e = "AQAB" } }
                     .Concat(fake.Keys.Select(key => key.ToJwk())).ToArray(),
             })));
-        var tokens = new Tokens(fake);
         using var factory = new ApiFactory(fake);
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
+        var client = Reader(factory, fake);
 
         var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
 
@@ -152,6 +146,14 @@ public sealed class SigningKeyTests
         client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(permissions: ["organizations:read"]));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
         return new LoadedApi(fake, tokens, factory, client);
+    }
+
+    // A client whose member token, signed with the fake's published key, may read organization A.
+    private static HttpClient Reader(ApiFactory factory, ScalekitFake fake)
+    {
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(permissions: ["organizations:read"]));
+        return client;
     }
 
     // A token signed with a key the JWKS does not publish: it forces a refetch.
