@@ -97,9 +97,9 @@ internal sealed class RedisHealthCheck(IServiceProvider services) : IHealthCheck
         var redis = services.GetRequiredService<RedisConnection>();
         try
         {
+            // One round trip that names the database (PING does not), so a defaultDatabase the server lacks fails here
+            // as an unreachable server does.
             var database = await redis.DatabaseAsync();
-            await database.PingAsync();
-            // PING names no database: a key command does, so a defaultDatabase the server lacks fails here too.
             await database.KeyExistsAsync("orgapi:ready-probe");
             return HealthCheckResult.Healthy("Redis reachable.");
         }
