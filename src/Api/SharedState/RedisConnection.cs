@@ -26,6 +26,24 @@ public sealed class RedisConnection : IAsyncDisposable
 
     public async Task<ISubscriber> SubscriberAsync() => (await _connection.Value).GetSubscriber();
 
+    /// <summary>
+    /// Undoes a write that got no answer in time. The client sent it all the same, and a Redis slow for a moment (a
+    /// pause, a long command) runs it afterwards: <paramref name="undoScript"/> is queued right behind it on the same
+    /// connection, so it runs after it. Fire-and-forget: nothing waits on the Redis that just failed to answer, and if
+    /// the connection is gone, neither was sent.
+    /// </summary>
+    public async Task UndoUnansweredAsync(string undoScript, RedisKey key, RedisValue value)
+    {
+        try
+        {
+            var database = await DatabaseAsync();
+            await database.ScriptEvaluateAsync(undoScript, [key], [value], CommandFlags.FireAndForget);
+        }
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex) || ex is ObjectDisposedException)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_connection.IsValueCreated)

@@ -46,11 +46,9 @@ public sealed class RedisIdempotencyStore(RedisConnection redis) : IIdempotencyS
         }
         catch (IdempotencyStoreUnavailableException) when (record is PendingRequest claim)
         {
-            // A claim that timed out was sent all the same: a Redis slow for a moment runs it afterwards, and the
-            // caller, told 503 and to retry, would meet its own claim (409 until its lease ran out, then a takeover
-            // that reconciles an attempt that never reached Scalekit). The removal is queued behind it on the same
-            // connection, so it runs after it, and removes only this claim.
-            _ = ForgetAsync(key, claim.ClaimId);
+            // Run late, the claim would meet its caller's retry (409 until its lease ran out, then a takeover that
+            // reconciles an attempt that never reached Scalekit). The removal takes only this claim.
+            _ = redis.UndoUnansweredAsync(RemoveScript, RedisKeyOf(key), claim.ClaimId);
             throw;
         }
 
@@ -73,20 +71,6 @@ public sealed class RedisIdempotencyStore(RedisConnection redis) : IIdempotencyS
         catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
             throw new IdempotencyStoreUnavailableException(ex);
-        }
-    }
-
-    // Fire-and-forget completes at once: nothing waits on the Redis that just failed to answer.
-    private async Task ForgetAsync(string key, string claimId)
-    {
-        try
-        {
-            var database = await redis.DatabaseAsync();
-            await database.ScriptEvaluateAsync(RemoveScript, [RedisKeyOf(key)], [claimId], CommandFlags.FireAndForget);
-        }
-        catch (Exception ex) when (RedisFaults.IsUnavailable(ex) || ex is ObjectDisposedException)
-        {
-            // Not sent (the connection is gone): neither was the claim, or it has run already and its lease runs out.
         }
     }
 

@@ -84,32 +84,17 @@ public sealed class RedisOrganizationLocks : IOrganizationLocks
 
     private async Task<bool> TryTakeAsync(RedisKey key, string owner)
     {
-        IDatabase? database = null;
         try
         {
-            database = await _redis.DatabaseAsync();
+            var database = await _redis.DatabaseAsync();
             return await database.StringSetAsync(key, owner, _lease, When.NotExists);
         }
         catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
         {
-            // A SET that timed out was sent all the same: a Redis slow for a moment (a pause, a long command) runs it
-            // afterwards and the lock is held by nobody for a whole lease, blocking every replica's metadata changes
-            // to this organization. The release is queued behind it on the same connection, so it runs after it.
-            ReleaseUnanswered(database, key, owner);
+            // Run late, the SET would leave the lock held by nobody for a whole lease, blocking every replica's
+            // metadata changes to this organization.
+            _ = _redis.UndoUnansweredAsync(ReleaseScript, key, owner);
             throw new OrganizationLockUnavailableException(ex);
-        }
-    }
-
-    private static void ReleaseUnanswered(IDatabase? database, RedisKey key, string owner)
-    {
-        try
-        {
-            // Fire-and-forget completes at once: nothing here waits on the Redis that just failed to answer.
-            _ = database?.ScriptEvaluateAsync(ReleaseScript, [key], [owner], CommandFlags.FireAndForget);
-        }
-        catch (Exception ex) when (RedisFaults.IsUnavailable(ex) || ex is ObjectDisposedException)
-        {
-            // Not sent (the connection is gone): neither was the SET, or it has run already and the lease runs out.
         }
     }
 
