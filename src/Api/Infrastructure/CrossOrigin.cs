@@ -29,9 +29,14 @@ public static class CrossOrigin
     private static readonly string[] AllowedRequestHeaders =
         [HeaderNames.Authorization, HeaderNames.ContentType, IdempotencyKey.HeaderName, "traceparent", "tracestate"];
 
-    // What a browser client must be able to read beyond the safelisted response headers.
+    // What a browser client must be able to read beyond the safelisted response headers: where a created organization
+    // is, when to retry, why a token was refused, whether an answer is a replay, and how to send a refused request
+    // again (the methods a 405 names, the body types a PATCH takes, the content coding a 415 asks for).
     private static readonly string[] ExposedResponseHeaders =
-        [HeaderNames.Location, HeaderNames.RetryAfter, HeaderNames.WWWAuthenticate, StoredResponseResult.ReplayedHeader];
+    [
+        HeaderNames.Location, HeaderNames.RetryAfter, HeaderNames.WWWAuthenticate, StoredResponseResult.ReplayedHeader,
+        HeaderNames.Allow, "Accept-Patch", HeaderNames.AcceptEncoding,
+    ];
 
     /// <summary>
     /// One policy for every endpoint, from <see cref="CrossOriginOptions"/>. Bearer tokens are never ambient, so

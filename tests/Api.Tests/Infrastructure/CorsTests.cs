@@ -82,6 +82,29 @@ public sealed class CorsTests : IClassFixture<CorsFixture>
     }
 
     [Fact]
+    public async Task AnAllowedOriginCanReadTheHeadersThatSayHowToSendARefusedRequestAgain()
+    {
+        // The browser hid them: a SPA could not learn the methods a 405 allows, the types a PATCH takes or that a
+        // compressed body must be sent plain, though the answers carry them for exactly that.
+        var client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create", "organizations:write_all"]));
+        client.DefaultRequestHeaders.Add("Origin", App);
+        var path = $"/organizations/{Tokens.OrgA}";
+        var compressed = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
+        compressed.Headers.ContentEncoding.Add("gzip");
+
+        var wrongMethod = await client.SendAsync(new HttpRequestMessage(HttpMethod.Put, path));
+        var wrongType = await client.PatchAsync(path, new StringContent("[]", System.Text.Encoding.UTF8, "application/json-patch+json"));
+        var wrongCoding = await client.PostAsync("/organizations", compressed);
+
+        foreach (var (response, header) in new[] { (wrongMethod, "Allow"), (wrongType, "Accept-Patch"), (wrongCoding, "Accept-Encoding") })
+        {
+            Assert.True(response.Headers.NonValidated.Contains(header) || response.Content.Headers.NonValidated.Contains(header), $"{response.StatusCode} carries no {header}");
+            var exposed = Header(response, "Access-Control-Expose-Headers")!.Split(',');
+            Assert.Contains(header, exposed, StringComparer.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
     public async Task ErrorsReachTheAllowedOriginToo()
     {
         // A 401 written by the bearer challenge, and a 502 written by the exception handler, which clears the
