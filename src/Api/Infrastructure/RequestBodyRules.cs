@@ -81,6 +81,10 @@ public static class RequestBodyRules
                 // small chunks was refused as too large; the server's limit now only bounds that framing.
                 limit?.MaxRequestBodySize = maxBytes * MaxChunkedFramingFactor;
                 request.Body = new LimitedBodyStream(request.Body, maxBytes);
+                if (!TakesABody(context))
+                {
+                    return ReadPastThenNextAsync(context, next);
+                }
             }
             else
             {
@@ -92,6 +96,20 @@ public static class RequestBodyRules
 
     // A 1-byte chunk takes 6 bytes on the wire ("1\r\nx\r\n"): room for any framing but chunk extensions.
     private const int MaxChunkedFramingFactor = 8;
+
+    /// <summary>
+    /// Reads a chunked body that nothing would read (a GET's, a DELETE's) before the endpoint runs, so that one over
+    /// the limit is refused with a 413 as it is when a Content-Length announces it. Unread, it was answered 200 and
+    /// only then consumed by the server, up to its framing limit.
+    /// </summary>
+    private static async Task ReadPastThenNextAsync(HttpContext context, RequestDelegate next)
+    {
+        await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+        await next(context);
+    }
+
+    private static bool TakesABody(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>() is not null;
 
     private static bool HasBody(HttpContext context) =>
         context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? context.Request.ContentLength > 0;

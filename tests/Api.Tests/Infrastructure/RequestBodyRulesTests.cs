@@ -175,6 +175,37 @@ public sealed class RequestBodyRulesTests : IClassFixture<ApiFixture>
         }
     }
 
+    [Theory]
+    [InlineData("GET", 70_000, HttpStatusCode.RequestEntityTooLarge)]
+    [InlineData("DELETE", 70_000, HttpStatusCode.RequestEntityTooLarge)]
+    [InlineData("GET", 1_000, HttpStatusCode.OK)]
+    public async Task AChunkedBodyNoEndpointReadsIsRefusedOverTheLimitLikeOneWithALength(string method, int size, HttpStatusCode expected)
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA, "Acme");
+        using var factory = new ApiFactory(fake);
+        // Over a real socket, where the body is chunked. Unread, it was answered as if absent (200, or the delete
+        // done), while the same body with a Content-Length is 413.
+        using var client = new HttpClient { BaseAddress = factory.StartOnLoopback() };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read", "organizations:write_all"]));
+        var request = new HttpRequestMessage(new HttpMethod(method), $"/organizations/{Tokens.OrgA}")
+        {
+            Content = new SmallChunksContent(Encoding.UTF8.GetBytes(new string('x', size)), 1000),
+        };
+
+        var response = await client.SendAsync(request);
+
+        if (expected == HttpStatusCode.OK)
+        {
+            Assert.Equal(expected, response.StatusCode);
+        }
+        else
+        {
+            await ProblemAssert.IsProblem(response, expected);
+            Assert.Empty(fake.Requests(method, "/api/v1/organizations"));
+        }
+    }
+
     [Fact]
     public async Task AMalformedChunkedBodyIsAProblemThatSaysTheRequestCouldNotBeRead()
     {
