@@ -157,9 +157,12 @@ public static class RequestBodyRules
 
         if (contentType.Charset is { HasValue: true } charset)
         {
-            if (!HeaderUtilities.RemoveQuotes(charset).Equals("utf-8", StringComparison.OrdinalIgnoreCase))
+            // Named twice ("charset=utf-8; charset=latin1", an error in RFC 6838 §4.3), the first one was taken: a
+            // proxy in front that reads the last one sees another body than this API.
+            if (!HeaderUtilities.RemoveQuotes(charset).Equals("utf-8", StringComparison.OrdinalIgnoreCase)
+                || contentType.Parameters.Count(parameter => parameter.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)) > 1)
             {
-                return RefuseAsync(context, "The request body must be UTF-8 JSON: leave out the charset parameter or make it utf-8.",
+                return RefuseAsync(context, "The request body must be UTF-8 JSON: leave out the charset parameter or make it utf-8, named once.",
                     "charset_unsupported");
             }
 

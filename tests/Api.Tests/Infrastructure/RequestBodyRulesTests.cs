@@ -35,6 +35,8 @@ public sealed class RequestBodyRulesTests : IClassFixture<ApiFixture>
     [InlineData("application/json; charset=bogus")]
     [InlineData("application/json; charset=utf-16")]
     [InlineData("application/json; charset=\"iso-8859-1\"")]
+    [InlineData("application/json; charset=utf-8; charset=latin1")]
+    [InlineData("application/json; charset=utf-8; CHARSET=utf-8")]
     public async Task AnotherCharsetIs415WithNoUpstreamCall(string contentType)
     {
         var response = await _client.PostAsync("/organizations", Body("""{"displayName":"Initech"}""", contentType));
