@@ -23,6 +23,7 @@ builder.Services.AddApiCors();              // browser origins that may call (Co
 builder.Services.AddIdempotency();          // Idempotency-Key on creates: replays, never a second organization
 builder.Services.AddShutdownDeadline();     // creates and metadata changes outlive their caller, not the host's shutdown timeout
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
+builder.Services.AddServerLimits();         // Kestrel:Limits:* from configuration, checked at startup
 builder.Services.AddApiHostFiltering();     // AllowedHosts is checked in the pipeline below, not before it
 builder.Services.AddRequestBodyRules();     // a body's media type is judged by the rules below, not by routing
 builder.Services.AddLiteralRoutes();        // /organizations/current is never an {id}: its 405 names its own methods

@@ -18,6 +18,7 @@ public static class StartupChecks
         {
             // Validate before the host starts, so the failure is reported once, below, without a stack trace.
             app.Services.GetService<IStartupValidator>()?.Validate();
+            ServerLimits.Verify(app.Configuration);
             EndpointPolicyCheck.Verify(app);
             await app.RunAsync();
             return 0;

@@ -362,6 +362,16 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task AKestrelLimitOutOfRangeStopsTheRealProcessNamingTheKeyWithoutAStackTrace()
+    {
+        var (exitCode, output) = await RunApiAsync(Production(new() { ["Kestrel__Limits__MaxConcurrentConnections"] = "0" }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Kestrel:Limits:MaxConcurrentConnections cannot be used", TheLineNaming(output, "Kestrel:Limits"));
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
     public async Task ALogLevelSerilogCannotReadStopsTheRealProcessNamingTheKeyWithoutAStackTrace()
     {
         var (exitCode, output) = await RunApiAsync(Production(new() { ["Serilog__MinimumLevel__Override__Polly"] = "Loud" }));

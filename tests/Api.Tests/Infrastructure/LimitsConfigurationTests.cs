@@ -1,5 +1,7 @@
+using System.Globalization;
 using Api.Idempotency;
 using Api.Infrastructure;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -121,6 +123,69 @@ public sealed class LimitsConfigurationTests
         Assert.Equal(TimeSpan.FromHours(24), idempotency.KeyLifetime);
         Assert.Equal(TimeSpan.FromMinutes(1), idempotency.InFlightTimeout);
     }
+
+    [Fact]
+    public async Task KestrelLimitsFromConfigurationApplyToTheServer()
+    {
+        // The slim host read only Kestrel's endpoints from configuration: this header block got a 200.
+        using var fake = new ScalekitFake();
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Kestrel:Limits:MaxRequestHeadersTotalSize"] = "4096" });
+        using var client = new HttpClient { BaseAddress = factory.StartOnLoopback() };
+        client.DefaultRequestHeaders.Add("X-Padding", new string('x', 5000));
+
+        var response = await client.GetAsync("/health/live");
+
+        Assert.Equal(System.Net.HttpStatusCode.RequestHeaderFieldsTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public void KestrelLimitsLeftOutKeepTheDefaultsTheReadmeNames()
+    {
+        using var fake = new ScalekitFake();
+        using var factory = new ApiFactory(fake);
+
+        var limits = factory.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
+
+        Assert.Null(limits.MaxConcurrentConnections);
+        Assert.Equal(32 * 1024, limits.MaxRequestHeadersTotalSize);
+        Assert.Equal(100, limits.MaxRequestHeaderCount);
+        Assert.Equal(8 * 1024, limits.MaxRequestLineSize);
+        Assert.Equal(TimeSpan.Parse("00:02:10", CultureInfo.InvariantCulture), limits.KeepAliveTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), limits.RequestHeadersTimeout);
+    }
+
+    [Fact]
+    public void KestrelLimitsWithinKestrelsRangesAreAccepted() =>
+        Assert.Empty(KestrelLimitFailures(new()
+        {
+            ["Kestrel:Limits:MaxConcurrentConnections"] = "100",
+            ["Kestrel:Limits:KeepAliveTimeout"] = "00:00:30",
+            ["Kestrel:Limits:MaxRequestHeadersTotalSize"] = "65536",
+            ["Kestrel:Limits:Http2:MaxStreamsPerConnection"] = "50",
+            ["Kestrel:Limits:MinRequestBodyDataRate:BytesPerSecond"] = "100",
+            ["Kestrel:Limits:MinRequestBodyDataRate:GracePeriod"] = "00:00:10",
+        }));
+
+    [Theory]
+    [InlineData("Kestrel:Limits:MaxConcurrentConnections", "0")]
+    [InlineData("Kestrel:Limits:MaxRequestHeadersTotalSize", "-1")]
+    [InlineData("Kestrel:Limits:KeepAliveTimeout", "soon")]
+    [InlineData("Kestrel:Limits:KeepAliveTimeout", "-00:00:05")]
+    [InlineData("Kestrel:Limits:Http2:MaxFrameSize", "10")]
+    [InlineData("Kestrel:Limits:MaxConcurentConnections", "100")]
+    [InlineData("Kestrel:Limits:Http2:MaxStreams", "100")]
+    [InlineData("Kestrel:Limits:MaxRequestBodySize", "1000000")]
+    public void AKestrelLimitKestrelWouldRefuseOrNeverUseIsRejectedNamingTheKey(string key, string value)
+    {
+        // A value out of Kestrel's range threw from inside the server's start, a typo or an overridden limit did nothing.
+        var failure = Assert.Single(KestrelLimitFailures(new() { [key] = value }));
+
+        Assert.StartsWith(key + " ", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", failure, StringComparison.Ordinal);
+    }
+
+    private static IReadOnlyList<string> KestrelLimitFailures(Dictionary<string, string?> settings) =>
+        ServerLimits.Failures(new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection(ServerLimits.SectionName));
 
     private static string? IdempotencyFailure(Dictionary<string, string?> settings) =>
         IdempotencyFailureIn(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
