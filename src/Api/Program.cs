@@ -39,8 +39,8 @@ app.UseApiResponseHeaders();                // no-store and nosniff on every ans
 app.UseExceptionHandler();
 app.UseApiStatusCodePages();                // bodiless errors (404, 405) become Problem Details that say why
 app.UseApiHostFiltering();                  // a Host not in AllowedHosts: 400, described by the status code pages
-app.UseExactMethods();                      // method names are case-sensitive: "get" is not GET, so it is 405
 app.UseApiCors();                           // before authentication: preflights carry no token; errors keep their CORS headers
+app.UseExactMethods();                      // method names are case-sensitive: "patch" is not PATCH (405, readable by an allowed page)
 app.UseRequestBodyRules(64 * 1024);         // 413 over 64 KiB; 415 for a compressed body, another type or charset
 app.UseAuthentication();
 app.UseAuthorization();

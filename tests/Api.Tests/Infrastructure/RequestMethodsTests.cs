@@ -31,4 +31,23 @@ public sealed class RequestMethodsTests
         Assert.Empty(fake.Requests("GET", "/api/v1"));
         Assert.Empty(fake.Requests("DELETE", "/api/v1"));
     }
+
+    [Fact]
+    public async Task AMethodInAnotherCaseFromAnAllowedPageIsA405ThePageCanRead()
+    {
+        // fetch() upper-cases GET, POST, DELETE, HEAD, OPTIONS and PUT, but sends "patch" as written.
+        const string app = "https://app.example.com";
+        using var fake = new ScalekitFake();
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Cors:AllowedOrigins:0"] = app });
+        var address = factory.StartOnLoopback();
+        var token = new Tokens(fake).User(Tokens.OrgA, ["organizations:write_all"]);
+
+        var answer = await Loopback.SendRawAsync(address,
+            $"patch /organizations/{Tokens.OrgA} HTTP/1.1\r\nHost: localhost\r\nOrigin: {app}\r\nAuthorization: Bearer {token}\r\n"
+            + "Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+
+        Assert.StartsWith("HTTP/1.1 405 ", answer, StringComparison.Ordinal);
+        Assert.Contains($"\r\nAccess-Control-Allow-Origin: {app}\r\n", answer, StringComparison.Ordinal);
+        Assert.Empty(fake.Requests("PATCH", "/api/v1"));
+    }
 }
