@@ -72,6 +72,8 @@ public static class ProblemDetailsSetup
     private static void AddTraceId(ProblemDetailsContext context)
     {
         context.ProblemDetails.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
-        context.ProblemDetails.Instance ??= context.HttpContext.Features.Get<IHttpRequestFeature>()?.Path ?? context.HttpContext.Request.Path;
+        // A path segment shaped like an access token (a client put its token in the URL) is not echoed, as it is not logged.
+        context.ProblemDetails.Instance ??= RequestTargetRedaction.RedactPath(
+            context.HttpContext.Features.Get<IHttpRequestFeature>()?.Path ?? context.HttpContext.Request.Path);
     }
 }

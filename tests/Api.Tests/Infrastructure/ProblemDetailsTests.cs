@@ -94,6 +94,26 @@ public sealed class ProblemDetailsTests : IClassFixture<ApiFixture>
         Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
     }
 
+    [Theory]
+    [InlineData("/organizations/{0}")]
+    [InlineData("/{0}/organizations")]
+    [InlineData("/organizations/{0}/settings")]
+    public async Task AnAccessTokenSentInThePathIsNotEchoedInTheProblemsInstance(string target)
+    {
+        // A client bug: the token went into the URL as well as the header. The logs redacted it, the answer's
+        // instance member repeated it, for whatever records error bodies (a gateway, a client's error reporting).
+        var misplaced = _api.Tokens.User(Tokens.OrgA, ["organizations:read"]);
+        var client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:read", "organizations:write_all"]));
+
+        var response = await client.GetAsync(string.Format(target, misplaced));
+
+        var problem = await ProblemAssert.IsProblem(response, response.StatusCode);
+        Assert.Equal(string.Format(target, "Redacted"), problem.GetProperty("instance").GetString());
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(misplaced.Split('.')[1], body);
+        Assert.DoesNotContain(misplaced.Split('.')[2], body);
+    }
+
     private static Task<HttpResponseMessage> Send(HttpClient client, HttpMethod method, string path, string accept)
     {
         var request = new HttpRequestMessage(method, path);
