@@ -18,6 +18,12 @@ public sealed class IdempotencyOptions
     /// the slowest create (see <see cref="IdempotencyOptionsValidator.LongestCreate"/>).
     /// </summary>
     public TimeSpan InFlightTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How many keys the in-memory store (no Redis) keeps at most; a key counts one entry per started
+    /// <see cref="InMemoryIdempotencyStore.BytesPerEntry"/> bytes of the response it keeps.
+    /// </summary>
+    public int MaxEntries { get; set; } = 20_000;
 }
 
 internal sealed class IdempotencyOptionsValidator(IConfiguration configuration) : IValidateOptions<IdempotencyOptions>
@@ -43,6 +49,11 @@ internal sealed class IdempotencyOptionsValidator(IConfiguration configuration) 
         {
             failures.Add(string.Create(CultureInfo.InvariantCulture,
                 $"{IdempotencyOptions.SectionName}:InFlightTimeout must be longer than {ScalekitServiceCollectionExtensions.ResilienceSection}:TotalRequestTimeout:Timeout plus {ScalekitServiceCollectionExtensions.ResilienceSection}:AttemptTimeout:Timeout ({longest:c}), the longest a create can wait on Scalekit: a retry with the same Idempotency-Key would take over while the first create may still land."));
+        }
+
+        if (options.MaxEntries < 1)
+        {
+            failures.Add($"{IdempotencyOptions.SectionName}:MaxEntries must be at least 1, e.g. 20000.");
         }
 
         // The pipeline's rate limiter comes before both timeouts, and a create does not stop when its caller hangs up:

@@ -76,6 +76,13 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
                 return (ApiProblems.Create(503, "Service Unavailable",
                     "Requests with an Idempotency-Key need the shared store, which is unavailable. Retry later."), 5);
 
+            // Forgetting a live key would let its retry create again: a new key waits for room instead.
+            case IdempotencyStoreFullException full:
+                logger.LogWarning("The in-memory idempotency store is full of live keys; refusing a create with a new key");
+                return (ApiProblems.Create(503, "Service Unavailable",
+                    "This API holds as many Idempotency-Keys as it may keep. Retry later, or send the create without an Idempotency-Key.",
+                    "idempotency_store_full"), RetryAfter.Seconds(full.RetryAfter));
+
             case OrganizationLockUnavailableException:
                 logger.LogWarning("The shared lock store is unreachable; refusing a metadata change");
                 return (ApiProblems.Create(503, "Service Unavailable",

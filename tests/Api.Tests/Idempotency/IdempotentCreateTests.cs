@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Api.Idempotency;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -301,7 +302,7 @@ public sealed class IdempotencyKeyLifetimeTests
         using var fake = new ScalekitFake();
         using var factory = new ApiFactory(fake,
             new Dictionary<string, string?> { ["Idempotency:KeyLifetime"] = "02:00:00" },
-            services => services.AddSingleton<IIdempotencyStore>(new InMemoryIdempotencyStore(clock)));
+            services => services.AddSingleton<IIdempotencyStore>(sp => new InMemoryIdempotencyStore(clock, sp.GetRequiredService<IOptionsMonitor<IdempotencyOptions>>())));
         var client = factory.CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:create"]));
         var key = "\"lifetime-key\"";
@@ -315,5 +316,91 @@ public sealed class IdempotencyKeyLifetimeTests
         Assert.Equal(HttpStatusCode.UnprocessableEntity, withinLifetime.StatusCode);
         Assert.Equal(HttpStatusCode.Created, afterLifetime.StatusCode);
         Assert.Equal(2, fake.Requests("POST", "/api/v1/organizations").Count);
+    }
+}
+
+public sealed class IdempotencyStoreBoundTests : IDisposable
+{
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
+    private readonly ScalekitFake _fake = new();
+    private readonly ApiFactory _factory;
+    private readonly HttpClient _client;
+
+    public IdempotencyStoreBoundTests()
+    {
+        _factory = new ApiFactory(_fake,
+            new Dictionary<string, string?> { ["Idempotency:KeyLifetime"] = "00:10:00", ["Idempotency:MaxEntries"] = "2" },
+            services => services.AddSingleton<IIdempotencyStore>(sp =>
+                new InMemoryIdempotencyStore(_clock, sp.GetRequiredService<IOptionsMonitor<IdempotencyOptions>>())));
+        _client = _factory.CreateClient();
+        _client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(_fake).User(Tokens.OrgA, ["organizations:create"]));
+    }
+
+    private int Creates => _fake.Requests("POST", "/api/v1/organizations").Count;
+
+    private Task<HttpResponseMessage> CreateAsync(object body, string key) => _client.SendAsync(IdempotentCreateTests.Create(body, key));
+
+    [Fact]
+    public async Task AStoreFullOfLiveKeysRefusesANewKeyWith503AndKeepsHonouringTheKeysItHolds()
+    {
+        var first = await CreateAsync(new { displayName = "Initech" }, "\"bound-1\"");
+        await CreateAsync(new { displayName = "Globex" }, "\"bound-2\"");
+
+        var refused = await CreateAsync(new { displayName = "Umbrella" }, "\"bound-3\"");
+        var replay = await CreateAsync(new { displayName = "Initech" }, "\"bound-1\"");
+        var reused = await CreateAsync(new { displayName = "Other" }, "\"bound-2\"");
+        var unkeyed = await _client.SendAsync(IdempotentCreateTests.Create(new { displayName = "Umbrella" }, key: null));
+
+        var problem = await ProblemAssert.IsProblem(refused, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("idempotency_store_full", problem.GetProperty("reason").GetString());
+        // Room comes back when the oldest key expires: its whole lifetime from now.
+        Assert.Equal(TimeSpan.FromMinutes(10), refused.Headers.RetryAfter?.Delta);
+        Assert.Equal(first.Headers.Location, replay.Headers.Location);
+        Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
+        await ProblemAssert.IsProblem(reused, HttpStatusCode.UnprocessableEntity);
+        Assert.Equal(HttpStatusCode.Created, unkeyed.StatusCode);
+        Assert.Equal(3, Creates);
+    }
+
+    [Fact]
+    public async Task ExpiredKeysMakeRoomForNewOnes()
+    {
+        await CreateAsync(new { displayName = "Initech" }, "\"expiring-1\"");
+        _clock.Advance(TimeSpan.FromMinutes(9));
+        await CreateAsync(new { displayName = "Globex" }, "\"expiring-2\"");
+
+        var whileFull = await CreateAsync(new { displayName = "Umbrella" }, "\"expiring-3\"");
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        var afterTheOldestExpired = await CreateAsync(new { displayName = "Umbrella" }, "\"expiring-3\"");
+        var stillHeld = await CreateAsync(new { displayName = "Globex" }, "\"expiring-2\"");
+
+        await ProblemAssert.IsProblem(whileFull, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(TimeSpan.FromMinutes(1), whileFull.Headers.RetryAfter?.Delta);
+        Assert.Equal(HttpStatusCode.Created, afterTheOldestExpired.StatusCode);
+        Assert.True(stillHeld.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(3, Creates);
+    }
+
+    [Fact]
+    public async Task AKeyCountsOneEntryPerStartedKibibyteOfTheResponseItKeeps()
+    {
+        // Ten metadata values of 200 characters: a response of about 2.5 KB, three entries, more than the store holds.
+        var metadata = Enumerable.Range(0, 10).ToDictionary(i => $"key{i}", _ => new string('v', 200));
+
+        var large = await CreateAsync(new { displayName = "Initech", metadata }, "\"large\"");
+        var next = await CreateAsync(new { displayName = "Globex" }, "\"after-large\"");
+        var replay = await CreateAsync(new { displayName = "Initech", metadata }, "\"large\"");
+
+        Assert.Equal(HttpStatusCode.Created, large.StatusCode);
+        Assert.True((await large.Content.ReadAsByteArrayAsync()).Length > 2 * InMemoryIdempotencyStore.BytesPerEntry);
+        await ProblemAssert.IsProblem(next, HttpStatusCode.ServiceUnavailable);
+        Assert.True(replay.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(1, Creates);
+    }
+
+    public void Dispose()
+    {
+        _factory.Dispose();
+        _fake.Dispose();
     }
 }

@@ -122,6 +122,19 @@ public sealed class LimitsConfigurationTests
         Assert.Equal((10, TimeSpan.FromMinutes(1)), (rateLimits.Writes.PermitLimit, rateLimits.Writes.Window));
         Assert.Equal(TimeSpan.FromHours(24), idempotency.KeyLifetime);
         Assert.Equal(TimeSpan.FromMinutes(1), idempotency.InFlightTimeout);
+        Assert.Equal(20_000, idempotency.MaxEntries);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-1")]
+    public void AnIdempotencyStoreWithoutRoomIsRejectedNamingTheKey(string maxEntries)
+    {
+        var failure = IdempotencyFailure(new() { ["Idempotency:MaxEntries"] = maxEntries });
+
+        Assert.NotNull(failure);
+        Assert.Contains("Idempotency:MaxEntries", failure);
+        Assert.Null(IdempotencyFailure(new() { ["Idempotency:MaxEntries"] = "1" }));
     }
 
     [Fact]
