@@ -83,6 +83,13 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
                     "This API holds as many Idempotency-Keys as it may keep. Retry later, or send the create without an Idempotency-Key.",
                     "idempotency_store_full"), RetryAfter.Seconds(full.RetryAfter));
 
+            case OrganizationBusyException busy:
+                logger.LogWarning("A metadata change to {OrganizationId} waited {Waited} for its turn behind other changes; refusing it",
+                    busy.OrganizationId, busy.Waited);
+                return (ApiProblems.Create(503, "Service Unavailable",
+                    "Other changes to this organization's metadata are still ahead of this one; it was not applied. Retry later.",
+                    "organization_busy"), 5);
+
             case OrganizationLockUnavailableException:
                 logger.LogWarning("The shared lock store is unreachable; refusing a metadata change");
                 return (ApiProblems.Create(503, "Service Unavailable",

@@ -23,8 +23,11 @@ public interface IOrganizationTurn : IAsyncDisposable
     ValueTask AbandonAsync();
 }
 
-/// <summary>One replica: a queue per organization in this process, dropped when nobody holds or waits for it.</summary>
-public sealed class LocalOrganizationLocks : IOrganizationLocks
+/// <summary>
+/// One replica: a queue per organization in this process, dropped when nobody holds or waits for it. A change waits for
+/// its turn at most <paramref name="turnWait"/> (none: until its caller gives up), then is refused (<see cref="OrganizationBusyException"/>).
+/// </summary>
+public sealed class LocalOrganizationLocks(TimeSpan? turnWait = null) : IOrganizationLocks
 {
     private readonly Dictionary<string, Gate> _gates = new(StringComparer.Ordinal);
 
@@ -49,7 +52,10 @@ public sealed class LocalOrganizationLocks : IOrganizationLocks
         }
     }
 
-    public async ValueTask<IOrganizationTurn> AcquireAsync(string organizationId, CancellationToken cancellationToken)
+    public ValueTask<IOrganizationTurn> AcquireAsync(string organizationId, CancellationToken cancellationToken) =>
+        TurnWait.BoundedAsync(organizationId, turnWait, cancellationToken, token => WaitForTurnAsync(organizationId, token));
+
+    private async ValueTask<IOrganizationTurn> WaitForTurnAsync(string organizationId, CancellationToken cancellationToken)
     {
         Gate gate;
         lock (_gates)
@@ -114,6 +120,46 @@ public sealed class LocalOrganizationLocks : IOrganizationLocks
             return ValueTask.CompletedTask;
         }
     }
+}
+
+/// <summary>
+/// How long a change waits for its turn: as long as one Scalekit call may take (the management API's
+/// <c>TotalRequestTimeout</c>, 15 s as shipped). A holder is bounded by its own calls (a read and a write), so a longer
+/// wait means changes are queued ahead faster than Scalekit answers them; the caller is told so instead of waiting on.
+/// </summary>
+internal static class TurnWait
+{
+    public static TimeSpan Of(IConfiguration configuration) =>
+        Scalekit.ScalekitServiceCollectionExtensions.ApiResilience(configuration).TotalRequestTimeout.Timeout;
+
+    public static async ValueTask<IOrganizationTurn> BoundedAsync(
+        string organizationId, TimeSpan? wait, CancellationToken cancellationToken, Func<CancellationToken, ValueTask<IOrganizationTurn>> acquire)
+    {
+        if (wait is not { } longest)
+        {
+            return await acquire(cancellationToken);
+        }
+
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(longest);
+        try
+        {
+            return await acquire(bounded.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new OrganizationBusyException(organizationId, longest);
+        }
+    }
+}
+
+/// <summary>Other changes held the organization's turn for as long as a change may wait for it; this one did nothing.</summary>
+public sealed class OrganizationBusyException(string organizationId, TimeSpan waited)
+    : Exception("Other changes to the organization held its turn for as long as a change may wait.")
+{
+    public string OrganizationId { get; } = organizationId;
+
+    public TimeSpan Waited { get; } = waited;
 }
 
 /// <summary>The lock could not be taken because the store shared by the replicas is unreachable.</summary>

@@ -34,28 +34,35 @@ public sealed class RedisOrganizationLocks : IOrganizationLocks
     private readonly RedisConnection _redis;
     private readonly TimeSpan _lease;
     private readonly TimeSpan _abandonedFor;
+    private readonly TimeSpan? _turnWait;
+    // Unbounded: the wait bound covers this queue and Redis's together.
     private readonly LocalOrganizationLocks _local = new();
     private int _refusals;
 
     // An abandoned turn's write left before it was abandoned, and no Scalekit call is waited on longer than the total
     // request timeout: kept that long from then (a lease at least), the key outlasts our own wait for that write.
+    // A change waits for its turn (here and on the other replicas) as long as one such call, too (TurnWait).
     public RedisOrganizationLocks(RedisConnection redis, IConfiguration configuration)
-        : this(redis, DefaultLease, ScalekitServiceCollectionExtensions.ApiResilience(configuration).TotalRequestTimeout.Timeout)
+        : this(redis, DefaultLease, TurnWait.Of(configuration), TurnWait.Of(configuration))
     {
     }
 
     /// <summary>For tests: a lease short enough to watch it being renewed, and running out.</summary>
-    internal RedisOrganizationLocks(RedisConnection redis, TimeSpan lease, TimeSpan? abandonedFor = null)
+    internal RedisOrganizationLocks(RedisConnection redis, TimeSpan lease, TimeSpan? abandonedFor = null, TimeSpan? turnWait = null)
     {
         _redis = redis;
         _lease = lease;
         _abandonedFor = abandonedFor is { } keep && keep > lease ? keep : lease;
+        _turnWait = turnWait;
     }
 
     /// <summary>Times Redis answered that another replica holds a lock (for tests: shows a change queued there).</summary>
     internal int Refusals => Volatile.Read(ref _refusals);
 
-    public async ValueTask<IOrganizationTurn> AcquireAsync(string organizationId, CancellationToken cancellationToken)
+    public ValueTask<IOrganizationTurn> AcquireAsync(string organizationId, CancellationToken cancellationToken) =>
+        TurnWait.BoundedAsync(organizationId, _turnWait, cancellationToken, token => WaitForTurnAsync(organizationId, token));
+
+    private async ValueTask<IOrganizationTurn> WaitForTurnAsync(string organizationId, CancellationToken cancellationToken)
     {
         var local = await _local.AcquireAsync(organizationId, cancellationToken);
         try

@@ -36,7 +36,7 @@ public static class SharedStateSetup
             ? LocalOrganizationChanges.Instance
             : ActivatorUtilities.CreateInstance<RedisOrganizationChanges>(sp)));
         services.AddSingleton<IOrganizationLocks>(sp => ConnectionString(sp) is null
-            ? new LocalOrganizationLocks()
+            ? new LocalOrganizationLocks(TurnWait.Of(sp.GetRequiredService<IConfiguration>()))
             : ActivatorUtilities.CreateInstance<RedisOrganizationLocks>(sp));
         services.AddHostedService<OrganizationChangeSubscription>();
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", failureStatus: HealthStatus.Degraded, tags: ["ready"]);

@@ -125,7 +125,12 @@ public sealed class ShutdownTests
             ["Scalekit__Resilience__CircuitBreaker__SamplingDuration"] = "00:00:30",
         });
         using var http = await replicaA.ClientAsync(tokens.User(Tokens.OrgA, roles: ["admin"]));
-        using var replicaB = new ApiFactory(scalekit, new Dictionary<string, string?> { ["ConnectionStrings:Redis"] = redis.ConnectionString });
+        // B waits for its turn as long as one of its Scalekit calls may take: here longer than A's abandoned lock is kept.
+        using var replicaB = new ApiFactory(scalekit, new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:30",
+        });
         var clientB = replicaB.CreateClient();
         clientB.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(Tokens.OrgA, roles: ["admin"]));
         var locksB = (RedisOrganizationLocks)replicaB.Services.GetRequiredService<IOrganizationLocks>();

@@ -161,6 +161,61 @@ public sealed class ConcurrentMetadataTests
 
     private static Dictionary<string, string?> WithRedis(RedisServer redis) => new() { ["ConnectionStrings:Redis"] = redis.ConnectionString };
 
+    // A change waits for its turn as long as one Scalekit call may take: a second here.
+    private static Dictionary<string, string?> ShortTurnWait(Dictionary<string, string?>? settings = null)
+    {
+        settings ??= [];
+        settings["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:01";
+        settings["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:00.500";
+        return settings;
+    }
+
+    private static async Task AssertBusyAndUntouchedAsync(Task<HttpResponseMessage> patch, ScalekitFake fake)
+    {
+        // Unbounded, the merge would still be waiting.
+        var response = await patch.WaitAsync(TimeSpan.FromSeconds(20));
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("organization_busy", problem.GetProperty("reason").GetString());
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Empty(fake.Requests("GET", "/api/v1/organizations"));
+        Assert.Empty(fake.Requests("PATCH", "/api/v1/organizations"));
+    }
+
+    [Fact]
+    public async Task AMergeThatDoesNotGetItsTurnWithinOneScalekitTimeoutIs503AndReadsAndWritesNothing()
+    {
+        using var fake = FakeWithGoldTier();
+        using var replica = new ApiFactory(fake, ShortTurnWait());
+        var client = Admin(replica, new Tokens(fake));
+        var locks = (LocalOrganizationLocks)replica.Services.GetRequiredService<IOrganizationLocks>();
+        var ahead = await locks.AcquireAsync(Tokens.OrgA, CancellationToken.None);
+
+        await AssertBusyAndUntouchedAsync(Patch(client, """{"metadata":{"plan":"pro"}}"""), fake);
+        Assert.Equal(1, locks.UsersOf(Tokens.OrgA));
+        await ahead.DisposeAsync();
+        Assert.Equal(0, locks.Count);
+
+        await AssertOkAsync(Patch(client, """{"metadata":{"plan":"pro"}}"""));
+        AssertMetadata(fake, new() { ["tier"] = "gold", ["plan"] = "pro" });
+    }
+
+    [RedisFact]
+    public async Task AMergeThatDoesNotGetItsTurnFromAnotherReplicaWithinOneScalekitTimeoutIs503AndReadsAndWritesNothing()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = FakeWithGoldTier();
+        using var replicaA = new ApiFactory(fake, ShortTurnWait(WithRedis(redis)));
+        using var replicaB = new ApiFactory(fake, WithRedis(redis));
+        var clientA = Admin(replicaA, new Tokens(fake));
+        var ahead = await replicaB.Services.GetRequiredService<IOrganizationLocks>().AcquireAsync(Tokens.OrgA, CancellationToken.None);
+
+        await AssertBusyAndUntouchedAsync(Patch(clientA, """{"metadata":{"plan":"pro"}}"""), fake);
+        await ahead.DisposeAsync();
+
+        await AssertOkAsync(Patch(clientA, """{"metadata":{"plan":"pro"}}"""));
+        AssertMetadata(fake, new() { ["tier"] = "gold", ["plan"] = "pro" });
+    }
+
     [RedisFact]
     public async Task TwoConcurrentMergesOnTwoReplicasBothLand()
     {
