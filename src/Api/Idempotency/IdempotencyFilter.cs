@@ -38,7 +38,7 @@ internal sealed class IdempotencyFilter<TBody>(
         if (IdempotencyKey.Parse(header) is not { } key)
         {
             return Problem(StatusCodes.Status400BadRequest, "Bad Request",
-                $"The {IdempotencyKey.HeaderName} header must be one string of 1-{IdempotencyKey.MaxLength} printable ASCII characters, e.g. \"8e03978e-40d5-43e8-bc93-6894a57f9324\".",
+                $"The {IdempotencyKey.HeaderName} header must be one string of 1-{IdempotencyKey.MaxLength} printable ASCII characters (not counting its quotes), e.g. \"8e03978e-40d5-43e8-bc93-6894a57f9324\".",
                 "idempotency_key_malformed");
         }
 

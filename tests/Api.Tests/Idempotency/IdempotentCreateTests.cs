@@ -159,6 +159,7 @@ public sealed class IdempotentCreateTests : IClassFixture<ApiFixture>
         { ["two words"] },
         { ["a,b"] },
         { ["\"" + new string('k', 256) + "\""] },
+        { [new string('k', 256)] },
         { ["ключ"] },
         { ["one", "two"] },
     };
@@ -191,6 +192,28 @@ public sealed class IdempotentCreateTests : IClassFixture<ApiFixture>
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.True(retry.Headers.Contains("Idempotent-Replayed"));
+    }
+
+    [Fact]
+    public async Task TheLengthLimitCountsTheKeyNotItsQuotesOrEscapes()
+    {
+        // The draft's key is the structured-field string's value: 255 characters are 257 on the wire when quoted.
+        var key = Guid.NewGuid().ToString("N") + new string('k', 223);
+        // 255 characters too, two of them escaped (\" and \\): 259 on the wire.
+        var escaped = Guid.NewGuid().ToString("N") + new string('e', 221) + "\\\"\\\\";
+        var body = new { displayName = "Initech" };
+
+        var quoted = await _client.SendAsync(Create(body, $"\"{key}\""));
+        var bare = await _client.SendAsync(Create(body, key));
+        var withEscapes = await _client.SendAsync(Create(body, $"\"{escaped}\""));
+
+        Assert.Equal(255, key.Length);
+        Assert.Equal(HttpStatusCode.Created, quoted.StatusCode);
+        // The same key, quoted or not: the retry is a replay.
+        Assert.True(bare.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(quoted.Headers.Location, bare.Headers.Location);
+        Assert.Equal(HttpStatusCode.Created, withEscapes.StatusCode);
+        Assert.Equal(2, Creates);
     }
 
     [Fact]
