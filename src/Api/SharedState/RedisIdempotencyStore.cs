@@ -74,7 +74,9 @@ public sealed class RedisIdempotencyStore(RedisConnection redis) : IIdempotencyS
         }
     }
 
-    // Callers' ids and keys are hashed: Redis learns nothing about who retried what.
+    // The filter's key is already a hash of the caller's id and key, so Redis learns nothing about who retried what.
+    // Hashed again all the same: that is the name every earlier version wrote, and a replica that named the record
+    // otherwise would miss it, and create again, for a retry during a rolling deploy or within a key's lifetime after.
     private static RedisKey RedisKeyOf(string key) =>
         Prefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 

@@ -52,6 +52,32 @@ public sealed class SharedIdempotencyTests
     }
 
     [RedisFact]
+    public async Task TheRedisNameOfAKeyStaysWhatEarlierVersionsWroteSoAReplicaOfEitherFindsIt()
+    {
+        // The name hashes the filter's key, itself a hash of method, route, caller and key. Hashing once would do, but
+        // renaming would let a retry during a rolling deploy, or within a key's lifetime after one, create again.
+        static string Sha256Hex(string text) =>
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        var token = new Tokens(fake).Machine(Tokens.OrgA, ["organizations:create"], claims =>
+        {
+            claims["sub"] = "m2morg_pinned";
+            claims["client_id"] = "m2morg_pinned";
+        });
+        using var replica = new ApiFactory(fake, WithRedis(redis));
+
+        var created = await Client(replica, token).SendAsync(Create("\"pinned-key\""));
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var database = await redis.DatabaseAsync();
+        var scan = (StackExchange.Redis.RedisResult[])(await database.ExecuteAsync("SCAN", "0", "MATCH", "orgapi:idem:*", "COUNT", "1000"))!;
+        var names = ((StackExchange.Redis.RedisResult[])scan[1]!).Select(name => (string?)name);
+        var expected = "orgapi:idem:" + Sha256Hex(Sha256Hex("POST /organizations/\nclient:m2morg_pinned\npinned-key"));
+        Assert.True(await database.KeyExistsAsync(expected), $"expected {expected}, Redis holds: {string.Join(", ", names)}");
+    }
+
+    [RedisFact]
     public async Task AnUnknownOutcomeOnOneReplicaIsReconciledOnAnotherFromTheSharedRecord()
     {
         await using var redis = await RedisServer.StartAsync();
