@@ -342,6 +342,34 @@ public sealed class IdempotencyKeyLifetimeTests
     }
 }
 
+public sealed class IdempotencyKeyExpiryTests
+{
+    [Fact]
+    public async Task AKeyIsHeldUpToItsLifetimeAndForgottenExactlyAtIt()
+    {
+        // The same instant Redis's PX ends a record: kept while younger than the lifetime, gone at it.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var fake = new ScalekitFake();
+        using var factory = new ApiFactory(fake,
+            new Dictionary<string, string?> { ["Idempotency:KeyLifetime"] = "00:10:00" },
+            services => services.AddSingleton<IIdempotencyStore>(sp => new InMemoryIdempotencyStore(clock, sp.GetRequiredService<IOptionsMonitor<IdempotencyOptions>>())));
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:create"]));
+        var key = "\"expiry-key\"";
+
+        await client.SendAsync(IdempotentCreateTests.Create(new { displayName = "Initech" }, key));
+        clock.Advance(TimeSpan.FromMinutes(10) - TimeSpan.FromMilliseconds(1));
+        var justBefore = await client.SendAsync(IdempotentCreateTests.Create(new { displayName = "Initech" }, key));
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        var atTheLifetime = await client.SendAsync(IdempotentCreateTests.Create(new { displayName = "Initech" }, key));
+
+        Assert.True(justBefore.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(HttpStatusCode.Created, atTheLifetime.StatusCode);
+        Assert.False(atTheLifetime.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(2, fake.Requests("POST", "/api/v1/organizations").Count);
+    }
+}
+
 public sealed class IdempotencyStoreBoundTests : IDisposable
 {
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);

@@ -162,6 +162,33 @@ public sealed class SharedIdempotencyTests
     }
 
     [RedisFact]
+    public async Task ARedisAtItsMemoryLimitRefusesKeyedCreatesWith503AndCreatesNothing()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        var token = new Tokens(fake).Machine(Tokens.OrgA, ["organizations:create"]);
+        using var replica = new ApiFactory(fake, WithRedis(redis));
+        var client = Client(replica, token);
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{redis.ConnectionString},allowAdmin=true");
+        var database = admin.GetDatabase();
+        // Redis's default policy: at its limit, writes are refused rather than keys evicted.
+        await database.ExecuteAsync("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        await database.ExecuteAsync("CONFIG", "SET", "maxmemory", "1");
+
+        var keyed = await client.SendAsync(Create("full"));
+        var unkeyed = await client.PostAsJsonAsync("/organizations", new { displayName = "No key" });
+        await database.ExecuteAsync("CONFIG", "SET", "maxmemory", "0");
+        var retry = await client.SendAsync(Create("full"));
+
+        await ProblemAssert.IsProblem(keyed, HttpStatusCode.ServiceUnavailable);
+        Assert.NotNull(keyed.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.Created, unkeyed.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.False(retry.Headers.Contains("Idempotent-Replayed"));
+        Assert.Single(fake.OrganizationsWithExternalId("shared-full"));
+    }
+
+    [RedisFact]
     public async Task AClaimThatTimedOutDoesNotHoldTheKeyAgainstTheRetryOnceRedisCatchesUp()
     {
         await using var redis = await RedisServer.StartAsync();
