@@ -19,17 +19,20 @@ public sealed class TestKey
 
     public RsaSecurityKey SecurityKey { get; }
 
-    public object ToJwk()
+    /// <summary>The public key as a JWKS entry; <paramref name="customize"/> may change or remove its members.</summary>
+    public Dictionary<string, object> ToJwk(Action<Dictionary<string, object>>? customize = null)
     {
         var parameters = Rsa.ExportParameters(includePrivateParameters: false);
-        return new
+        var jwk = new Dictionary<string, object>
         {
-            kty = "RSA",
-            use = "sig",
-            alg = "RS256",
-            kid = Kid,
-            n = Base64UrlEncoder.Encode(parameters.Modulus),
-            e = Base64UrlEncoder.Encode(parameters.Exponent),
+            ["kty"] = "RSA",
+            ["use"] = "sig",
+            ["alg"] = "RS256",
+            ["kid"] = Kid,
+            ["n"] = Base64UrlEncoder.Encode(parameters.Modulus),
+            ["e"] = Base64UrlEncoder.Encode(parameters.Exponent),
         };
+        customize?.Invoke(jwk);
+        return jwk;
     }
 }

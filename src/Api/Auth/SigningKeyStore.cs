@@ -126,7 +126,7 @@ public sealed class SigningKeyStore(
 
             var json = await response.Content.ReadAsStringAsync();
             var rsaSigningKeys = new JsonWebKeySet(json).Keys
-                .Where(key => key.Kty == JsonWebAlgorithmsKeyTypes.RSA && key.Use is null or "" or JsonWebKeyUseNames.Sig && !string.IsNullOrEmpty(key.Kid))
+                .Where(key => key.Kty == JsonWebAlgorithmsKeyTypes.RSA && !string.IsNullOrEmpty(key.Kid) && IsForRs256Verification(key))
                 .ToList();
             // RFC 7518 3.3: RS256 keys MUST be 2048 bits or larger. The token library verifies with smaller ones, and a
             // 512-bit key can be factored: tokens "signed" by it would be forged, not issued.
@@ -159,6 +159,16 @@ public sealed class SigningKeyStore(
             return null;
         }
     }
+
+    // RFC 7517 4.2-4.4: a key verifies only what it is published for. One meant for encryption ("use": "enc"), for
+    // another algorithm ("alg": "RS512", "PS256") or for other operations ("key_ops" without "verify") must not
+    // vouch for an RS256 signature, whatever its kid.
+    private static bool IsForRs256Verification(JsonWebKey key) =>
+        key.Use is null or "" or JsonWebKeyUseNames.Sig
+        && key.Alg is null or "" or SecurityAlgorithms.RsaSha256
+        && (key.KeyOps.Count == 0 || key.KeyOps.Contains(KeyOperationVerify));
+
+    private const string KeyOperationVerify = "verify";
 
     // A modulus that is not base64url makes the library throw: that key is unusable, and must not sink the others with it.
     private static int KeySizeOf(JsonWebKey key)

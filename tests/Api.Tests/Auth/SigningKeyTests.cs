@@ -93,6 +93,68 @@ public sealed class SigningKeyTests
         Assert.Equal(HttpStatusCode.OK, (await api.Client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
     }
 
+    // RFC 7517 4.2-4.4: a key published for encryption, for another algorithm or for other operations is no RS256
+    // verification key, whatever its kid: before, any RSA key under the token's kid verified it.
+    [Theory]
+    [InlineData("use", "enc")]
+    [InlineData("alg", "RS512")]
+    [InlineData("alg", "PS256")]
+    [InlineData("key_ops", "encrypt")]
+    [InlineData("key_ops", "sign")]
+    public async Task AKeyPublishedForAnotherUseVerifiesNoToken(string member, string value)
+    {
+        using var api = await KeysLoadedAsync();
+        var other = new TestKey("kid-other-use");
+        PublishAlongside(api.Fake, other.ToJwk(jwk =>
+        {
+            jwk.Remove("use");
+            jwk[member] = member == "key_ops" ? new[] { value } : value;
+        }));
+
+        var response = await ClientFor(api, TokenSignedBy(api, other)).GetAsync($"/organizations/{Tokens.OrgA}");
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("unknown_kid", problem.GetProperty("reason").GetString());
+        Assert.True(api.Fake.JwksFetches >= 2, "the key's kid never made the API fetch the key set that publishes it");
+        Assert.Equal(HttpStatusCode.OK, (await api.Client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AKeyWhoseKeyOpsIncludeVerifyVerifiesTokensWithoutUseOrAlg()
+    {
+        using var api = await KeysLoadedAsync();
+        var bare = new TestKey("kid-bare");
+        PublishAlongside(api.Fake, bare.ToJwk(jwk =>
+        {
+            jwk.Remove("use");
+            jwk.Remove("alg");
+            jwk["key_ops"] = new[] { "verify" };
+        }));
+
+        var response = await ClientFor(api, TokenSignedBy(api, bare)).GetAsync($"/organizations/{Tokens.OrgA}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    // The fake's JWKS from now on: its own keys and one more entry, as given.
+    private static void PublishAlongside(ScalekitFake fake, Dictionary<string, object> jwk) =>
+        fake.Server.Given(Request.Create().WithPath("/keys").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(_ => ScalekitFake.Json(200, new
+            {
+                keys = fake.Keys.Select(key => key.ToJwk()).Append(jwk).ToArray(),
+            })));
+
+    // A reader's token for organization A, signed by the given key under its kid.
+    private static string TokenSignedBy(LoadedApi api, TestKey key) =>
+        api.Tokens.Sign(api.Tokens.BaseClaims("usr_x", Tokens.OrgA).With("permissions", new[] { "organizations:read" }), key);
+
+    private static HttpClient ClientFor(LoadedApi api, string token)
+    {
+        var client = api.Factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        return client;
+    }
+
     [Fact]
     public async Task AJwksBodyOver4MiBIsRefusedRatherThanHeldInMemory()
     {
