@@ -131,6 +131,7 @@ public sealed record TokenFailureReason(string Code, string Description)
         SecurityTokenInvalidSignatureException => new("bad_signature", "The access token signature is invalid."),
         SecurityTokenInvalidAlgorithmException => new("bad_algorithm", "The access token must be signed with RS256."),
         IdTokenRejectedException => new("id_token", "An ID token is not an access token."),
+        TokenTypeRejectedException => new("bad_token_type", "The token's typ header says it is not an access token."),
         SecurityTokenMalformedException => new("malformed", "The access token is malformed."),
         _ => new("invalid_token", "The access token is invalid."),
     };

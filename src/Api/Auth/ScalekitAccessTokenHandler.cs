@@ -17,6 +17,11 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
     // Claims only an OpenID Connect ID token carries; an ID token is not an access token.
     private static readonly string[] IdTokenMarkers = ["nonce", "at_hash", "c_hash"];
 
+    // The "typ" values of an access token: Scalekit's "JWT" and RFC 9068's "at+jwt", compared without case and with or
+    // without "application/" (RFC 7515 4.1.9). Any other names another kind of token (a logout token's "logout+jwt",
+    // a security event's "secevent+jwt", a DPoP proof's "dpop+jwt"), however its claims look.
+    private static readonly string[] AccessTokenTypes = ["JWT", "at+jwt", "application/jwt", "application/at+jwt"];
+
     private readonly SigningKeyStore _keys;
     private readonly ValidatedTokenCache _cache;
     private readonly RejectedTokenCache _rejected;
@@ -98,7 +103,13 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
             return Invalid(new KidMissingException());
         }
 
-        if (IdTokenMarkers.Any(marker => jwt.TryGetClaim(marker, out _)))
+        if (jwt.TryGetHeaderValue<string>(JwtHeaderParameterNames.Typ, out var type)
+            && !AccessTokenTypes.Contains(type, StringComparer.OrdinalIgnoreCase))
+        {
+            return Invalid(new TokenTypeRejectedException());
+        }
+
+        if (IsIdToken(jwt))
         {
             return Invalid(new IdTokenRejectedException());
         }
@@ -134,6 +145,16 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
 
         return result;
     }
+
+    /// <summary>
+    /// An OpenID Connect ID token: one carrying a claim only ID tokens carry, or naming its client the ID token's way
+    /// (<c>azp</c>) and not the access token's (<c>client_id</c>, which every Scalekit access token carries, RFC 9068
+    /// 2.2). Scalekit's ID tokens carry <c>azp</c> and never <c>client_id</c>, so one stripped of its hashes is still
+    /// told apart.
+    /// </summary>
+    private static bool IsIdToken(JsonWebToken jwt) =>
+        IdTokenMarkers.Any(marker => jwt.TryGetClaim(marker, out _))
+        || (jwt.TryGetClaim(JwtRegisteredClaimNames.Azp, out _) && !jwt.TryGetClaim(ScalekitClaims.ClientId, out _));
 
     /// <summary>
     /// The loaded keys, refreshed once (under the JWKS cooldown) when <paramref name="kid"/> is not among them. A kid
@@ -224,6 +245,10 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
 
 public sealed class IdTokenRejectedException()
     : SecurityTokenValidationException("An ID token was presented where an access token is required.");
+
+/// <summary>The token's <c>typ</c> header names another kind of token than an access token.</summary>
+public sealed class TokenTypeRejectedException()
+    : SecurityTokenValidationException("The token's typ header names another kind of token than an access token.");
 
 /// <summary>
 /// The token's header names no signing key: refused before any key is tried, and told apart from a kid the

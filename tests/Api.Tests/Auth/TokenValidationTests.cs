@@ -384,6 +384,71 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
         Assert.Equal("id_token", problem.GetProperty("reason").GetString());
     }
 
+    // Scalekit's ID tokens always carry azp and never client_id, which every access token carries: one without its
+    // hashes and nonce (every marker checked before) authenticated with the app's audience.
+    [Fact]
+    public async Task AnIdTokenWithoutNonceOrHashesIsToldApartByAzpWithoutClientId()
+    {
+        var response = await GetOwnOrganization(ReadToken(c =>
+        {
+            c.Remove("client_id");
+            c["azp"] = ScalekitFake.Audience;
+            c["amr"] = new[] { "conn_1" };
+            c["email"] = "john.doe@acmecorp.com";
+        }));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("id_token", problem.GetProperty("reason").GetString());
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+    }
+
+    [Fact]
+    public async Task AnAccessTokenNamingItsClientInBothAzpAndClientIdIsAccepted()
+    {
+        var response = await GetOwnOrganization(ReadToken(c => c["azp"] = ScalekitFake.Audience));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    // A logout token (OIDC back-channel logout), a security event or a DPoP proof signed by the environment is no
+    // access token, whatever claims it carries; before, any typ was accepted.
+    [Theory]
+    [InlineData("logout+jwt")]
+    [InlineData("secevent+jwt")]
+    [InlineData("dpop+jwt")]
+    [InlineData("id_token+jwt")]
+    [InlineData("")]
+    public async Task ATypHeaderNamingAnotherKindOfTokenIsRefused(string typ)
+    {
+        var token = ReaderTokenSignedByThePublishedKey(_api, new { alg = "RS256", typ, kid = _api.Fake.SigningKey.Kid });
+
+        var response = await GetOwnOrganization(token);
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("bad_token_type", problem.GetProperty("reason").GetString());
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+    }
+
+    // Scalekit sends "JWT"; RFC 9068 access tokens "at+jwt". RFC 7515 4.1.9: compared without case, "application/" optional.
+    [Theory]
+    [InlineData("JWT")]
+    [InlineData("jwt")]
+    [InlineData("at+jwt")]
+    [InlineData("AT+JWT")]
+    [InlineData("application/at+jwt")]
+    [InlineData(null)]
+    public async Task AccessTokenTypesAndNoTypAreAccepted(string? typ)
+    {
+        var header = new Dictionary<string, object> { ["alg"] = "RS256", ["kid"] = _api.Fake.SigningKey.Kid };
+        if (typ is not null)
+        {
+            header["typ"] = typ;
+        }
+
+        var response = await GetOwnOrganization(ReaderTokenSignedByThePublishedKey(_api, header));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     [Fact]
     public async Task ATokenInTheQueryStringIsIgnored()
     {
