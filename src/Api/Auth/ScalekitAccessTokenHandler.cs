@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Claims;
+using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -22,15 +23,20 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
     // a security event's "secevent+jwt", a DPoP proof's "dpop+jwt"), however its claims look.
     private static readonly string[] AccessTokenTypes = ["JWT", "at+jwt", "application/jwt", "application/at+jwt"];
 
+    // RFC 7519 2: the times of a token are NumericDates, JSON numbers (fractions allowed).
+    private static readonly string[] NumericDateClaims = [JwtRegisteredClaimNames.Exp, JwtRegisteredClaimNames.Nbf, JwtRegisteredClaimNames.Iat];
+
     private readonly SigningKeyStore _keys;
     private readonly ValidatedTokenCache _cache;
     private readonly RejectedTokenCache _rejected;
+    private readonly TimeProvider _time;
 
-    public ScalekitAccessTokenHandler(SigningKeyStore keys, ValidatedTokenCache cache, RejectedTokenCache rejected)
+    public ScalekitAccessTokenHandler(SigningKeyStore keys, ValidatedTokenCache cache, RejectedTokenCache rejected, TimeProvider time)
     {
         _keys = keys;
         _cache = cache;
         _rejected = rejected;
+        _time = time;
         MapInboundClaims = false;
     }
 
@@ -103,6 +109,12 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
             return Invalid(new KidMissingException());
         }
 
+        // The token library also reads a string of digits ("exp": "1767225600") as a time, which no issuer sends.
+        if (!HasNumericDates(jwt))
+        {
+            return Invalid(new SecurityTokenMalformedException("The token's exp, nbf and iat must be JSON numbers."));
+        }
+
         if (jwt.TryGetHeaderValue<string>(JwtHeaderParameterNames.Typ, out var type)
             && !AccessTokenTypes.Contains(type, StringComparer.OrdinalIgnoreCase))
         {
@@ -126,6 +138,12 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
         }
 
         var result = await base.ValidateTokenAsync(jwt, validationParameters);
+        if (result.IsValid && IssuedInTheFuture(jwt, validationParameters.ClockSkew))
+        {
+            // Not remembered as a rejection (not final): the token is good once its iat has come.
+            result = Invalid(new IssuedInTheFutureException());
+        }
+
         if (result.IsValid)
         {
             SplitScopeString(result.ClaimsIdentity);
@@ -145,6 +163,33 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
 
         return result;
     }
+
+    private static bool HasNumericDates(JsonWebToken jwt)
+    {
+        Span<JsonTokenType> kinds = stackalloc JsonTokenType[NumericDateClaims.Length];
+        if (!TokenSegment.TryReadKinds(jwt.EncodedPayload, NumericDateClaims, kinds))
+        {
+            return false;
+        }
+
+        foreach (var kind in kinds)
+        {
+            if (kind is not (JsonTokenType.None or JsonTokenType.Number))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Issued later than now, beyond the clock skew: the library checks <c>exp</c> and <c>nbf</c> only, and a token
+    /// from the future says the issuer's clock, or the token, is wrong (RFC 7519 4.1.6).
+    /// </summary>
+    private bool IssuedInTheFuture(JsonWebToken jwt, TimeSpan clockSkew) =>
+        jwt.TryGetClaim(JwtRegisteredClaimNames.Iat, out _)
+        && new DateTimeOffset(jwt.IssuedAt, TimeSpan.Zero) > _time.GetUtcNow() + clockSkew;
 
     /// <summary>
     /// An OpenID Connect ID token: one carrying a claim only ID tokens carry, or naming its client the ID token's way
@@ -245,6 +290,10 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
 
 public sealed class IdTokenRejectedException()
     : SecurityTokenValidationException("An ID token was presented where an access token is required.");
+
+/// <summary>The token's <c>iat</c> lies ahead of now by more than the clock skew: judged like a token not yet valid.</summary>
+public sealed class IssuedInTheFutureException()
+    : SecurityTokenNotYetValidException("The token's iat is later than now, beyond the clock skew.");
 
 /// <summary>The token's <c>typ</c> header names another kind of token than an access token.</summary>
 public sealed class TokenTypeRejectedException()

@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace Api.Auth;
 
 /// <summary>
-/// Reads named top-level string members of one base64url JSON segment of a compact JWS (its header or payload)
+/// Reads named top-level string members (or the JSON types of named members) of one base64url JSON segment of a compact JWS (its header or payload)
 /// without parsing the token: for decisions and audit lines that need a few values, not a validated token.
 /// </summary>
 internal static class TokenSegment
@@ -17,7 +17,20 @@ internal static class TokenSegment
     /// members of another type and all others are skipped. False when the segment is not a base64url JSON object
     /// (strings that are not UTF-8 included).
     /// </summary>
-    public static bool TryReadStrings(ReadOnlySpan<char> segment, ReadOnlySpan<string> names, Span<string?> values)
+    public static bool TryReadStrings(ReadOnlySpan<char> segment, ReadOnlySpan<string> names, Span<string?> values) =>
+        TryRead(segment, names, values, []);
+
+    /// <summary>
+    /// Fills <paramref name="kinds"/> with the JSON type of the members named by <paramref name="names"/> (same
+    /// positions; <see cref="JsonTokenType.None"/> when absent). False when the segment is not a base64url JSON object.
+    /// </summary>
+    public static bool TryReadKinds(ReadOnlySpan<char> segment, ReadOnlySpan<string> names, Span<JsonTokenType> kinds)
+    {
+        kinds.Clear();
+        return TryRead(segment, names, [], kinds);
+    }
+
+    private static bool TryRead(ReadOnlySpan<char> segment, ReadOnlySpan<string> names, Span<string?> values, Span<JsonTokenType> kinds)
     {
         var maxBytes = Base64Url.GetMaxDecodedLength(segment.Length);
         byte[]? rented = null;
@@ -44,7 +57,12 @@ internal static class TokenSegment
                 }
 
                 reader.Read();
-                if (slot >= 0 && reader.TokenType == JsonTokenType.String)
+                if (slot >= 0 && !kinds.IsEmpty)
+                {
+                    kinds[slot] = reader.TokenType;
+                }
+
+                if (slot >= 0 && !values.IsEmpty && reader.TokenType == JsonTokenType.String)
                 {
                     values[slot] = reader.GetString();
                 }

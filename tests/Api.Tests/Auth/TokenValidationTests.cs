@@ -270,6 +270,44 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
+    // The library checks exp and nbf only: a token whose iat lay an hour ahead was accepted.
+    [Fact]
+    public async Task ATokenIssuedInTheFutureBeyondTheClockSkewIsNotYetValid()
+    {
+        var response = await GetOwnOrganization(ReadToken(c => c["iat"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3600));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("not_yet_valid", problem.GetProperty("reason").GetString());
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+    }
+
+    [Fact]
+    public async Task ATokenIssuedAheadWithinTheClockSkewIsAccepted()
+    {
+        var response = await GetOwnOrganization(ReadToken(c => c["iat"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 10));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    // RFC 7519 2: NumericDates are JSON numbers. The library read "exp": "<digits>" as a time and accepted the token.
+    [Theory]
+    [InlineData("exp", 3600)]
+    [InlineData("nbf", -60)]
+    [InlineData("iat", -60)]
+    public async Task ATimeWrittenAsAStringIsMalformed(string claim, int fromNow)
+    {
+        var response = await GetOwnOrganization(ReadToken(c => c[claim] = (DateTimeOffset.UtcNow.ToUnixTimeSeconds() + fromNow).ToString()));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("malformed", problem.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task AFractionalExpiryIsAccepted()
+    {
+        var response = await GetOwnOrganization(ReadToken(c => c["exp"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 3600.5));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     [Fact]
     public async Task ATokenWithoutExpiryIsRejected()
     {
