@@ -63,10 +63,14 @@ public sealed class Tokens(ScalekitFake fake)
     }
 
     /// <summary>A token whose header and payload are given verbatim, signed with <paramref name="sign"/>.</summary>
-    public static string Compose(object header, Dictionary<string, object> payload, Func<byte[], byte[]>? sign)
+    public static string Compose(object header, Dictionary<string, object> payload, Func<byte[], byte[]>? sign) =>
+        Compose(JsonSerializer.Serialize(header), JsonSerializer.Serialize(payload), sign);
+
+    /// <summary>A token whose header and payload are the JSON texts given, byte for byte (duplicate names, escapes).</summary>
+    public static string Compose(string headerJson, string payloadJson, Func<byte[], byte[]>? sign)
     {
-        var encodedHeader = Base64UrlEncoder.Encode(JsonSerializer.SerializeToUtf8Bytes(header));
-        var encodedPayload = Base64UrlEncoder.Encode(JsonSerializer.SerializeToUtf8Bytes(payload));
+        var encodedHeader = Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes(headerJson));
+        var encodedPayload = Base64UrlEncoder.Encode(Encoding.UTF8.GetBytes(payloadJson));
         var signingInput = Encoding.ASCII.GetBytes($"{encodedHeader}.{encodedPayload}");
         var signature = sign is null ? "" : Base64UrlEncoder.Encode(sign(signingInput));
         return $"{encodedHeader}.{encodedPayload}.{signature}";

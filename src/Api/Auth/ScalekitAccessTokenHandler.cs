@@ -90,6 +90,13 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
             return Invalid(new SecurityTokenMalformedException("The token could not be parsed."));
         }
 
+        // RFC 7519 4 and RFC 7515 4: names are unique. The library keeps the last of two, so a token naming "oid" twice
+        // acted for whichever came last, and what another reader of the same token takes first.
+        if (!TokenSegment.HasUniqueNames(jwt.EncodedHeader) || !TokenSegment.HasUniqueNames(jwt.EncodedPayload))
+        {
+            return Invalid(new SecurityTokenMalformedException("The token names a header parameter or claim twice."));
+        }
+
         if (jwt.Alg != SecurityAlgorithms.RsaSha256)
         {
             return Invalid(new SecurityTokenInvalidAlgorithmException("Only RS256 tokens are accepted."));

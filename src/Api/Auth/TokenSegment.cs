@@ -30,6 +30,49 @@ internal static class TokenSegment
         return TryRead(segment, names, [], kinds);
     }
 
+    /// <summary>
+    /// Whether no object in the segment names a member twice, compared after unescaping (<c>"oid"</c> and
+    /// <c>"o\u0069d"</c> are one name). False too when the segment is not a base64url JSON text.
+    /// </summary>
+    public static bool HasUniqueNames(ReadOnlySpan<char> segment)
+    {
+        var rented = ArrayPool<byte>.Shared.Rent(Base64Url.GetMaxDecodedLength(segment.Length));
+        try
+        {
+            if (Base64Url.DecodeFromChars(segment, rented, out _, out var length) != OperationStatus.Done)
+            {
+                return false;
+            }
+
+            var reader = new Utf8JsonReader(rented.AsSpan(0, length));
+            var objects = new Stack<HashSet<string>>();
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject:
+                        objects.Push(new HashSet<string>(StringComparer.Ordinal));
+                        break;
+                    case JsonTokenType.EndObject:
+                        objects.Pop();
+                        break;
+                    case JsonTokenType.PropertyName when !objects.Peek().Add(reader.GetString()!):
+                        return false;
+                }
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
     private static bool TryRead(ReadOnlySpan<char> segment, ReadOnlySpan<string> names, Span<string?> values, Span<JsonTokenType> kinds)
     {
         var maxBytes = Base64Url.GetMaxDecodedLength(segment.Length);

@@ -240,6 +240,36 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
         Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
     }
 
+    // RFC 7519 4: claim names are unique. The library kept the last of two, so this token read organization A
+    // (200) with "oid" naming B first; another reader of the same token would take B.
+    public static TheoryData<string, string, string> DuplicatedNames => new()
+    {
+        { "oid", "", ",\"oid\":\"org_100\"" },
+        { "escaped oid", "", ",\"o\\u0069d\":\"org_100\"" },
+        { "exp", "", $",\"exp\":{DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 7200}" },
+        { "nested", "", ",\"meta\":{\"plan\":\"a\",\"plan\":\"b\"}" },
+        { "header kid", ",\"kid\":\"{kid}\"", "" },
+        { "header alg", ",\"alg\":\"RS256\"", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(DuplicatedNames))]
+    public async Task ATokenNamingAClaimOrHeaderParameterTwiceIsMalformed(string what, string headerExtra, string payloadExtra)
+    {
+        var kid = _api.Fake.SigningKey.Kid;
+        var header = $$"""{"alg":"RS256","typ":"JWT","kid":"{{kid}}"{{headerExtra.Replace("{kid}", kid)}}}""";
+        var claims = _api.Tokens.BaseClaims("usr_1", what.Contains("oid") ? Tokens.OrgB : Tokens.OrgA)
+            .With("permissions", new[] { "organizations:read" });
+        var payload = JsonSerializer.Serialize(claims)[..^1] + payloadExtra + "}";
+        var token = Tokens.Compose(header, payload, input => Tokens.SignRs256(_api.Fake.SigningKey.Rsa, input));
+
+        var response = await GetOwnOrganization(token);
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.True("malformed" == problem.GetProperty("reason").GetString(), $"{what}: {problem}");
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+    }
+
     [Fact]
     public async Task ATokenExpiredBeyondTheClockSkewIsRejected()
     {
