@@ -280,11 +280,20 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
     // Go's SDK reads scopes from the space-separated "scope" string, Node's from the "scopes" array: accept both.
     private static void SplitScopeString(ClaimsIdentity identity)
     {
-        foreach (var scope in identity.FindAll(ScalekitClaims.Scope).ToArray())
+        var scopeStrings = identity.FindAll(ScalekitClaims.Scope).ToArray();
+        if (scopeStrings.Length == 0)
+        {
+            return;
+        }
+
+        // A set, not a HasClaim scan per value: that was quadratic, and a scope string of 5000 values (25 KB, inside
+        // the header limit) took seconds of CPU for one request.
+        var present = identity.FindAll(ScalekitClaims.Scopes).Select(claim => claim.Value).ToHashSet(StringComparer.Ordinal);
+        foreach (var scope in scopeStrings)
         {
             foreach (var value in scope.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             {
-                if (!identity.HasClaim(ScalekitClaims.Scopes, value))
+                if (present.Add(value))
                 {
                     identity.AddClaim(new Claim(ScalekitClaims.Scopes, value, ClaimValueTypes.String, scope.Issuer));
                 }
