@@ -194,6 +194,65 @@ public sealed class AuthorizationTests : IClassFixture<ApiFixture>
         await ProblemAssert.IsProblem(response, HttpStatusCode.Forbidden);
     }
 
+    // JWT claim names are case-sensitive (RFC 7519 4), and a client's custom claims may be named anything: "Permissions"
+    // is not "permissions". ClaimsIdentity compares names without case; the token library's identity does not, and the
+    // validated-token cache's copies must not either, so the second request (a cache hit) is checked too.
+    [Theory]
+    [InlineData(Kind.User, "Permissions", "organizations:read_all")]
+    [InlineData(Kind.User, "PERMISSIONS", "organizations:read_all")]
+    [InlineData(Kind.Machine, "Scopes", "organizations:read_all")]
+    public async Task AClaimNamedLikeAGrantClaimInAnotherCaseGrantsNothing(Kind kind, string claim, string grant)
+    {
+        var token = kind == Kind.User
+            ? _api.Tokens.User(Tokens.OrgA, permissions: [], customize: c => c[claim] = new[] { grant })
+            : _api.Tokens.Machine(Tokens.OrgA, scopes: [], customize: c => c[claim] = new[] { grant });
+
+        for (var round = 0; round < 2; round++)
+        {
+            await ProblemAssert.IsProblem(await _api.Client(token).GetAsync($"/organizations/{Tokens.OrgB}"), HttpStatusCode.Forbidden);
+        }
+    }
+
+    [Fact]
+    public async Task ARoleOrOidInAnotherCaseCountsForNothing()
+    {
+        var token = _api.Tokens.User(oid: null, permissions: ["organizations:read"], customize: c =>
+        {
+            c["Roles"] = new[] { "admin" };
+            c["OID"] = Tokens.OrgA;
+        });
+
+        for (var round = 0; round < 2; round++)
+        {
+            var problem = await ProblemAssert.IsProblem(await _api.Client(token).GetAsync($"/organizations/{Tokens.OrgA}"), HttpStatusCode.Forbidden);
+            Assert.Equal("oid_missing", problem.GetProperty("reason").GetString());
+            using var patch = new HttpRequestMessage(HttpMethod.Patch, $"/organizations/{Tokens.OrgA}")
+            {
+                Content = JsonContent.Create(new { displayName = "Renamed" }),
+            };
+            await ProblemAssert.IsProblem(await _api.Client(token).SendAsync(patch), HttpStatusCode.Forbidden);
+        }
+
+        Assert.Empty(_api.Fake.Requests("PATCH", "/api/v1"));
+    }
+
+    // Grants are compared exactly: no wildcard, prefix or case folding makes one grant another.
+    [Theory]
+    [InlineData("*")]
+    [InlineData("organizations:*")]
+    [InlineData("ORGANIZATIONS:READ_ALL")]
+    [InlineData("organizations:read_all ")]
+    [InlineData("organizations:read_all\u0000")]
+    public async Task APermissionOnlyResemblingAGrantGrantsNothing(string permission)
+    {
+        var token = _api.Tokens.User(Tokens.OrgA, permissions: [System.Text.RegularExpressions.Regex.Unescape(permission)]);
+
+        var response = await _api.Client(token).GetAsync($"/organizations/{Tokens.OrgB}");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.Forbidden);
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+    }
+
     [Fact]
     public async Task ARoleIsNotAGrant()
     {

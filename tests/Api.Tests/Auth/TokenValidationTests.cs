@@ -222,6 +222,58 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
         Assert.Equal("unknown_kid", Assert.Single(denials.GetMeasurementSnapshot()).Tags["reason"]);
     }
 
+    // RFC 8725 3.10: keys come from the environment's JWKS only. A header pointing at a key set (jku, x5u) is never
+    // fetched, and a key or certificate carried in the header (jwk, x5c) never verifies the token that carries it.
+    [Theory]
+    [InlineData("jku")]
+    [InlineData("x5u")]
+    [InlineData("jwk")]
+    [InlineData("x5c")]
+    public async Task KeysNamedOrCarriedByTheTokenHeaderAreNeitherFetchedNorTrusted(string parameter)
+    {
+        var attacker = new TestKey("kid-attacker");
+        using var certificate = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+            "CN=attacker", attacker.Rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1).CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var header = new Dictionary<string, object> { ["alg"] = "RS256", ["typ"] = "JWT", ["kid"] = attacker.Kid };
+        header[parameter] = parameter switch
+        {
+            "jku" or "x5u" => $"{_api.Fake.Url}/attacker/{parameter}",
+            "jwk" => attacker.ToJwk(),
+            _ => new[] { Convert.ToBase64String(certificate.RawData) },
+        };
+        var claims = _api.Tokens.BaseClaims("usr_1", Tokens.OrgA).With("permissions", new[] { "organizations:read" });
+
+        foreach (var kid in new[] { attacker.Kid, _api.Fake.SigningKey.Kid })
+        {
+            header["kid"] = kid;
+            var token = Tokens.Compose(header, claims, input => Tokens.SignRs256(attacker.Rsa, input));
+
+            var problem = await ProblemAssert.IsProblem(await GetOwnOrganization(token), HttpStatusCode.Unauthorized);
+
+            Assert.Equal(kid == attacker.Kid ? "unknown_kid" : "bad_signature", problem.GetProperty("reason").GetString());
+        }
+
+        Assert.Empty(_api.Fake.Requests("GET", "/attacker"));
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+    }
+
+    // The kid is looked up in the loaded key set, never put into a URL or a path.
+    [Theory]
+    [InlineData("../../api/v1/organizations")]
+    [InlineData("%2e%2e%2fapi%2fv1")]
+    [InlineData("https://attacker.example/keys")]
+    [InlineData("kid-1/../../keys?x=")]
+    public async Task AKidWithPathOrUrlCharactersIsOnlyAnUnknownKid(string kid)
+    {
+        var token = ReaderTokenSignedByThePublishedKey(_api, new { alg = "RS256", typ = "JWT", kid });
+
+        var problem = await ProblemAssert.IsProblem(await GetOwnOrganization(token), HttpStatusCode.Unauthorized);
+
+        Assert.Equal("unknown_kid", problem.GetProperty("reason").GetString());
+        Assert.All(_api.Fake.Server.LogEntries, entry => Assert.True(
+            entry.RequestMessage.Path == "/keys", $"the API asked the environment for {entry.RequestMessage.Path}"));
+    }
+
     [Fact]
     public async Task ATokenWithCriticalHeaderExtensionsIsRejectedEvenWhenSignedByAPublishedKey()
     {

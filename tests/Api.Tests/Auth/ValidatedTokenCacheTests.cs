@@ -53,6 +53,43 @@ public sealed class ValidatedTokenCacheTests
         }
     }
 
+    // The cache is keyed by the whole token string: a copy with one signature byte changed is judged on its own,
+    // and so is one whose last character differs only in bits base64url does not use (the library refuses those).
+    [Theory]
+    [InlineData("a byte in the middle")]
+    [InlineData("the unused bits of the last character")]
+    public async Task ATokenDifferingFromACachedOneInItsSignatureNeverHitsTheCache(string change)
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var client = fixture.Client();
+        using var lookups = new TokenCacheLookups(fixture.Factory.Services);
+        var token = fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]);
+        Assert.Equal(HttpStatusCode.OK, await Read(client, token));
+        Assert.Equal(HttpStatusCode.OK, await Read(client, token));
+        Assert.Equal(1, lookups.Hits);
+
+        var dot = token.LastIndexOf('.');
+        var signature = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(token[(dot + 1)..]);
+        string altered;
+        if (change == "a byte in the middle")
+        {
+            signature[signature.Length / 2] ^= 0x01;
+            altered = token[..(dot + 1)] + Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(signature);
+        }
+        else
+        {
+            // 256 bytes are 342 characters whose last one carries 2 bits and 4 unused ones (zero when canonical).
+            const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            altered = token[..^1] + alphabet[alphabet.IndexOf(token[^1]) | 0x01];
+        }
+
+        Assert.NotEqual(token, altered);
+        Assert.Equal(HttpStatusCode.Unauthorized, await Read(client, altered));
+        Assert.Equal(1, lookups.Hits);
+        Assert.Equal(HttpStatusCode.OK, await Read(client, token));
+    }
+
     [Fact]
     public async Task ATokenPastItsExpButInsideTheClockSkewIsAcceptedAndNeverCached()
     {
