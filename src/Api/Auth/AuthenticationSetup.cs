@@ -1,3 +1,4 @@
+using Api.Infrastructure;
 using Api.Scalekit;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
@@ -16,7 +17,7 @@ public static class AuthenticationSetup
         services.AddSingleton<AccessAudit>();
         services.AddSingleton<BearerEvents>();
         services.AddHttpClient(SigningKeyStore.HttpClientName, ConfigureJwksClient)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ActivityHeadersPropagator = TraceContextOnly.Instance });
         services.AddHostedService<SigningKeyWarmup>();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();

@@ -147,5 +147,7 @@ public static class ScalekitServiceCollectionExtensions
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
         ConnectTimeout = TimeSpan.FromSeconds(5),
         AutomaticDecompression = DecompressionMethods.All,
+        // traceparent, never the caller's baggage.
+        ActivityHeadersPropagator = TraceContextOnly.Instance,
     };
 }

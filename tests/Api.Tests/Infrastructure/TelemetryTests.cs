@@ -23,6 +23,57 @@ public sealed class TelemetryTests
     }
 
     [Fact]
+    public async Task AnIncomingTraceparentContinuesIntoTheScalekitCallButItsBaggageStaysHere()
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+
+        var response = await fixture.Client(fixture.Tokens.Machine(Tokens.OrgA, ["organizations:read_all"])).SendAsync(WithCallersContext());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        AssertOnlyTheTraceContextReached(fixture.Fake);
+    }
+
+    [Fact]
+    public async Task WithAnOtlpEndpointTheCallersBaggageStillStaysHere()
+    {
+        // OpenTelemetry's own propagators (trace context and baggage by default) join in once it is switched on.
+        await using var exporting = new ExportingApi();
+        exporting.Scalekit.AddOrganization(Tokens.OrgA);
+        using var http = await exporting.Process.ClientAsync(new Tokens(exporting.Scalekit).Machine(Tokens.OrgA, ["organizations:read_all"]));
+
+        var response = await http.SendAsync(WithCallersContext());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        AssertOnlyTheTraceContextReached(exporting.Scalekit);
+    }
+
+    private const string CallersTraceId = "0af7651916cd43dd8448eb211c80319c";
+
+    // Baggage is whatever the caller's side put in it (user ids, emails, session data): it is not Scalekit's business.
+    private static HttpRequestMessage WithCallersContext()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/organizations/{Tokens.OrgA}");
+        request.Headers.Add("traceparent", $"00-{CallersTraceId}-b7ad6b7169203331-01");
+        request.Headers.Add("baggage", "user.email=alice%40example.com,session=s3cr3t-baggage-value");
+        request.Headers.Add("Correlation-Context", "legacy=s3cr3t-correlation-value");
+        return request;
+    }
+
+    private static void AssertOnlyTheTraceContextReached(ScalekitFake scalekit)
+    {
+        var exchanges = scalekit.Requests("GET", $"/api/v1/organizations/{Tokens.OrgA}").Concat(scalekit.Requests("POST", "/oauth/token")).ToList();
+        Assert.Equal(2, exchanges.Count);
+        foreach (var headers in exchanges.Select(e => e.RequestMessage.Headers!))
+        {
+            Assert.Equal(CallersTraceId, headers["traceparent"].Single().Split('-')[1]);
+            var sent = string.Join('\n', headers.Select(h => $"{h.Key}: {string.Join(',', h.Value)}"));
+            Assert.DoesNotContain("s3cr3t", sent);
+            Assert.DoesNotContain("alice", sent);
+        }
+    }
+
+    [Fact]
     public async Task WithAnOtlpEndpointTheRealProcessExportsTraces()
     {
         await using var exporting = new ExportingApi(new() { ["OTEL_METRIC_EXPORT_INTERVAL"] = "200" });
