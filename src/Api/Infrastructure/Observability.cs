@@ -51,6 +51,8 @@ public static class Observability
                 // A port in use is reported in one line with what to do (StartupChecks); the host's event for it put a
                 // 25-line stack trace above that line on the first run's console.
                 logger.Filter.ByExcluding(IsReportedStartFailure);
+                // Text is written as it is there, so a caller's line break or terminal escape is escaped first.
+                logger.Enrich.With<ControlCharacterEscaping>();
                 logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
             }
             else

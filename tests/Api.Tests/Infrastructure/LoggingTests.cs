@@ -85,6 +85,28 @@ public sealed class LoggingTests
     }
 
     [Fact]
+    public async Task ACallersPathCannotForgeLinesOrTerminalEscapesOnTheDevelopmentConsole()
+    {
+        using var fake = new ScalekitFake();
+        // An operator looking into a problem on their machine turns ASP.NET Core's own request and routing events on.
+        await using var api = ApiProcess.StartAgainst(fake, new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Serilog__MinimumLevel__Override__Microsoft.AspNetCore"] = "Debug",
+        });
+        using var http = await api.ClientAsync("not-a-token");
+
+        // Kestrel decodes %0A and %1B in the path: a line break, then what looks like an event of its own, in red.
+        var response = await http.GetAsync("/no-such-route%0A%5B09:00:00%20INF%5D%20Forged%20event%1B%5B31m");
+
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+        await api.WaitForLineAsync("Request finished", TimeSpan.FromSeconds(10));
+        Assert.Contains("/no-such-route\\n[09:00:00 INF] Forged event\\u001B[31m", api.Output);
+        Assert.DoesNotContain(api.Output.Split('\n'), line => line.StartsWith("[09:00:00 INF] Forged", StringComparison.Ordinal));
+        Assert.DoesNotContain('\u001B', api.Output);
+    }
+
+    [Fact]
     public async Task RequestLogsCarryTheRouteStatusAndCaller()
     {
         using var fixture = new ApiFixture();
