@@ -6,12 +6,17 @@ namespace Api.Infrastructure;
 /// Hands out one logger per category, as Microsoft's own <see cref="LoggerFactory"/> does. Serilog's factory builds a
 /// new logger (with its own event-id cache) on every <see cref="CreateLogger"/> call, and ASP.NET Core resolves
 /// authentication handlers per request, each asking for its logger: that was a logger and a dictionary per request.
+/// Kestrel's bad-request logger is handed out wrapped (<see cref="KestrelRequestDataRedaction"/>).
 /// </summary>
 internal sealed class CategoryCachingLoggerFactory(ILoggerFactory inner) : ILoggerFactory
 {
     private readonly ConcurrentDictionary<string, ILogger> _loggers = new(StringComparer.Ordinal);
 
-    public ILogger CreateLogger(string categoryName) => _loggers.GetOrAdd(categoryName, inner.CreateLogger);
+    public ILogger CreateLogger(string categoryName) => _loggers.GetOrAdd(categoryName, Create);
+
+    private ILogger Create(string categoryName) => categoryName == KestrelRequestDataRedaction.Category
+        ? new KestrelRequestDataRedaction(inner.CreateLogger(categoryName))
+        : inner.CreateLogger(categoryName);
 
     public void AddProvider(ILoggerProvider provider)
     {

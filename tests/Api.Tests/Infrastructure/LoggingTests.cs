@@ -107,6 +107,31 @@ public sealed class LoggingTests
     }
 
     [Fact]
+    public async Task KestrelsBadRequestEventsNameTheFaultButNotTheRequestBytesThatHoldAToken()
+    {
+        using var fake = new ScalekitFake();
+        // An operator looking into 400s nobody can explain turns Kestrel's bad-request events on (Debug).
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Serilog:MinimumLevel:Override:Microsoft.AspNetCore"] = "Debug" });
+        var address = factory.StartOnLoopback();
+        var token = new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]);
+
+        // A client that puts a space before the colon, and one that sends its token in a malformed request line.
+        var header = await Loopback.SendRawAsync(address,
+            $"GET /organizations/{Tokens.OrgA} HTTP/1.1\r\nHost: localhost\r\nAuthorization : Bearer {token}\r\nConnection: close\r\n\r\n");
+        var line = await Loopback.SendRawAsync(address,
+            $"GET /organizations?access_token={token} HTTP/1.1 junk\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+
+        Assert.StartsWith("HTTP/1.1 400 ", header, StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 400 ", line, StringComparison.Ordinal);
+        await Poll.UntilAsync(() => factory.Logs.AllText() is var logs && logs.Contains("Invalid request header") && logs.Contains("Invalid request line"),
+            "Kestrel logs both bad requests");
+        var logs = factory.Logs.AllText();
+        // Kestrel quotes at most 128 bytes of the request: the token's header segment and the start of its claims.
+        Assert.DoesNotContain(token[..40], logs);
+        Assert.DoesNotContain("access_token", logs);
+    }
+
+    [Fact]
     public async Task RequestLogsCarryTheRouteStatusAndCaller()
     {
         using var fixture = new ApiFixture();
