@@ -85,7 +85,7 @@ public sealed class AuditTrailTests
         var expired = fixture.Tokens.User(Tokens.OrgA, ["organizations:read"], customize: claims =>
         {
             Tokens.Expired(claims);
-            claims["sub"] = "usr_forged\nHTTP GET /fake-log-line";
+            claims["sub"] = "usr_forged\nHTTP GET /fake-log-line\u2028\u202Edesrever";
         });
 
         var response = await fixture.Client(expired).GetAsync($"/organizations/{Tokens.OrgA}");
@@ -96,7 +96,7 @@ public sealed class AuditTrailTests
         Assert.Equal(2, decisions.Count);
         Assert.Equal("expired", Property(decisions[0], "Reason"));
         Assert.Equal("False", Property(decisions[0], "ClaimsVerified"));
-        Assert.Equal("usr_forgedHTTP GET /fake-log-line", Property(decisions[0], "Subject"));
+        Assert.Equal("usr_forgedHTTP GET /fake-log-linedesrever", Property(decisions[0], "Subject"));
         Assert.Equal(Tokens.OrgA, Property(decisions[0], "OrganizationId"));
         Assert.Equal("token_missing", Property(decisions[1], "Reason"));
         Assert.Null(Property(decisions[1], "Subject"));

@@ -8,6 +8,10 @@ public sealed class PrintableTextTests
     [InlineData("usr_1\r\nFAKE log line", 128, false, "usr_1FAKE log line")]
     [InlineData("a\u001b[31mred\u007f\u0085\u009f", 128, false, "a[31mred")]
     [InlineData("\t\n\u0000", 128, false, null)]
+    // Line and paragraph separators (a line break to some viewers) and the bidirectional overrides and isolates that
+    // make a viewer show the text around them in another order.
+    [InlineData("usr_1\u2028FAKE\u2029line", 128, false, "usr_1FAKEline")]
+    [InlineData("usr_\u202Edetcejer\u202C \u2066x\u2069 \u202A\u202B\u202D\u2067\u2068", 128, false, "usr_detcejer x ")]
     [InlineData("", 128, false, null)]
     [InlineData(null, 128, false, null)]
     [InlineData("abcdef", 3, false, "abc")]
