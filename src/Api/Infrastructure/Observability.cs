@@ -83,15 +83,37 @@ public static class Observability
             // The exporter ignores an endpoint or protocol it cannot read and uses its defaults (localhost): a typo
             // started an API that exported nothing, silently. The value is not echoed: it may carry credentials.
             var protocol = builder.Configuration["OTEL_EXPORTER_OTLP_PROTOCOL"];
-            builder.Services.AddOptions<OtlpExportCheck>()
+            var check = builder.Services.AddOptions<OtlpExportCheck>()
                 .Validate(_ => Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps),
                     "OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute http:// or https:// URL, e.g. http://otel-collector:4317.")
                 .Validate(_ => string.IsNullOrEmpty(protocol) || protocol is "grpc" or "http/protobuf",
                     "OTEL_EXPORTER_OTLP_PROTOCOL must be grpc or http/protobuf.")
                 .ValidateOnStart();
-            AddOtlpExport(builder);
+            // The exporter threw on headers it cannot split ("Headers provided in an invalid format.", a stack trace naming
+            // no setting) while the configuration was being checked. Their values are the collector's credentials: never
+            // echoed. With such headers the exporter is not added at all: the process stops at the check instead.
+            var headersReadable = true;
+            foreach (var key in OtlpHeaderSettings)
+            {
+                var readable = AreOtlpHeaders(builder.Configuration[key]);
+                check.Validate(_ => readable, $"{key} must be comma-separated name=value pairs, e.g. Authorization=Bearer%20<token>,x-tenant=acme.");
+                headersReadable &= readable;
+            }
+
+            if (headersReadable)
+            {
+                AddOtlpExport(builder);
+            }
         }
     }
+
+    private static readonly string[] OtlpHeaderSettings =
+        ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_METRICS_HEADERS"];
+
+    // As the exporter reads them: URL-decoded, split at commas, each pair a name, '=' and a value.
+    private static bool AreOtlpHeaders(string? headers) =>
+        string.IsNullOrEmpty(headers)
+        || Uri.UnescapeDataString(headers).Split(',').All(pair => pair.Split('=', 2) is [var name, _] && !string.IsNullOrWhiteSpace(name));
 
     // Its own method, so the OpenTelemetry assemblies are loaded (when this is compiled) only if they are used.
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -349,6 +349,28 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("OTEL_EXPORTER_OTLP_HEADERS", "Authorization Bearer otlp-secret-never-shown")]
+    [InlineData("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=acme,Authorization: Bearer otlp-secret-never-shown")]
+    [InlineData("OTEL_EXPORTER_OTLP_HEADERS", "=otlp-secret-never-shown")]
+    [InlineData("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api-key:otlp-secret-never-shown")]
+    [InlineData("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "api-key otlp-secret-never-shown")]
+    public async Task MalformedOtlpHeadersStopTheRealProcessNamingTheKeyButNotTheSecret(string key, string value)
+    {
+        // The exporter threw "Headers provided in an invalid format." from inside the host's build: a 30-line stack trace
+        // that named no setting.
+        var (exitCode, output) = await RunApiAsync(Production(new()
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:4317",
+            [key] = value,
+        }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"{key} must be", output);
+        Assert.DoesNotContain("otlp-secret-never-shown", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Theory]
     [InlineData("password=redis-password-never-shown")]
     [InlineData(",,,")]
     public async Task ARedisConnectionStringWithoutAServerStopsTheRealProcessNamingTheKeyButNotTheSecret(string connectionString)
