@@ -48,7 +48,7 @@ internal sealed class TokenFixture : IDisposable
         var meters = _services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
         Cache = new ValidatedTokenCache(Options.Create(caching), TimeProvider.System, meters);
         Rejected = new RejectedTokenCache(Options.Create(caching), TimeProvider.System, meters);
-        Handler = new ScalekitAccessTokenHandler(store, Cache, Rejected);
+        Handler = new ScalekitAccessTokenHandler(store, Cache, Rejected, TimeProvider.System);
         var bearer = new JwtBearerOptions();
         AuthenticationSetup.Configure(bearer, Options.Create(scalekit), store, Handler);
         Parameters = bearer.TokenValidationParameters;
@@ -65,19 +65,21 @@ internal sealed class TokenFixture : IDisposable
 
     public SigningCredentials SigningCredentials { get; }
 
-    /// <summary>A user access token shaped like Scalekit's, valid for an hour.</summary>
-    public string Mint(string subject)
+    /// <summary>A user access token shaped like Scalekit's, valid for an hour; <paramref name="customize"/> changes its claims.</summary>
+    public string Mint(string subject, Action<Dictionary<string, object>>? customize = null)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var claims = new Dictionary<string, object>
+        {
+            ["iss"] = Issuer, ["aud"] = new[] { Audience }, ["sub"] = subject, ["oid"] = "org_100000000000000001",
+            ["sid"] = "ses_1", ["jti"] = Guid.NewGuid().ToString("N"), ["client_id"] = Audience,
+            ["iat"] = now, ["nbf"] = now, ["exp"] = now + 3600,
+            ["roles"] = new[] { "member" }, ["permissions"] = new[] { "organizations:read", "organizations:create" },
+        };
+        customize?.Invoke(claims);
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
         {
-            Claims = new Dictionary<string, object>
-            {
-                ["iss"] = Issuer, ["aud"] = new[] { Audience }, ["sub"] = subject, ["oid"] = "org_100000000000000001",
-                ["sid"] = "ses_1", ["jti"] = Guid.NewGuid().ToString("N"), ["client_id"] = Audience,
-                ["iat"] = now, ["nbf"] = now, ["exp"] = now + 3600,
-                ["roles"] = new[] { "member" }, ["permissions"] = new[] { "organizations:read", "organizations:create" },
-            },
+            Claims = claims,
             SigningCredentials = SigningCredentials,
         });
     }
