@@ -150,7 +150,12 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
             HttpStatusCode.Conflict => (ApiProblems.Conflict(), null),
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => (BadGateway("Scalekit refused this API's credentials."), null),
             HttpStatusCode.TooManyRequests => (ApiProblems.Create(503, "Service Unavailable", "Scalekit's rate limit was reached. Try again later."),
-                RetryAfter.Seconds(UpstreamRetryAfter.From(api.Headers.RetryAfter, time))),
+                RetryAfter.Seconds(UpstreamRetryAfter.PassedOn(api.Headers.RetryAfter, time))),
+            // Scalekit said when to come back (one too long for the retries to wait out, or still unavailable after
+            // them): the caller's client is told to back off for that long, not handed a bare 502.
+            HttpStatusCode.ServiceUnavailable when api.Headers.RetryAfter is not null =>
+                (ApiProblems.Create(503, "Service Unavailable", "Scalekit is unavailable. Try again later."),
+                    RetryAfter.Seconds(UpstreamRetryAfter.PassedOn(api.Headers.RetryAfter, time))),
             _ => (BadGateway($"Scalekit answered {status}."), null),
         };
     }

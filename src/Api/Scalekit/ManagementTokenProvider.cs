@@ -24,7 +24,7 @@ public sealed class ManagementTokenProvider(
     public static readonly TimeSpan UnknownLifetime = TimeSpan.FromHours(1);
 
     /// <summary>The longest a failed fetch is remembered, whatever Retry-After the token endpoint sent.</summary>
-    public static readonly TimeSpan LongestFetchCooldown = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan LongestFetchCooldown = UpstreamRetryAfter.LongestPassedOn;
 
     private readonly Lock _gate = new();
     private volatile CachedToken? _current;

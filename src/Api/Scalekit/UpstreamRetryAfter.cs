@@ -7,6 +7,16 @@ public static class UpstreamRetryAfter
     /// <summary>A Retry-After longer than this is not waited out by the retry policy.</summary>
     public static readonly TimeSpan LongestRetriedWait = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// The longest wait passed on to this API's callers: a Retry-After of hours from Scalekit (or an HTTP date far
+    /// ahead) would park their clients long after Scalekit is back, and no retry of ours waits for it either.
+    /// </summary>
+    public static readonly TimeSpan LongestPassedOn = TimeSpan.FromMinutes(1);
+
+    /// <summary>The wait to tell callers: Scalekit's own hint, at most <see cref="LongestPassedOn"/>; null when it sent none.</summary>
+    public static TimeSpan? PassedOn(RetryConditionHeaderValue? header, TimeProvider time) =>
+        From(header, time) is { } wait ? (wait < LongestPassedOn ? wait : LongestPassedOn) : null;
+
     public static TimeSpan? From(RetryConditionHeaderValue? header, TimeProvider time)
     {
         if (header?.Delta is { } delta)

@@ -119,6 +119,50 @@ public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
         Assert.Single(_api.Fake.Requests("GET", "/api/v1/organizations/org_1"));
     }
 
+    // A 503 whose Retry-After is too long to wait out was passed on as a bare 502: the caller's client had no hint to
+    // back off and retried at once. Hours (or a date far ahead) are passed on as a minute at most.
+    [Theory]
+    [InlineData(503, "30", 30)]
+    [InlineData(503, "7200", 60)]
+    [InlineData(503, "Wed, 21 Oct 2099 07:28:00 GMT", 60)]
+    [InlineData(429, "7200", 60)]
+    public async Task AnUnavailableScalekitsLongRetryAfterBecomes503WithThatHintUpToAMinute(int upstream, string retryAfter, int expected)
+    {
+        GetAnswers(upstream, """{"code":14,"message":"UPSTREAM-SECRET-DETAIL"}""", retryAfter);
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(TimeSpan.FromSeconds(expected), response.Headers.RetryAfter?.Delta);
+        Assert.DoesNotContain(Secret, problem.ToString());
+        Assert.Single(_api.Fake.Requests("GET", "/api/v1/organizations/org_1"));
+    }
+
+    [Fact]
+    public async Task A503WithAShortRetryAfterIsRetriedAndStillUnavailableIs503WithTheHint()
+    {
+        GetAnswers(503, """{"code":14,"message":"unavailable"}""", retryAfter: "1");
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+        Assert.Equal(3, _api.Fake.Requests("GET", "/api/v1/organizations/org_1").Count);
+    }
+
+    [Fact]
+    public async Task ACreateAnswered503WithRetryAfterIs503WithTheHintAndNotRetried()
+    {
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(503).WithHeader("Retry-After", "20"));
+
+        var response = await Platform().PostAsJsonAsync("/organizations", new { displayName = "Later" });
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(TimeSpan.FromSeconds(20), response.Headers.RetryAfter?.Delta);
+        Assert.Single(_api.Fake.Requests("POST", "/api/v1/organizations"));
+    }
+
     [Fact]
     public async Task An429WithoutRetryAfterBecomes503WithADefaultRetryAfter()
     {
