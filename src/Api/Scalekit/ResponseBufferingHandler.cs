@@ -15,6 +15,8 @@ public sealed class ResponseBufferingHandler : DelegatingHandler
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        // Innermost, so the first attempt's start is as close to the pipeline's as a handler gets.
+        UpstreamRetryAfter.NoteFirstSend(request);
         var response = await base.SendAsync(request, cancellationToken);
         try
         {

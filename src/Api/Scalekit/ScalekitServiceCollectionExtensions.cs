@@ -130,14 +130,17 @@ public static class ScalekitServiceCollectionExtensions
     private static void SkipLongRetryAfters(HttpStandardResilienceOptions options)
     {
         var isTransient = options.Retry.ShouldHandle;
+        // Read per call: the timeouts are bound from configuration when the pipeline is built, after this runs.
         options.Retry.ShouldHandle = async args =>
-            await isTransient(args) && !RetryAfterTooLong(args.Outcome);
+            await isTransient(args) && !RetryAfterTooLong(args.Outcome, options.TotalRequestTimeout.Timeout);
     }
 
-    // Waiting out a long Retry-After would blow the total timeout; answer 503 with the hint instead.
-    private static bool RetryAfterTooLong(Outcome<HttpResponseMessage> outcome) =>
-        outcome.Result?.Headers.RetryAfter is { } retryAfter
-        && UpstreamRetryAfter.From(retryAfter, TimeProvider.System) > UpstreamRetryAfter.LongestRetriedWait;
+    // Waiting out a long Retry-After would blow the total timeout; answer 503 with the hint instead. So would a short
+    // one that ends past what is left of the total timeout: the wait ended in a 504 that dropped the hint.
+    private static bool RetryAfterTooLong(Outcome<HttpResponseMessage> outcome, TimeSpan totalTimeout) =>
+        outcome.Result is { Headers.RetryAfter: { } retryAfter } response
+        && UpstreamRetryAfter.From(retryAfter, TimeProvider.System) is { } wait
+        && (wait > UpstreamRetryAfter.LongestRetriedWait || wait >= totalTimeout - UpstreamRetryAfter.SinceFirstSend(response.RequestMessage));
 
     private static SocketsHttpHandler CreatePrimaryHandler() => new()
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
 
 namespace Api.Scalekit;
@@ -6,6 +7,21 @@ public static class UpstreamRetryAfter
 {
     /// <summary>A Retry-After longer than this is not waited out by the retry policy.</summary>
     public static readonly TimeSpan LongestRetriedWait = TimeSpan.FromSeconds(2);
+
+    private static readonly HttpRequestOptionsKey<long> FirstSentAt = new("Api.Scalekit.FirstSentAt");
+
+    /// <summary>Notes when <paramref name="request"/> first left (its retries keep the first time).</summary>
+    public static void NoteFirstSend(HttpRequestMessage request)
+    {
+        if (!request.Options.TryGetValue(FirstSentAt, out _))
+        {
+            request.Options.Set(FirstSentAt, Stopwatch.GetTimestamp());
+        }
+    }
+
+    /// <summary>How long ago <paramref name="request"/> first left: the share of the total timeout already spent.</summary>
+    public static TimeSpan SinceFirstSend(HttpRequestMessage? request) =>
+        request is not null && request.Options.TryGetValue(FirstSentAt, out var at) ? Stopwatch.GetElapsedTime(at) : TimeSpan.Zero;
 
     /// <summary>
     /// The longest wait passed on to this API's callers: a Retry-After of hours from Scalekit (or an HTTP date far

@@ -101,6 +101,29 @@ public sealed class ManagementTokenTests
         Assert.Empty(fake.Requests("GET", "/api/v1"));
     }
 
+    // Waited out, the endpoint's 2 s outlasted the token client's 1 s total timeout: callers got the configured
+    // cooldown instead of the endpoint's own Retry-After, after a wait that could not succeed.
+    [Fact]
+    public async Task ATokenEndpointRetryAfterThatWouldOutlastTheTotalTimeoutIsNotWaitedOut()
+    {
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/oauth/token")).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(503).WithHeader("Retry-After", "2"));
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?>
+        {
+            ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:00.500",
+            ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:01",
+            ["Scalekit:TokenFetchCooldown"] = "00:00:30",
+        });
+        var client = Reader(factory, fake);
+
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(TimeSpan.FromSeconds(2), response.Headers.RetryAfter?.Delta);
+        Assert.Equal(1, fake.TokenRequests);
+    }
+
     [Fact]
     public async Task ATokenAnswerInACharsetThatNamesNoEncodingIsAFailedFetchNotA500()
     {

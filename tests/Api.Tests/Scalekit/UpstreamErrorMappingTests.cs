@@ -150,6 +150,33 @@ public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
         Assert.Equal(3, _api.Fake.Requests("GET", "/api/v1/organizations/org_1").Count);
     }
 
+    // A Retry-After short enough to wait out, but ending past the total timeout: waiting it out ended in a 504 that
+    // dropped Scalekit's hint.
+    [Fact]
+    public async Task ARetryAfterThatWouldOutlastTheTotalTimeoutIsNotWaitedOut()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization("org_1");
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?>
+        {
+            ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:00.500",
+            ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:01",
+            ["Scalekit:TokenFetchCooldown"] = "00:00:00",
+        });
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).Machine(Tokens.OrgA, ["organizations:read_all"]));
+        await WarmUp.UntilOkAsync(client, "/organizations/org_1");
+        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/org_1").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(503).WithHeader("Retry-After", "2"));
+        fake.ResetRequests();
+
+        var response = await client.GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(TimeSpan.FromSeconds(2), response.Headers.RetryAfter?.Delta);
+        Assert.Single(fake.Requests("GET", "/api/v1/organizations/org_1"));
+    }
+
     [Fact]
     public async Task ACreateAnswered503WithRetryAfterIs503WithTheHintAndNotRetried()
     {
