@@ -15,7 +15,7 @@ namespace Api.Infrastructure;
 /// Maps failures to Problem Details. Upstream answers are translated, never forwarded: Scalekit's bodies and
 /// headers (and any token) stay inside this process.
 /// </summary>
-internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeProvider time, IConfiguration configuration, ShutdownDeadline shutdown,
+internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeProvider time, UpstreamHealth upstream, ShutdownDeadline shutdown,
     ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -98,7 +98,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
             case BrokenCircuitException:
                 logger.LogWarning("Scalekit circuit is open; failing fast");
                 return (ApiProblems.Create(503, "Service Unavailable", "Scalekit is failing; requests are paused briefly. Try again later."),
-                    RetryAfter.Seconds(UpstreamRetryAfter.CircuitBreakDuration(configuration)));
+                    RetryAfter.Seconds(upstream.CircuitBreakRemaining()));
 
             // The pipeline's concurrency limiter (Scalekit:Resilience:RateLimiter) refused the call before it left.
             case RateLimiterRejectedException rejected:

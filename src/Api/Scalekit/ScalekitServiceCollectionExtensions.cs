@@ -117,7 +117,7 @@ public static class ScalekitServiceCollectionExtensions
         var health = services.GetRequiredService<UpstreamHealth>();
         var breaker = options.CircuitBreaker;
         var (opened, closed) = (breaker.OnOpened, breaker.OnClosed);
-        breaker.OnOpened = args => { health.CircuitOpened(); return opened?.Invoke(args) ?? default; };
+        breaker.OnOpened = args => { health.CircuitOpened(args.BreakDuration); return opened?.Invoke(args) ?? default; };
         breaker.OnClosed = args => { health.CircuitClosed(); return closed?.Invoke(args) ?? default; };
 
         var (attempt, total) = (options.AttemptTimeout.OnTimeout, options.TotalRequestTimeout.OnTimeout);

@@ -26,8 +26,22 @@ public sealed class UpstreamHealth(TimeProvider time)
         }
     }
 
-    /// <summary>The breaker opened: calls answer 503 until a probe succeeds.</summary>
-    public void CircuitOpened() => _circuitBroken = true;
+    // When the open circuit lets a probe through (UTC ticks): Retry-After tells callers what remains, not the whole break.
+    private long _circuitOpenUntil;
+
+    /// <summary>The breaker opened for <paramref name="breakDuration"/>: calls answer 503 until a probe succeeds.</summary>
+    public void CircuitOpened(TimeSpan breakDuration)
+    {
+        Interlocked.Exchange(ref _circuitOpenUntil, (time.GetUtcNow() + breakDuration).UtcTicks);
+        _circuitBroken = true;
+    }
+
+    /// <summary>What remains of the open circuit's break (zero once a probe may go through).</summary>
+    public TimeSpan CircuitBreakRemaining()
+    {
+        var remaining = TimeSpan.FromTicks(Interlocked.Read(ref _circuitOpenUntil) - time.GetUtcNow().UtcTicks);
+        return remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero;
+    }
 
     /// <summary>A probe succeeded and the breaker closed.</summary>
     public void CircuitClosed() => _circuitBroken = false;

@@ -48,8 +48,4 @@ public static class UpstreamRetryAfter
 
         return null;
     }
-
-    /// <summary>How long an open circuit stays open: the configured break duration (Polly's default 5 s otherwise).</summary>
-    public static TimeSpan CircuitBreakDuration(IConfiguration configuration) =>
-        configuration.GetValue<TimeSpan?>($"{ScalekitServiceCollectionExtensions.ResilienceSection}:CircuitBreaker:BreakDuration") ?? TimeSpan.FromSeconds(5);
 }

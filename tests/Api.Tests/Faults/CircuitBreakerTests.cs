@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
@@ -41,5 +42,34 @@ public sealed class CircuitBreakerTests
         Assert.Equal(callsWhileClosed, fake.Requests("GET", "/api/v1/organizations").Count);
         Assert.Empty(fake.Requests("POST", "/api/v1/organizations"));
         Assert.True(fastFailed < TimeSpan.FromSeconds(2), $"open circuit took {fastFailed}");
+    }
+
+    // Retry-After was the whole break duration on every fail-fast answer, however much of it had passed: a client
+    // told "30" twenty seconds in came back ten seconds after the circuit let calls through again.
+    [Fact]
+    public async Task AnOpenCircuitsRetryAfterIsWhatRemainsOfItsBreak()
+    {
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/*").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(500));
+        var clock = new ShiftedClock();
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?>
+        {
+            ["Scalekit:Resilience:CircuitBreaker:MinimumThroughput"] = "2",
+            ["Scalekit:Resilience:CircuitBreaker:FailureRatio"] = "0.5",
+            ["Scalekit:Resilience:CircuitBreaker:BreakDuration"] = "00:00:30",
+        }, services => services.AddSingleton<TimeProvider>(clock));
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).Machine(Tokens.OrgA, ["organizations:read_all"]));
+        await client.GetAsync("/organizations/org_1");
+        var opened = await client.GetAsync("/organizations/org_2");
+
+        clock.Offset = TimeSpan.FromSeconds(20);
+        var later = await client.GetAsync("/organizations/org_3");
+
+        await ProblemAssert.IsProblem(opened, HttpStatusCode.ServiceUnavailable);
+        await ProblemAssert.IsProblem(later, HttpStatusCode.ServiceUnavailable);
+        Assert.InRange(opened.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(30));
+        Assert.InRange(later.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10));
     }
 }
