@@ -7,8 +7,11 @@ namespace Api.Scalekit;
 /// Puts the management token on every Scalekit API call. A 401 means the token was revoked or expired early:
 /// drop it, fetch one new token (shared with concurrent callers) and send the call once more.
 /// </summary>
-public sealed class ManagementTokenHandler(ManagementTokenProvider tokens) : DelegatingHandler
+public sealed class ManagementTokenHandler(ManagementTokenProvider tokens, UpstreamHealth health) : DelegatingHandler
 {
+    /// <summary>What readiness says when Scalekit refuses this API's client rather than one expired token.</summary>
+    public const string RefusedClient = "refused this API's client (a fresh management token answered 401, or a call 403): its access may have been revoked in the Scalekit dashboard";
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var token = await tokens.GetTokenAsync(cancellationToken);
@@ -24,6 +27,13 @@ public sealed class ManagementTokenHandler(ManagementTokenProvider tokens) : Del
         await tokens.InvalidateAsync(token, cancellationToken);
         var fresh = await tokens.GetTokenAsync(cancellationToken);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", fresh);
-        return await base.SendAsync(request, cancellationToken);
+        response = await base.SendAsync(request, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.Unauthorized)
+        {
+            // A token issued moments ago is refused too: the API client itself has lost its access, and every call fails.
+            health.Failed(RefusedClient);
+        }
+
+        return response;
     }
 }

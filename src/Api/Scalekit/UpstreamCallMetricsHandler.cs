@@ -22,10 +22,16 @@ public sealed class UpstreamCallMetricsHandler(ApiMetrics metrics, UpstreamHealt
             var response = await base.SendAsync(request, cancellationToken);
             var status = (int)response.StatusCode;
             metrics.UpstreamCalled(method, route, OutcomeOf(status), status);
-            // The answers the circuit breaker counts as failures; any other answer means Scalekit is serving.
+            // The answers the circuit breaker counts as failures; any other answer means Scalekit is serving, except a
+            // 403: Scalekit refusing this API's client fails every call alike (a 401 is judged by ManagementTokenHandler,
+            // as the first one only means the token expired).
             if (HttpClientResiliencePredicates.IsTransient(Outcome.FromResult(response)))
             {
                 health.Failed($"answered {status}");
+            }
+            else if (response.StatusCode == System.Net.HttpStatusCode.Forbidden)
+            {
+                health.Failed(ManagementTokenHandler.RefusedClient);
             }
             else
             {

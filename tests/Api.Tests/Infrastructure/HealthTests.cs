@@ -187,6 +187,45 @@ public sealed class HealthTests
         Assert.Equal("Healthy", afterRecovery);
     }
 
+    // The API client's access revoked in Scalekit: every call answers 502, yet readiness said Healthy. Degraded, not
+    // Unhealthy: every replica is refused alike, and out of rotation they would turn clear 502s (and the 401s and
+    // cached reads they still give) into connection errors without bringing the access back.
+    [Theory]
+    [InlineData(401)]
+    [InlineData(403)]
+    public async Task ReadyIsDegradedWhenTheManagementApiRefusesEvenAFreshManagementToken(int refusal)
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/*").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(refusal).WithBody("""{"code":7,"message":"permission denied"}"""));
+        var client = fixture.Client(fixture.Tokens.Machine(Tokens.OrgA, ["organizations:read_all"]));
+
+        await ProblemAssert.IsProblem(await client.GetAsync("/organizations/org_1"), HttpStatusCode.BadGateway);
+        var (status, description, body) = await ReadyCheck(fixture.Client());
+
+        Assert.Equal("Degraded", status);
+        Assert.Contains("refused this API's client", description);
+        Assert.DoesNotContain("mgmt-", body);
+    }
+
+    [Fact]
+    public async Task AnExpiredManagementTokenThatIsReplacedLeavesReadyHealthy()
+    {
+        using var fixture = new ApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var client = fixture.Client(fixture.Tokens.User(Tokens.OrgA, ["organizations:read"]));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        fixture.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/*").UsingGet()
+                .WithHeader("Authorization", "Bearer mgmt-1")).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(401).WithBody("""{"code":16,"message":"token expired"}"""));
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        var (status, description, _) = await ReadyCheck(fixture.Client());
+
+        Assert.True(status == "Healthy", $"{status}: {description}");
+        Assert.Equal(2, fixture.Fake.TokenRequests);
+    }
+
     [Fact]
     public async Task AHangingScalekitMakesReadyDegradedOnceTheAttemptTimesOut()
     {
