@@ -23,9 +23,16 @@ public sealed class ManagementTokenHandler(ManagementTokenProvider tokens, Upstr
         }
 
         // A 401 is decided before Scalekit acts, so even a POST is safe to send once more.
-        response.Dispose();
         await tokens.InvalidateAsync(token, cancellationToken);
         var fresh = await tokens.GetTokenAsync(cancellationToken);
+        if (fresh == token)
+        {
+            // Kept: it replaced a refused token moments ago and is refused too; sent again, it would be refused again.
+            health.Failed(RefusedClient);
+            return response;
+        }
+
+        response.Dispose();
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", fresh);
         response = await base.SendAsync(request, cancellationToken);
         if (response.StatusCode == HttpStatusCode.Unauthorized)

@@ -31,6 +31,8 @@ public sealed class ManagementTokenProvider(
     private volatile string? _lastRejected;
     private Task<CachedToken>? _inFlight;
     private volatile FailedFetch? _failed;
+    // When a refused token was last dropped (UTC ticks; 0 = never).
+    private long _lastDroppedTicks;
 
     /// <summary>Whether a fetch failed (other than by refused credentials) and no token was obtained since.</summary>
     public bool LastFetchFailed => _failed is not null;
@@ -46,14 +48,30 @@ public sealed class ManagementTokenProvider(
         return new ValueTask<string>(RefreshAsync(cancellationToken));
     }
 
-    /// <summary>Forgets <paramref name="rejectedToken"/> here and in the shared store, unless a newer token replaced it.</summary>
+    /// <summary>
+    /// Forgets <paramref name="rejectedToken"/> here and in the shared store, unless a newer token replaced it, or it
+    /// is itself the replacement of a refused token and was fetched within <c>Scalekit:TokenFetchCooldown</c>: then it
+    /// is Scalekit refusing this API's client, another fetch would be refused alike, and it is kept (the next call
+    /// gets the token back unchanged) until the cooldown has passed. A revoked client costs one token fetch per
+    /// cooldown, not one per call.
+    /// </summary>
     public async Task InvalidateAsync(string rejectedToken, CancellationToken cancellationToken)
     {
         _lastRejected = rejectedToken;
         var current = _current;
         if (current is not null && current.Value == rejectedToken)
         {
-            Interlocked.CompareExchange(ref _current, null, current);
+            var now = timeProvider.GetUtcNow();
+            var dropped = Interlocked.Read(ref _lastDroppedTicks);
+            if (dropped != 0 && current.ObtainedAt.UtcTicks >= dropped && now - current.ObtainedAt < options.CurrentValue.TokenFetchCooldown)
+            {
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref _current, null, current) == current)
+            {
+                Interlocked.Exchange(ref _lastDroppedTicks, now.UtcTicks);
+            }
         }
 
         await sharedTokens.RemoveAsync(rejectedToken, cancellationToken);
@@ -112,7 +130,7 @@ public sealed class ManagementTokenProvider(
             if (shared is not null && shared.RefreshAt > now && shared.Value != _lastRejected)
             {
                 _failed = null;
-                return _current = new CachedToken(shared.Value, shared.RefreshAt, shared.RefreshAt);
+                return _current = new CachedToken(shared.Value, shared.RefreshAt, shared.RefreshAt, now);
             }
 
             if (coolingUntil is { } until)
@@ -225,7 +243,7 @@ public sealed class ManagementTokenProvider(
             // A short-lived token would otherwise be "expired" the moment it arrives: keep at least half its life.
             var margin = TimeSpan.FromTicks(Math.Min(settings.TokenRefreshMargin.Ticks, lifetime.Ticks / 2));
             logger.LogInformation("Obtained a Scalekit management token valid for {Lifetime}", lifetime);
-            return new CachedToken(body.AccessToken, now + lifetime - margin, now + lifetime);
+            return new CachedToken(body.AccessToken, now + lifetime - margin, now + lifetime, now);
         }
     }
 
@@ -247,7 +265,7 @@ public sealed class ManagementTokenProvider(
         return wait < LongestFetchCooldown ? wait : LongestFetchCooldown;
     }
 
-    private sealed record CachedToken(string Value, DateTimeOffset RefreshAt, DateTimeOffset ExpiresAt);
+    private sealed record CachedToken(string Value, DateTimeOffset RefreshAt, DateTimeOffset ExpiresAt, DateTimeOffset ObtainedAt);
 
     private sealed record FailedFetch(DateTimeOffset Until);
 }

@@ -53,6 +53,35 @@ public sealed class ManagementTokenTests
         Assert.Equal(2, fixture.Fake.TokenRequests);
     }
 
+    // The API client's access revoked: each call dropped the token it had just fetched and fetched another (one token
+    // request and two calls per request), hammering the token endpoint into rate-limiting the whole environment.
+    [Fact]
+    public async Task AClientScalekitRefusesCostsOneTokenFetchPerCooldownNotOnePerCall()
+    {
+        using var fake = new ScalekitFake();
+        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/*").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(401).WithBody("""{"code":16,"message":"unauthenticated"}"""));
+        var clock = new ShiftedClock();
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Scalekit:TokenFetchCooldown"] = "00:00:30" },
+            services => services.AddSingleton<TimeProvider>(clock));
+        var client = Reader(factory, fake);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await ProblemAssert.IsProblem(await client.GetAsync($"/organizations/{Tokens.OrgA}"), HttpStatusCode.BadGateway);
+        }
+
+        var (fetches, calls) = (fake.TokenRequests, fake.Requests("GET", "/api/v1/organizations").Count);
+        clock.Offset = TimeSpan.FromSeconds(31);
+        await ProblemAssert.IsProblem(await client.GetAsync($"/organizations/{Tokens.OrgA}"), HttpStatusCode.BadGateway);
+
+        // The first token and its one replacement; the first request re-sent once, the others sent once each.
+        Assert.Equal(2, fetches);
+        Assert.Equal(6, calls);
+        // The cooldown over, the refused token is replaced once more.
+        Assert.Equal(3, fake.TokenRequests);
+    }
+
     [Fact]
     public async Task RejectedClientCredentialsAre502AndTheSecretIsNeverEchoed()
     {
