@@ -234,6 +234,14 @@ public sealed class ManagementTokenProvider(
                 throw Unusable("an access_token that cannot be sent as a bearer token");
             }
 
+            // RFC 6749 7.1: the type says how the token must be presented. Sent as a bearer token, any other kind (DPoP,
+            // MAC) would be refused on every call; none at all (or "", an unset field) is what Scalekit's SDKs assume,
+            // Bearer. Compared without case (5.1).
+            if (body.TokenType is { Length: > 0 } type && !string.Equals(type, "Bearer", StringComparison.OrdinalIgnoreCase))
+            {
+                throw Unusable("a token_type other than Bearer");
+            }
+
             var now = timeProvider.GetUtcNow();
             // Without a usable expires_in (absent, or under a second) the token would be due for refresh the moment it arrived, and every call would
             // fetch a new one: assume an hour instead (a token that dies sooner is replaced on its first 401).

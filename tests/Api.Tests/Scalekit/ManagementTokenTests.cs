@@ -212,6 +212,8 @@ public sealed class ManagementTokenTests
     [Theory]
     [InlineData("""{"token_type":"Bearer","expires_in":3600}""", "without an access_token")]
     [InlineData("""{"access_token":""", "with unreadable JSON")]
+    [InlineData("""{"access_token":"mgmt-0","token_type":"DPoP","expires_in":3600}""", "a token_type other than Bearer")]
+    [InlineData("""{"access_token":"mgmt-0","token_type":"mac","expires_in":3600}""", "a token_type other than Bearer")]
     public async Task ATokenAnswerWithoutAUsableTokenIsLoggedByWhatWasWrong(string tokenBody, string logged)
     {
         using var fake = new ScalekitFake();
@@ -231,6 +233,9 @@ public sealed class ManagementTokenTests
     // The fake's organization routes accept "mgmt-0" until the fake itself issues a token.
     [Theory]
     [InlineData("""{"access_token":"mgmt-0","token_type":"Bearer"}""")]
+    [InlineData("""{"access_token":"mgmt-0","token_type":"bearer"}""")]
+    [InlineData("""{"access_token":"mgmt-0"}""")]
+    [InlineData("""{"access_token":"mgmt-0","token_type":""}""")]
     [InlineData("""{"access_token":"mgmt-0","token_type":"Bearer","expires_in":0}""")]
     [InlineData("""{"access_token":"mgmt-0","token_type":"Bearer","expires_in":1e-300}""")]
     public async Task ATokenWithoutALifetimeIsReusedNotFetchedForEveryCall(string tokenBody)
