@@ -33,6 +33,11 @@ public sealed class UpstreamCallMetricsHandler(ApiMetrics metrics, UpstreamHealt
             {
                 health.Failed(ManagementTokenHandler.RefusedClient);
             }
+            else if (status is >= 300 and < 400)
+            {
+                // Never followed (it could carry the management token elsewhere): every such call answers 502.
+                health.Failed($"answered {status}, a redirect this API does not follow");
+            }
             else
             {
                 health.Succeeded();

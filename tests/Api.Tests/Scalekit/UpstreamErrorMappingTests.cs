@@ -297,6 +297,27 @@ public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
 
         await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
         Assert.Empty(_api.Fake.Requests("GET", "/elsewhere"));
+        // Every call answering 502 is the management API failing, whatever status it used.
+        Assert.Contains("\"Degraded\"", await _api.Client().GetStringAsync("/health/ready"));
+    }
+
+    [Theory]
+    [InlineData(302)]
+    [InlineData(307)]
+    [InlineData(308)]
+    public async Task ARedirectFromTheTokenEndpointIsNotFollowedWithTheClientSecret(int status)
+    {
+        _api.Fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(status).WithHeader("Location", $"{_api.Fake.Url}/elsewhere/token"));
+        using var factory = new ApiFactory(_api.Fake);
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", _api.Tokens.Machine(Tokens.OrgA, ["organizations:read_all"]));
+
+        var response = await client.GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.ServiceUnavailable);
+        Assert.DoesNotContain(_api.Fake.Server.LogEntries, e => e.RequestMessage.Path.StartsWith("/elsewhere", StringComparison.Ordinal));
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
     }
 
     [Fact]
