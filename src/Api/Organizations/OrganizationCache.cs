@@ -92,7 +92,7 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
     }
 
     private static async ValueTask<OrganizationResponse> FetchAsync((string Id, IScalekitApi Scalekit) state, CancellationToken cancellationToken) =>
-        (await state.Scalekit.GetOrganizationAsync(state.Id, cancellationToken)).ToResponse();
+        (await state.Scalekit.GetOrganizationAsync(state.Id, cancellationToken)).ToResponseFor(state.Id);
 
     private string Key(string id) => Volatile.Read(ref _keyPrefix) + id;
 }

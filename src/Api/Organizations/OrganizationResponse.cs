@@ -29,6 +29,14 @@ public static class OrganizationMapping
     // every envelope may be null, and is then Scalekit breaking its contract, like any other unreadable body.
     public static OrganizationResponse ToResponse(this ScalekitOrganizationEnvelope? envelope) => (envelope?.Organization).ToResponse();
 
+    // An answer about another organization than the one asked for (a misrouted or mixed-up answer) is refused: shown,
+    // it would hand one tenant's organization to a caller authorized for another, cached under the wrong id, or merged
+    // into the metadata written back.
+    public static OrganizationResponse ToResponseFor(this ScalekitOrganizationEnvelope? envelope, string id) =>
+        envelope.ToResponse() is var organization && string.Equals(organization.Id, id, StringComparison.Ordinal)
+            ? organization
+            : throw new ScalekitContractException("The answer is about another organization than the one asked for.");
+
     /// <param name="pageSize">The page size Scalekit was asked for: a longer page is outside its contract, and mapped
     /// it would be passed on many times larger than the answer (a 4 MiB page of bare ids answered 36 MB).</param>
     public static OrganizationListResponse ToResponse(this ScalekitOrganizationList? list, int pageSize) => list switch

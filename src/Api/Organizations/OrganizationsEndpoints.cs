@@ -225,7 +225,7 @@ public static class OrganizationsEndpoints
         // still land at Scalekit, over the next one's. Only the host's shutdown deadline ends it early.
         var upstreamCancellation = turn is null ? cancellationToken : shutdown.Token;
         var currentMetadata = request.MergesMetadata
-            ? (await scalekit.GetOrganizationAsync(id, upstreamCancellation)).ToResponse().Metadata
+            ? (await scalekit.GetOrganizationAsync(id, upstreamCancellation)).ToResponseFor(id).Metadata
             : null;
         var change = request.ToWire(currentMetadata);
         if (change.Metadata is { Count: > OrganizationRules.MaxMetadataPairs })
@@ -252,7 +252,7 @@ public static class OrganizationsEndpoints
             await organizations.InvalidateAsync(id, CancellationToken.None);
         }
 
-        return TypedResults.Ok(updated.ToResponse());
+        return TypedResults.Ok(updated.ToResponseFor(id));
     }
 
     public static async Task<Results<Ok<OrganizationResponse>, ProblemHttpResult>> UpdateOrganizationSettings(
@@ -273,7 +273,7 @@ public static class OrganizationsEndpoints
             await organizations.InvalidateAsync(id, CancellationToken.None);
         }
 
-        return TypedResults.Ok(updated.ToResponse());
+        return TypedResults.Ok(updated.ToResponseFor(id));
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteOrganization(

@@ -273,6 +273,33 @@ public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
         Assert.Single(_api.Fake.Requests("GET", "/api/v1/organizations/org_1"));
     }
 
+    // Scalekit answering another organization than the one asked for was shown as if it were the one asked for: one
+    // tenant's organization handed to a caller authorized only for another.
+    [Fact]
+    public async Task AnAnswerAboutAnotherOrganizationIs502NotShown()
+    {
+        GetAnswers(200, """{"organization":{"id":"org_999","display_name":"Someone Else's"}}""");
+
+        var response = await Platform().GetAsync("/organizations/org_1");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+        Assert.DoesNotContain("org_999", await response.Content.ReadAsStringAsync());
+    }
+
+    // A metadata merge reads the map it writes back: another organization's map would have been written over this one's.
+    [Fact]
+    public async Task AMetadataMergeThatReadsAnotherOrganizationIs502AndWritesNothing()
+    {
+        GetAnswers(200, """{"organization":{"id":"org_999","display_name":"Someone Else's","metadata":{"secret":"theirs"}}}""");
+        var admin = _api.Client(_api.Tokens.Machine(Tokens.OrgA, ["organizations:write_all"]));
+
+        var response = await admin.PatchAsync("/organizations/org_1",
+            new StringContent("""{"metadata":{"plan":"pro"}}""", System.Text.Encoding.UTF8, "application/merge-patch+json"));
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+        Assert.Empty(_api.Fake.Requests("PATCH", "/api/v1/organizations"));
+    }
+
     [Fact]
     public async Task AListPageLongerThanThePageSizeAskedForIs502NotPassedOn()
     {
