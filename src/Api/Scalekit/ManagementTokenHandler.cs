@@ -5,7 +5,9 @@ namespace Api.Scalekit;
 
 /// <summary>
 /// Puts the management token on every Scalekit API call. A 401 means the token was revoked or expired early:
-/// drop it, fetch one new token (shared with concurrent callers) and send the call once more.
+/// drop it, fetch one new token (shared with concurrent callers) and send the call once more. A replacement refused in
+/// its turn means Scalekit refuses this API's client: readiness is told, and for the fetch cooldown the provider keeps
+/// that token, so calls are not sent twice (<see cref="ManagementTokenProvider.InvalidateAsync"/>).
 /// </summary>
 public sealed class ManagementTokenHandler(ManagementTokenProvider tokens, UpstreamHealth health) : DelegatingHandler
 {
