@@ -50,17 +50,9 @@ public sealed class CircuitBreakerTests
     public async Task AnOpenCircuitsRetryAfterIsWhatRemainsOfItsBreak()
     {
         using var fake = new ScalekitFake();
-        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/*").UsingGet()).AtPriority(1)
-            .RespondWith(Response.Create().WithStatusCode(500));
         var clock = new ShiftedClock();
-        using var factory = new ApiFactory(fake, new Dictionary<string, string?>
-        {
-            ["Scalekit:Resilience:CircuitBreaker:MinimumThroughput"] = "2",
-            ["Scalekit:Resilience:CircuitBreaker:FailureRatio"] = "0.5",
-            ["Scalekit:Resilience:CircuitBreaker:BreakDuration"] = "00:00:30",
-        }, services => services.AddSingleton<TimeProvider>(clock));
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).Machine(Tokens.OrgA, ["organizations:read_all"]));
+        var (factory, client) = FailingReads(fake, clock, "00:00:30");
+        using var owned = factory;
         await client.GetAsync("/organizations/org_1");
         var opened = await client.GetAsync("/organizations/org_2");
 
@@ -71,5 +63,24 @@ public sealed class CircuitBreakerTests
         await ProblemAssert.IsProblem(later, HttpStatusCode.ServiceUnavailable);
         Assert.InRange(opened.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(30));
         Assert.InRange(later.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>
+    /// An API on <paramref name="clock"/> whose organization reads all fail (500), with a breaker that opens after two
+    /// of them for <paramref name="breakDuration"/>, and a client allowed to read any organization.
+    /// </summary>
+    internal static (ApiFactory Factory, HttpClient Client) FailingReads(ScalekitFake fake, ShiftedClock clock, string breakDuration)
+    {
+        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/*").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(500));
+        var factory = new ApiFactory(fake, new Dictionary<string, string?>
+        {
+            ["Scalekit:Resilience:CircuitBreaker:MinimumThroughput"] = "2",
+            ["Scalekit:Resilience:CircuitBreaker:FailureRatio"] = "0.5",
+            ["Scalekit:Resilience:CircuitBreaker:BreakDuration"] = breakDuration,
+        }, services => services.AddSingleton<TimeProvider>(clock));
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).Machine(Tokens.OrgA, ["organizations:read_all"]));
+        return (factory, client);
     }
 }

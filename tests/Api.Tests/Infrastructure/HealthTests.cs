@@ -138,17 +138,9 @@ public sealed class HealthTests
     public async Task ReadyIsDegradedWhileTheManagementApisCircuitIsOpen()
     {
         using var fake = new ScalekitFake();
-        fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/*").UsingGet()).AtPriority(1)
-            .RespondWith(Response.Create().WithStatusCode(500));
         var clock = new ShiftedClock();
-        using var factory = new ApiFactory(fake, new Dictionary<string, string?>
-        {
-            ["Scalekit:Resilience:CircuitBreaker:MinimumThroughput"] = "2",
-            ["Scalekit:Resilience:CircuitBreaker:FailureRatio"] = "0.5",
-            ["Scalekit:Resilience:CircuitBreaker:BreakDuration"] = "00:10:00",
-        }, services => services.AddSingleton<TimeProvider>(clock));
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).Machine(Tokens.OrgA, ["organizations:read_all"]));
+        var (factory, client) = Faults.CircuitBreakerTests.FailingReads(fake, clock, "00:10:00");
+        using var owned = factory;
         await client.GetAsync("/organizations/org_1");
         await ProblemAssert.IsProblem(await client.GetAsync("/organizations/org_2"), HttpStatusCode.ServiceUnavailable);
 
