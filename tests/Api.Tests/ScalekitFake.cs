@@ -370,7 +370,8 @@ public sealed class ScalekitFake : IDisposable
 
     private sealed record ConnectionFault(string Method, string Path, bool AfterHandling, string? BodyContains);
 
-    private ResponseMessage IssueManagementToken(IRequestMessage request)
+    /// <summary>Scalekit's token endpoint: a management token for this API's client credentials. Public so stubs can wrap it.</summary>
+    public ResponseMessage IssueManagementToken(IRequestMessage request)
     {
         var form = request.Body ?? "";
         if (!form.Contains("grant_type=client_credentials", StringComparison.Ordinal)

@@ -6,7 +6,8 @@ namespace Api.Infrastructure;
 /// Hands out one logger per category, as Microsoft's own <see cref="LoggerFactory"/> does. Serilog's factory builds a
 /// new logger (with its own event-id cache) on every <see cref="CreateLogger"/> call, and ASP.NET Core resolves
 /// authentication handlers per request, each asking for its logger: that was a logger and a dictionary per request.
-/// Kestrel's bad-request logger is handed out wrapped (<see cref="KestrelRequestDataRedaction"/>).
+/// Kestrel's bad-request logger and HttpClient's loggers are handed out wrapped (<see cref="KestrelRequestDataRedaction"/>,
+/// <see cref="HttpClientHeaderRedaction"/>).
 /// </summary>
 internal sealed class CategoryCachingLoggerFactory(ILoggerFactory inner) : ILoggerFactory
 {
@@ -14,9 +15,13 @@ internal sealed class CategoryCachingLoggerFactory(ILoggerFactory inner) : ILogg
 
     public ILogger CreateLogger(string categoryName) => _loggers.GetOrAdd(categoryName, Create);
 
-    private ILogger Create(string categoryName) => categoryName == KestrelRequestDataRedaction.Category
-        ? new KestrelRequestDataRedaction(inner.CreateLogger(categoryName))
-        : inner.CreateLogger(categoryName);
+    private ILogger Create(string categoryName) => categoryName switch
+    {
+        KestrelRequestDataRedaction.Category => new KestrelRequestDataRedaction(inner.CreateLogger(categoryName)),
+        _ when categoryName.StartsWith(HttpClientHeaderRedaction.CategoryPrefix, StringComparison.Ordinal)
+            => new HttpClientHeaderRedaction(inner.CreateLogger(categoryName)),
+        _ => inner.CreateLogger(categoryName),
+    };
 
     public void AddProvider(ILoggerProvider provider)
     {

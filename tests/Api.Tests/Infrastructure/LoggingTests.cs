@@ -1,6 +1,10 @@
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using WireMock;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Types;
 
 namespace Api.Tests.Infrastructure;
 
@@ -25,6 +29,45 @@ public sealed class LoggingTests
         Assert.DoesNotContain(ScalekitFake.ClientSecret, logs);
         Assert.DoesNotContain(fixture.Fake.CurrentManagementToken, logs);
         Assert.DoesNotContain("Authorization", logs, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task NoHeaderValueOfAnyScalekitCallReachesTheLogsEvenAtVerbose()
+    {
+        using var fake = new ScalekitFake();
+        // Values a real upstream may answer with (a session cookie): the JWKS and the token endpoint both send one.
+        const string cookie = "session=upstream-cookie-never-logged";
+        fake.Server.Given(Request.Create().WithPath("/keys").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(_ => WithCookie(ScalekitFake.Json(200, new { keys = fake.Keys.Select(k => k.ToJwk()).ToArray() }), cookie)));
+        fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(request => WithCookie(fake.IssueManagementToken(request), cookie)));
+        fake.AddOrganization(Tokens.OrgA);
+        // An operator looking into a Scalekit problem turns every HTTP client category to its most detailed level.
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?>
+        {
+            ["Serilog:MinimumLevel:Override:System.Net.Http.HttpClient"] = "Verbose",
+            ["Serilog:MinimumLevel:Override:Microsoft.Extensions.Http"] = "Verbose",
+        });
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+
+        var response = await client.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var logs = factory.Logs.AllText();
+        // The header events are written (names, each value "*"), for the token endpoint and the JWKS alike.
+        Assert.Contains("System.Net.Http.HttpClient.Scalekit.OAuth", logs);
+        Assert.Contains("System.Net.Http.HttpClient.Scalekit.Jwks", logs);
+        Assert.Contains("Set-Cookie: *", logs);
+        Assert.DoesNotContain("upstream-cookie-never-logged", logs);
+        Assert.DoesNotContain(fake.CurrentManagementToken, logs);
+        Assert.DoesNotContain(ScalekitFake.ClientSecret, logs);
+    }
+
+    private static ResponseMessage WithCookie(ResponseMessage response, string cookie)
+    {
+        response.Headers!["Set-Cookie"] = new WireMockList<string>(cookie);
+        return response;
     }
 
     [Fact]
