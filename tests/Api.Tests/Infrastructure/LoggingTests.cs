@@ -114,8 +114,33 @@ public sealed class LoggingTests
     }
 
     [Theory]
+    [InlineData("/organizations/Bearer%20{0}", "/organizations/Bearer Redacted")]
+    [InlineData("/organizations/org_1;access_token={0}", "/organizations/org_1;access_token=Redacted")]
+    [InlineData("/organizations/external/access_token={0}", "/organizations/external/access_token=Redacted")]
+    public async Task AnAccessTokenInsideAPathSegmentIsRedactedFromRequestEvents(string target, string logged)
+    {
+        using var fake = new ScalekitFake();
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Serilog:MinimumLevel:Override:Microsoft.AspNetCore"] = "Information" });
+        var tokens = new Tokens(fake);
+        var misplaced = tokens.User(Tokens.OrgA, ["organizations:read"]);
+
+        // The whole header pasted into the URL, or the token as a matrix parameter: the rest of the segment is kept.
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", tokens.User(Tokens.OrgA, ["organizations:read"]));
+        var response = await client.GetAsync(string.Format(target, misplaced));
+
+        await ProblemAssert.IsProblem(response, response.StatusCode);
+        var logs = factory.Logs.AllText();
+        Assert.Contains("Request starting", logs);
+        Assert.Contains(logged, logs);
+        Assert.DoesNotContain(misplaced.Split('.')[1], logs);
+        Assert.DoesNotContain(misplaced.Split('.')[2], logs);
+    }
+
+    [Theory]
     [InlineData("/organizations/external/crm.acme.com")]
     [InlineData("/organizations/external/eyes.on.you")]
+    [InlineData("/organizations/external/journey-planner-service.v2.prod")]
     [InlineData("/openapi/v1.json")]
     public async Task PathsThatOnlyLookDottedAreLoggedAsSent(string target)
     {

@@ -114,6 +114,26 @@ public sealed class ProblemDetailsTests : IClassFixture<ApiFixture>
         Assert.DoesNotContain(misplaced.Split('.')[2], body);
     }
 
+    [Theory]
+    [InlineData("/organizations/Bearer%20{0}", "/organizations/Bearer Redacted")]
+    [InlineData("/organizations/org_1;access_token={0}", "/organizations/org_1;access_token=Redacted")]
+    [InlineData("/organizations/access_token={0}/settings", "/organizations/access_token=Redacted/settings")]
+    [InlineData("/organizations/x.y.{0}", "/organizations/x.y.Redacted")]
+    public async Task AnAccessTokenInsideAPathSegmentIsNotEchoedInTheProblemsInstance(string target, string instance)
+    {
+        // The whole header pasted into the URL, or the token as a matrix parameter: the rest of the segment is kept.
+        var misplaced = _api.Tokens.User(Tokens.OrgA, ["organizations:read"]);
+        var client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:read", "organizations:write_all"]));
+
+        var response = await client.GetAsync(string.Format(target, misplaced));
+
+        var problem = await ProblemAssert.IsProblem(response, response.StatusCode);
+        Assert.Equal(instance, problem.GetProperty("instance").GetString());
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(misplaced.Split('.')[1], body);
+        Assert.DoesNotContain(misplaced.Split('.')[2], body);
+    }
+
     private static Task<HttpResponseMessage> Send(HttpClient client, HttpMethod method, string path, string accept)
     {
         var request = new HttpRequestMessage(method, path);
