@@ -9,7 +9,8 @@ namespace Api.SharedState;
 /// <summary>
 /// Idempotency records in Redis, so a key claimed on one replica is seen by all. Each operation is one atomic
 /// command or script: a claim is <c>SET NX PX</c> (answering the record that won), the claim-checked replace and
-/// remove compare the pending record's claim id inside Redis.
+/// remove compare the pending record's claim id inside Redis. A claim Redis refuses at its memory limit falls back to
+/// reading the key, so a key it holds is still answered.
 /// </summary>
 public sealed class RedisIdempotencyStore(RedisConnection redis) : IIdempotencyStore
 {
@@ -44,6 +45,17 @@ public sealed class RedisIdempotencyStore(RedisConnection redis) : IIdempotencyS
         {
             held = await RunAsync(AddScript, key, [Serialize(record), Milliseconds(lifetime)]);
         }
+        catch (IdempotencyStoreUnavailableException refused) when (IsOutOfMemory(refused))
+        {
+            // At its memory limit (noeviction) Redis refuses the claim, a write, so nothing was stored; a key it
+            // already holds needs no write to be answered (a replay, a 409 for one in flight), so it is read instead.
+            if (await ReadAsync(key) is { } existing)
+            {
+                return existing;
+            }
+
+            throw;
+        }
         catch (IdempotencyStoreUnavailableException) when (record is PendingRequest claim)
         {
             // Run late, the claim would meet its caller's retry (409 until its lease ran out, then a takeover that
@@ -60,6 +72,26 @@ public sealed class RedisIdempotencyStore(RedisConnection redis) : IIdempotencyS
 
     public async ValueTask<bool> TryRemoveAsync(string key, string claimId, CancellationToken cancellationToken) =>
         (int)await RunAsync(RemoveScript, key, [claimId]) == 1;
+
+    private async Task<IdempotencyRecord?> ReadAsync(string key)
+    {
+        RedisValue held;
+        try
+        {
+            var database = await redis.DatabaseAsync();
+            held = await database.StringGetAsync(RedisKeyOf(key));
+        }
+        catch (Exception ex) when (RedisFaults.IsUnavailable(ex))
+        {
+            throw new IdempotencyStoreUnavailableException(ex);
+        }
+
+        return held.IsNull ? null : JsonSerializer.Deserialize((string)held!, SharedStateJsonContext.Default.IdempotencyRecord);
+    }
+
+    // "OOM command not allowed when used memory > 'maxmemory'", refused before the script ran or by its SET.
+    private static bool IsOutOfMemory(IdempotencyStoreUnavailableException refused) =>
+        refused.InnerException is RedisServerException server && server.Message.Contains("OOM command not allowed", StringComparison.Ordinal);
 
     private async Task<RedisResult> RunAsync(string script, string key, RedisValue[] arguments)
     {

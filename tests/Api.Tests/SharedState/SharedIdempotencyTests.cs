@@ -189,6 +189,34 @@ public sealed class SharedIdempotencyTests
     }
 
     [RedisFact]
+    public async Task ARedisAtItsMemoryLimitStillReplaysAKeyItHolds()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var fake = new ScalekitFake();
+        var token = new Tokens(fake).Machine(Tokens.OrgA, ["organizations:create"]);
+        using var replica = new ApiFactory(fake, WithRedis(redis));
+        var client = Client(replica, token);
+        var first = await client.SendAsync(Create("replayed-when-full"));
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"{redis.ConnectionString},allowAdmin=true");
+        var database = admin.GetDatabase();
+        await database.ExecuteAsync("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        await database.ExecuteAsync("CONFIG", "SET", "maxmemory", "1");
+
+        // The retry of a create that succeeded needs no write: it is replayed; a new key still needs one.
+        var replay = await client.SendAsync(Create("replayed-when-full"));
+        var fresh = await client.SendAsync(Create("new-when-full"));
+        await database.ExecuteAsync("CONFIG", "SET", "maxmemory", "0");
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, replay.StatusCode);
+        Assert.True(replay.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await replay.Content.ReadAsStringAsync());
+        await ProblemAssert.IsProblem(fresh, HttpStatusCode.ServiceUnavailable);
+        Assert.NotNull(fresh.Headers.RetryAfter);
+        Assert.Single(fake.Requests("POST", "/api/v1/organizations"));
+    }
+
+    [RedisFact]
     public async Task AClaimThatTimedOutDoesNotHoldTheKeyAgainstTheRetryOnceRedisCatchesUp()
     {
         await using var redis = await RedisServer.StartAsync();
