@@ -80,8 +80,9 @@ public static class OrganizationMapping
             NullIfEmpty(organization.Slug),
             NullIfEmpty(organization.LogoUrl),
             new OrganizationSettingsResponse(
+                // A null entry says no more than a nameless one: neither names a feature to show.
                 organization.Settings?.Features?
-                    .Where(feature => !string.IsNullOrEmpty(feature.Name))
+                    .Where(feature => !string.IsNullOrEmpty(feature?.Name))
                     .Select(feature => new FeatureResponse(feature.Name!, feature.Enabled))
                     .ToArray() ?? []),
             ParseTimestamp(organization.CreateTime),

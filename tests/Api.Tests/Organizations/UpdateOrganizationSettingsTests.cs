@@ -100,4 +100,25 @@ public sealed class UpdateOrganizationSettingsTests : IClassFixture<ApiFixture>
         var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadRequest);
         Assert.Equal("unknown feature", problem.GetProperty("errors").GetProperty("features")[0].GetString());
     }
+
+    private void ScalekitAnswers(string featuresJson) =>
+        _api.Fake.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath($"/api/v1/organizations/{Tokens.OrgA}/settings").UsingPatch()).AtPriority(1)
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody($$"""{"organization":{"id":"{{Tokens.OrgA}}","settings":{"features":""" + featuresJson + "}}}"));
+
+    private static Dictionary<string, bool> FeaturesOf(JsonElement organization) =>
+        organization.GetProperty("settings").GetProperty("features").EnumerateArray()
+            .ToDictionary(f => f.GetProperty("name").GetString()!, f => f.GetProperty("enabled").GetBoolean());
+
+    [Fact]
+    public async Task ANullFeatureEntryInScalekitsAnswerIsSkippedLikeANamelessOne()
+    {
+        ScalekitAnswers("""[{"name":"sso","enabled":true},null,{"enabled":true}]""");
+
+        var response = await Patch("""{"features":[{"name":"sso","enabled":true}]}""");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(new Dictionary<string, bool> { ["sso"] = true }, FeaturesOf(body.RootElement));
+    }
 }
