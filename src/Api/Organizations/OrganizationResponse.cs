@@ -83,7 +83,7 @@ public static class OrganizationMapping
                 // A null entry says no more than a nameless one: neither names a feature to show.
                 organization.Settings?.Features?
                     .Where(feature => !string.IsNullOrEmpty(feature?.Name))
-                    .Select(feature => new FeatureResponse(feature.Name!, feature.Enabled))
+                    .Select(feature => new FeatureResponse(feature.Name!, feature.Enabled ?? false))
                     .ToArray() ?? []),
             ParseTimestamp(organization.CreateTime),
             ParseTimestamp(organization.UpdateTime));

@@ -26,7 +26,8 @@ public sealed record ScalekitOrganizationSettings
 public sealed record ScalekitFeature
 {
     public string? Name { get; init; }
-    public bool Enabled { get; init; }
+    // Nullable because proto3 JSON may write a field's default as null: read, null is false, as absent is.
+    public bool? Enabled { get; init; }
 }
 
 public sealed record ScalekitOrganizationEnvelope

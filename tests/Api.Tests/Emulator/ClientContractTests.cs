@@ -185,7 +185,7 @@ public sealed class ClientContractTests : IAsyncLifetime
             Features = [new ScalekitFeature { Name = "sso", Enabled = true }],
         }, CancellationToken.None);
 
-        Assert.Contains(updated.Organization!.Settings!.Features!, f => f.Name == "sso" && f.Enabled);
+        Assert.Contains(updated.Organization!.Settings!.Features!, f => f.Name == "sso" && f.Enabled == true);
         Assert.Contains(_emulator.Store.Find(SeedData.GlobexOrganizationId)!.Features, f => f.Name == "sso" && f.Enabled);
     }
 

@@ -121,4 +121,16 @@ public sealed class UpdateOrganizationSettingsTests : IClassFixture<ApiFixture>
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal(new Dictionary<string, bool> { ["sso"] = true }, FeaturesOf(body.RootElement));
     }
+
+    [Fact]
+    public async Task AFeatureWhoseEnabledIsNullInScalekitsAnswerIsOffAsProto3JsonReadsIt()
+    {
+        ScalekitAnswers("""[{"name":"sso","enabled":null},{"name":"dir_sync"},{"name":"mfa","enabled":true}]""");
+
+        var response = await Patch("""{"features":[{"name":"sso","enabled":false}]}""");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(new Dictionary<string, bool> { ["sso"] = false, ["dir_sync"] = false, ["mfa"] = true }, FeaturesOf(body.RootElement));
+    }
 }
