@@ -130,7 +130,8 @@ internal sealed partial record OrganizationFields(
         return metadata;
     }
 
-    // Dot-separated DNS labels: lowercase letters, digits and inner hyphens.
-    [GeneratedRegex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", RegexOptions.CultureInvariant)]
+    // SCALEKIT.md's "lowercase DNS-label form": one label of lowercase letters, digits and inner hyphens, no dots (the
+    // API's own rule, OrganizationRules.SlugRegex). \z, not $: $ would also match before a trailing newline.
+    [GeneratedRegex(@"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\z", RegexOptions.CultureInvariant)]
     private static partial Regex SlugPattern();
 }

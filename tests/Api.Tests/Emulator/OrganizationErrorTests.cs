@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using Api.Organizations;
 using Scalekit.Emulator;
 
 namespace Api.Tests.Emulator;
@@ -29,6 +31,9 @@ public sealed class OrganizationErrorTests(EmulatorFixture fixture) : IClassFixt
         { """{"display_name":"M","slug":"Acme"}""", "slug" },
         { """{"display_name":"M","slug":"-acme"}""", "slug" },
         { """{"display_name":"M","slug":"acme corp"}""", "slug" },
+        // One DNS label, as SCALEKIT.md and the API's own rule have it: no dots, no trailing newline.
+        { """{"display_name":"M","slug":"acme-eu.prod"}""", "slug" },
+        { """{"display_name":"M","slug":"acme\n"}""", "slug" },
         { $$"""{"display_name":"M","slug":"{{Repeat('a', 254)}}"}""", "slug" },
         { """{"display_name":"M","logo_url":"http://acme.example/logo.png"}""", "logo_url" },
         { $$"""{"display_name":"M","logo_url":"https://acme.example/{{Repeat('l', 1004)}}"}""", "logo_url" },
@@ -42,9 +47,29 @@ public sealed class OrganizationErrorTests(EmulatorFixture fixture) : IClassFixt
         $$"""{"display_name":"M","metadata":{{MetadataJson(10, keyLength: 25, valueLength: 256)}}}""",
         $$"""{"display_name":"M","metadata":{{MetadataJson(1, keyLength: 3, valueLength: 1)}}}""",
         $$"""{"display_name":"M","slug":"{{Repeat('a', 253)}}"}""",
-        """{"display_name":"M","slug":"acme-eu.prod"}""",
+        """{"display_name":"M","slug":"acme-eu-prod-2"}""",
         $$"""{"display_name":"M","logo_url":"https://acme.example/{{Repeat('l', 1003)}}"}""",
     };
+
+    [Theory]
+    [InlineData("acme")]
+    [InlineData("a")]
+    [InlineData("acme-eu-2")]
+    [InlineData("acme-eu.prod")]
+    [InlineData("acme.")]
+    [InlineData("acme\n")]
+    [InlineData("-acme")]
+    [InlineData("acme_eu")]
+    public async Task TheEmulatorTakesASlugExactlyWhenTheApisOwnRuleDoes(string slug)
+    {
+        using var client = await fixture.ManagementClientAsync();
+        var body = JsonSerializer.Serialize(new Dictionary<string, string> { ["display_name"] = "M", ["slug"] = slug });
+
+        using var response = await client.PostAsync("/api/v1/organizations", HttpJson.Json(body));
+
+        var apiTakesIt = Regex.IsMatch(slug, OrganizationRules.SlugRegex);
+        Assert.Equal(apiTakesIt ? HttpStatusCode.Created : HttpStatusCode.BadRequest, response.StatusCode);
+    }
 
     [Theory]
     [MemberData(nameof(InvalidCreateBodies))]
