@@ -75,7 +75,7 @@ public static class OrganizationMapping
             organization.Id,
             NullIfEmpty(organization.DisplayName),
             NullIfEmpty(organization.ExternalId),
-            organization.Metadata is { Count: > 0 } metadata ? metadata : null,
+            MetadataOf(organization),
             NullIfEmpty(organization.RegionCode),
             NullIfEmpty(organization.Slug),
             NullIfEmpty(organization.LogoUrl),
@@ -88,6 +88,15 @@ public static class OrganizationMapping
             ParseTimestamp(organization.CreateTime),
             ParseTimestamp(organization.UpdateTime));
     }
+
+    // A proto3 string map has no null values: a pair answered with one has no value to show, and merged into a metadata
+    // patch it would be written back as a null that Scalekit refuses, failing a patch that never named that key.
+    private static IReadOnlyDictionary<string, string>? MetadataOf(ScalekitOrganization organization) => organization.Metadata switch
+    {
+        null or { Count: 0 } => null,
+        var metadata when !metadata.ContainsValue(null!) => metadata,
+        var metadata => metadata.Where(pair => pair.Value is not null).ToDictionary(StringComparer.Ordinal) is { Count: > 0 } kept ? kept : null,
+    };
 
     /// <summary>RFC 3339 with 0-9 fractional digits (Scalekit sends nanoseconds; .NET keeps 7).</summary>
     public static DateTimeOffset? ParseTimestamp(string? value)

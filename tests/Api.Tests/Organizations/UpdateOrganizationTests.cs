@@ -85,6 +85,21 @@ public sealed class UpdateOrganizationTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task AMetadataKeyScalekitAnswersWithANullValueIsNeitherShownNorWrittenBack()
+    {
+        _api.Fake.AddOrganization(Tokens.OrgA, "Acme", metadata: new() { ["tier"] = "gold", ["ghost"] = null! });
+
+        var updated = await Ok(await Patch("""{"metadata":{"plan":"pro"}}"""));
+
+        Assert.Equal(
+            new Dictionary<string, string> { ["tier"] = "gold", ["plan"] = "pro" },
+            SentPatch().GetProperty("metadata").Deserialize<Dictionary<string, string>>());
+        Assert.Equal(
+            new Dictionary<string, string> { ["tier"] = "gold", ["plan"] = "pro" },
+            updated.GetProperty("metadata").Deserialize<Dictionary<string, string>>());
+    }
+
+    [Fact]
     public async Task NullMetadataRemovesEveryKeyWithoutReadingFirst()
     {
         var updated = await Ok(await Patch("""{"metadata":null}"""));
