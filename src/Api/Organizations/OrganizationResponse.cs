@@ -39,11 +39,15 @@ public static class OrganizationMapping
 
     /// <param name="pageSize">The page size Scalekit was asked for: a longer page is outside its contract, and mapped
     /// it would be passed on many times larger than the answer (a 4 MiB page of bare ids answered 36 MB).</param>
-    public static OrganizationListResponse ToResponse(this ScalekitOrganizationList? list, int pageSize) => list switch
+    /// <param name="pageToken">The page token Scalekit was asked with: a next page that is this same page would keep a
+    /// caller that pages until <c>nextPageToken</c> is null asking for it forever.</param>
+    public static OrganizationListResponse ToResponse(this ScalekitOrganizationList? list, int pageSize, string? pageToken) => list switch
     {
         null => throw new ScalekitContractException("The organization list body is empty."),
         { Organizations.Count: var count } when count > pageSize =>
             throw new ScalekitContractException("The organization list holds more organizations than the page size asked for."),
+        { NextPageToken: { Length: > 0 } next } when next == pageToken =>
+            throw new ScalekitContractException("The organization list's next page is the page asked for."),
         _ => new(
             [.. (list.Organizations ?? []).Select(organization => organization.ToResponse())],
             NullIfEmpty(list.NextPageToken),

@@ -152,7 +152,7 @@ public static class OrganizationsEndpoints
     {
         var page = await scalekit.ListOrganizationsAsync(
             query.EffectivePageSize, query.EffectivePageToken, query.EffectiveExternalId, cancellationToken);
-        return TypedResults.Ok(page.ToResponse(query.EffectivePageSize));
+        return TypedResults.Ok(page.ToResponse(query.EffectivePageSize, query.EffectivePageToken));
     }
 
     public static async Task<Results<Ok<OrganizationResponse>, ProblemHttpResult>> GetCurrentOrganization(

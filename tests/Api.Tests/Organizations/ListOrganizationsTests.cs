@@ -212,4 +212,30 @@ public sealed class ListOrganizationsTests : IClassFixture<ApiFixture>
 
         await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
     }
+
+    [Fact]
+    public async Task APageWhoseNextTokenIsTheTokenThatAskedForItIs502RatherThanAnEndlessLoop()
+    {
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").WithParam("page_token", "p2").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody("""{"organizations":[{"id":"org_2"}],"next_page_token":"p2","prev_page_token":"p1","total_size":3}"""));
+
+        var response = await _platform.GetAsync("/organizations?pageToken=p2");
+
+        await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+        Assert.Equal("p2", LastQuery()["page_token"]);
+    }
+
+    [Fact]
+    public async Task AnEmptyPageWithANextTokenIsPassedOnAsScalekitAnsweredIt()
+    {
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody("""{"organizations":[],"next_page_token":"p2","total_size":3}"""));
+
+        var page = await Body(await _platform.GetAsync("/organizations?pageToken=p1"));
+
+        Assert.Empty(page.GetProperty("organizations").EnumerateArray());
+        Assert.Equal("p2", page.GetProperty("nextPageToken").GetString());
+    }
 }
