@@ -64,7 +64,7 @@ public sealed class RedisIdempotencyStore(RedisConnection redis) : IIdempotencyS
             throw;
         }
 
-        return held.IsNull ? null : JsonSerializer.Deserialize((string)held!, SharedStateJsonContext.Default.IdempotencyRecord);
+        return held.IsNull ? null : Deserialize((string)held!);
     }
 
     public async ValueTask<bool> TryReplaceAsync(string key, string claimId, IdempotencyRecord record, TimeSpan lifetime, CancellationToken cancellationToken) =>
@@ -86,7 +86,7 @@ public sealed class RedisIdempotencyStore(RedisConnection redis) : IIdempotencyS
             throw new IdempotencyStoreUnavailableException(ex);
         }
 
-        return held.IsNull ? null : JsonSerializer.Deserialize((string)held!, SharedStateJsonContext.Default.IdempotencyRecord);
+        return held.IsNull ? null : Deserialize(held!);
     }
 
     // "OOM command not allowed when used memory > 'maxmemory'", refused before the script ran or by its SET.
@@ -114,6 +114,9 @@ public sealed class RedisIdempotencyStore(RedisConnection redis) : IIdempotencyS
 
     private static string Serialize(IdempotencyRecord record) =>
         JsonSerializer.Serialize(record, SharedStateJsonContext.Default.IdempotencyRecord);
+
+    private static IdempotencyRecord? Deserialize(string json) =>
+        JsonSerializer.Deserialize(json, SharedStateJsonContext.Default.IdempotencyRecord);
 
     private static long Milliseconds(TimeSpan lifetime) => Math.Max(1, (long)lifetime.TotalMilliseconds);
 }
