@@ -16,7 +16,7 @@ public sealed partial class AccessAudit(ILogger<AccessAudit> logger, ApiMetrics 
     public AccessDenial? Denied(HttpContext http, AuthorizationFailure? failure)
     {
         var denial = failure?.FailureReasons.OfType<AccessDenial>().FirstOrDefault();
-        Denied(http, denial?.Decision.Code ?? "no_policy", denial?.Policy);
+        Denied(http, denial?.Decision.Code ?? ProblemReasons.NoPolicy.Code, denial?.Policy);
         return denial;
     }
 

@@ -40,7 +40,7 @@ internal sealed class AccessResultHandler(IProblemDetailsService problems, Acces
             ? $"Bearer error=\"insufficient_scope\", scope=\"{string.Join(' ', grants)}\""
             : "Bearer error=\"insufficient_scope\"";
 
-        var problem = ApiProblems.Forbidden(detail, denial?.Decision.Code ?? "no_policy");
+        var problem = ApiProblems.Forbidden(detail, denial?.Decision.Problem ?? ProblemReasons.NoPolicy);
         if (grants.Count > 0)
         {
             problem.Extensions["requiredGrants"] = grants;

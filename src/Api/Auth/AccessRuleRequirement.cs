@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Api.Infrastructure;
 using Microsoft.AspNetCore.Authorization;
 
 namespace Api.Auth;
@@ -109,13 +110,19 @@ public sealed record AccessDecision(bool Allowed, AccessDenialReason Reason, IRe
     public static readonly AccessDecision Allow = new(true, AccessDenialReason.None, [], []);
 
     /// <summary>The reason code used in responses, audit events and metrics.</summary>
-    public string Code => Reason switch
+    public string Code => Problem?.Code ?? Reason switch
     {
-        AccessDenialReason.MissingGrant => "missing_grant",
-        AccessDenialReason.MissingRole => "missing_role",
-        AccessDenialReason.OrganizationMissing => "oid_missing",
         AccessDenialReason.OrganizationMismatch => "org_mismatch",
         _ => "allowed",
+    };
+
+    /// <summary>The reason of the 403 this decision is answered with; none when it is not a 403 (another organization's is a 404).</summary>
+    public ProblemReason? Problem => Reason switch
+    {
+        AccessDenialReason.MissingGrant => ProblemReasons.MissingGrant,
+        AccessDenialReason.MissingRole => ProblemReasons.MissingRole,
+        AccessDenialReason.OrganizationMissing => ProblemReasons.OidMissing,
+        _ => null,
     };
 }
 

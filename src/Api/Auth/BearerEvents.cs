@@ -69,43 +69,43 @@ internal sealed class BearerChallengeWriter(IProblemDetailsService problems, Acc
         if (FindKeysUnavailable(failure) is { } unavailable)
         {
             logger.LogWarning("Answering 503: no Scalekit signing key is loaded yet");
-            audit.Denied(http, "signing_keys_unavailable");
-            http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            audit.Denied(http, ProblemReasons.SigningKeysUnavailable.Code);
             RetryAfter.Set(http.Response, RetryAfter.Seconds(unavailable.RetryAfter));
-            await WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "Service Unavailable",
-                "The signing keys needed to check access tokens could not be loaded from Scalekit. Try again later.", "signing_keys_unavailable");
+            await WriteAsync(http, ProblemReasons.SigningKeysUnavailable, "Service Unavailable",
+                "The signing keys needed to check access tokens could not be loaded from Scalekit. Try again later.");
             return;
         }
 
         if (failure is InvalidCredentialsException invalid)
         {
-            http.Response.StatusCode = StatusCodes.Status400BadRequest;
             http.Response.Headers.WWWAuthenticate = $"Bearer error=\"invalid_request\", error_description=\"{invalid.Description}\"";
-            audit.Denied(http, invalid.Code);
-            await WriteAsync(http, StatusCodes.Status400BadRequest, "Bad Request", invalid.Message, invalid.Code);
+            audit.Denied(http, invalid.Reason.Code);
+            await WriteAsync(http, invalid.Reason, "Bad Request", invalid.Message);
             return;
         }
 
-        http.Response.StatusCode = StatusCodes.Status401Unauthorized;
         if (failure is null)
         {
             // RFC 6750 §3.1: a request without credentials gets a bare challenge.
             http.Response.Headers.WWWAuthenticate = "Bearer";
-            audit.Denied(http, "token_missing");
-            await WriteAsync(http, StatusCodes.Status401Unauthorized, "Unauthorized",
-                "A Scalekit access token is required in the Authorization header (Bearer).", "token_missing");
+            audit.Denied(http, ProblemReasons.TokenMissing.Code);
+            await WriteAsync(http, ProblemReasons.TokenMissing, "Unauthorized",
+                "A Scalekit access token is required in the Authorization header (Bearer).");
             return;
         }
 
         var reason = TokenFailureReason.Of(failure);
         audit.Denied(http, reason.Code);
         http.Response.Headers.WWWAuthenticate = $"Bearer error=\"invalid_token\", error_description=\"{reason.Description}\"";
-        await WriteAsync(http, StatusCodes.Status401Unauthorized, "Unauthorized", reason.Description, reason.Code);
+        await WriteAsync(http, reason.Reason, "Unauthorized", reason.Description);
     }
 
-    private Task WriteAsync(HttpContext http, int status, string title, string detail, string reason) =>
-        problems.WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = ApiProblems.Create(status, title, detail, reason) })
+    private Task WriteAsync(HttpContext http, ProblemReason reason, string title, string detail)
+    {
+        http.Response.StatusCode = reason.Status;
+        return problems.WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = ApiProblems.Create(reason, title, detail) })
             .AsTask();
+    }
 
     private static SigningKeysUnavailableException? FindKeysUnavailable(Exception? failure) => failure switch
     {
@@ -116,40 +116,42 @@ internal sealed class BearerChallengeWriter(IProblemDetailsService problems, Acc
 }
 
 /// <summary>A short, stable reason code for a rejected token (for the response, the audit log and metrics).</summary>
-public sealed record TokenFailureReason(string Code, string Description)
+public sealed record TokenFailureReason(ProblemReason Reason, string Description)
 {
+    public string Code => Reason.Code;
+
     public static TokenFailureReason Of(Exception? failure) => failure switch
     {
         AggregateException { InnerExceptions.Count: > 0 } aggregate => Of(aggregate.InnerExceptions[0]),
-        SecurityTokenExpiredException => new("expired", "The access token expired."),
-        SecurityTokenNotYetValidException => new("not_yet_valid", "The access token is not valid yet."),
-        SecurityTokenNoExpirationException => new("invalid_token", "The access token has no expiry."),
-        SecurityTokenInvalidAudienceException => new("bad_audience", "The access token was issued for another audience."),
-        SecurityTokenInvalidIssuerException => new("bad_issuer", "The access token was issued by another issuer."),
-        KidMissingException => new("kid_missing", "The access token's header has no kid naming the key that signed it."),
-        SecurityTokenSignatureKeyNotFoundException => new("unknown_kid", "The access token was signed with an unknown key."),
-        SecurityTokenInvalidSignatureException => new("bad_signature", "The access token signature is invalid."),
-        SecurityTokenInvalidAlgorithmException => new("bad_algorithm", "The access token must be signed with RS256."),
-        IdTokenRejectedException => new("id_token", "An ID token is not an access token."),
-        TokenTypeRejectedException => new("bad_token_type", "The token's typ header says it is not an access token."),
-        SecurityTokenMalformedException => new("malformed", "The access token is malformed."),
-        _ => new("invalid_token", "The access token is invalid."),
+        SecurityTokenExpiredException => new(ProblemReasons.Expired, "The access token expired."),
+        SecurityTokenNotYetValidException => new(ProblemReasons.NotYetValid, "The access token is not valid yet."),
+        SecurityTokenNoExpirationException => new(ProblemReasons.InvalidToken, "The access token has no expiry."),
+        SecurityTokenInvalidAudienceException => new(ProblemReasons.BadAudience, "The access token was issued for another audience."),
+        SecurityTokenInvalidIssuerException => new(ProblemReasons.BadIssuer, "The access token was issued by another issuer."),
+        KidMissingException => new(ProblemReasons.KidMissing, "The access token's header has no kid naming the key that signed it."),
+        SecurityTokenSignatureKeyNotFoundException => new(ProblemReasons.UnknownKid, "The access token was signed with an unknown key."),
+        SecurityTokenInvalidSignatureException => new(ProblemReasons.BadSignature, "The access token signature is invalid."),
+        SecurityTokenInvalidAlgorithmException => new(ProblemReasons.BadAlgorithm, "The access token must be signed with RS256."),
+        IdTokenRejectedException => new(ProblemReasons.IdToken, "An ID token is not an access token."),
+        TokenTypeRejectedException => new(ProblemReasons.BadTokenType, "The token's typ header says it is not an access token."),
+        SecurityTokenMalformedException => new(ProblemReasons.Malformed, "The access token is malformed."),
+        _ => new(ProblemReasons.InvalidToken, "The access token is invalid."),
     };
 }
 
 /// <summary>
-/// The request's credentials are out of syntax (RFC 6750 §3.1 <c>invalid_request</c>): a reason <paramref name="Code"/>,
-/// a short <paramref name="Description"/> for <c>WWW-Authenticate</c> and the problem's detail as the message.
+/// The request's credentials are out of syntax (RFC 6750 §3.1 <c>invalid_request</c>): a <paramref name="reason"/>,
+/// a short <paramref name="description"/> for <c>WWW-Authenticate</c> and the problem's detail as the message.
 /// </summary>
-public sealed class InvalidCredentialsException(string code, string description, string detail) : Exception(detail)
+public sealed class InvalidCredentialsException(ProblemReason reason, string description, string detail) : Exception(detail)
 {
-    public string Code { get; } = code;
+    public ProblemReason Reason { get; } = reason;
 
     public string Description { get; } = description;
 
-    public static InvalidCredentialsException Repeated() => new("credentials_repeated", "Send one Authorization header.",
+    public static InvalidCredentialsException Repeated() => new(ProblemReasons.CredentialsRepeated, "Send one Authorization header.",
         "The request carries more than one Authorization header; send the access token once.");
 
-    public static InvalidCredentialsException Malformed() => new("credentials_malformed", "Send Bearer, a space and the token.",
+    public static InvalidCredentialsException Malformed() => new(ProblemReasons.CredentialsMalformed, "Send Bearer, a space and the token.",
         "The Authorization header is malformed: send 'Bearer', a space and the access token, with no other whitespace.");
 }

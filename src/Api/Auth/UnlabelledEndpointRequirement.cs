@@ -1,3 +1,4 @@
+using Api.Infrastructure;
 using Microsoft.AspNetCore.Authorization;
 
 namespace Api.Auth;
@@ -15,7 +16,7 @@ internal sealed class UnlabelledEndpointHandler : AuthorizationHandler<Unlabelle
     {
         if ((context.Resource as HttpContext)?.GetEndpoint() is RouteEndpoint)
         {
-            context.Fail(new AuthorizationFailureReason(this, "no_policy"));
+            context.Fail(new AuthorizationFailureReason(this, ProblemReasons.NoPolicy.Code));
         }
         else
         {

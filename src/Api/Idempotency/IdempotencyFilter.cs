@@ -37,16 +37,14 @@ internal sealed class IdempotencyFilter<TBody>(
 
         if (IdempotencyKey.Parse(header) is not { } key)
         {
-            return Problem(StatusCodes.Status400BadRequest, "Bad Request",
-                $"The {IdempotencyKey.HeaderName} header must be one string of 1-{IdempotencyKey.MaxLength} printable ASCII characters (not counting its quotes), e.g. \"8e03978e-40d5-43e8-bc93-6894a57f9324\".",
-                "idempotency_key_malformed");
+            return Problem(ProblemReasons.IdempotencyKeyMalformed, "Bad Request",
+                $"The {IdempotencyKey.HeaderName} header must be one string of 1-{IdempotencyKey.MaxLength} printable ASCII characters (not counting its quotes), e.g. \"8e03978e-40d5-43e8-bc93-6894a57f9324\".");
         }
 
         if (ScalekitClaims.CallerOf(http.User) is not { } caller)
         {
-            return Problem(StatusCodes.Status400BadRequest, "Bad Request",
-                $"An {IdempotencyKey.HeaderName} needs an access token that names its caller (sub).",
-                "idempotency_key_unscoped");
+            return Problem(ProblemReasons.IdempotencyKeyUnscoped, "Bad Request",
+                $"An {IdempotencyKey.HeaderName} needs an access token that names its caller (sub).");
         }
 
         var settings = options.CurrentValue;
@@ -126,9 +124,8 @@ internal sealed class IdempotencyFilter<TBody>(
     {
         if (held.Fingerprint != claim.Fingerprint)
         {
-            return (Problem(StatusCodes.Status422UnprocessableEntity, "Unprocessable Content",
-                $"This {IdempotencyKey.HeaderName} was already used with a different request body. Use a new key for a new request.",
-                "idempotency_key_reused"), claim);
+            return (Problem(ProblemReasons.IdempotencyKeyReused, "Unprocessable Content",
+                $"This {IdempotencyKey.HeaderName} was already used with a different request body. Use a new key for a new request."), claim);
         }
 
         if (held is StoredResponse stored)
@@ -147,9 +144,8 @@ internal sealed class IdempotencyFilter<TBody>(
         }
 
         RetryAfter.Set(http.Response, 1);
-        return (Problem(StatusCodes.Status409Conflict, "Conflict",
-            $"A request with this {IdempotencyKey.HeaderName} is still being processed. Retry after it completes.",
-            "idempotency_key_in_flight"), claim);
+        return (Problem(ProblemReasons.IdempotencyKeyInFlight, "Conflict",
+            $"A request with this {IdempotencyKey.HeaderName} is still being processed. Retry after it completes."), claim);
     }
 
     private async Task<bool> TakeOverAsync(string storeKey, PendingRequest pending, PendingRequest takeover, IdempotencyOptions settings)
@@ -281,6 +277,6 @@ internal sealed class IdempotencyFilter<TBody>(
         }
     }
 
-    private static ProblemHttpResult Problem(int status, string title, string detail, string reason) =>
-        TypedResults.Problem(ApiProblems.Create(status, title, detail, reason));
+    private static ProblemHttpResult Problem(ProblemReason reason, string title, string detail) =>
+        TypedResults.Problem(ApiProblems.Create(reason, title, detail));
 }

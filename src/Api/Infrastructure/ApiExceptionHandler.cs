@@ -79,16 +79,14 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
             // Forgetting a live key would let its retry create again: a new key waits for room instead.
             case IdempotencyStoreFullException full:
                 logger.LogWarning("The in-memory idempotency store is full of live keys; refusing a create with a new key");
-                return (ApiProblems.Create(503, "Service Unavailable",
-                    "This API holds as many Idempotency-Keys as it may keep. Retry later, or send the create without an Idempotency-Key.",
-                    "idempotency_store_full"), RetryAfter.Seconds(full.RetryAfter));
+                return (ApiProblems.Create(ProblemReasons.IdempotencyStoreFull, "Service Unavailable",
+                    "This API holds as many Idempotency-Keys as it may keep. Retry later, or send the create without an Idempotency-Key."), RetryAfter.Seconds(full.RetryAfter));
 
             case OrganizationBusyException busy:
                 logger.LogWarning("A metadata change to {OrganizationId} waited {Waited} for its turn behind other changes; refusing it",
                     busy.OrganizationId, busy.Waited);
-                return (ApiProblems.Create(503, "Service Unavailable",
-                    "Other changes to this organization's metadata are still ahead of this one; it was not applied. Retry later.",
-                    "organization_busy"), 5);
+                return (ApiProblems.Create(ProblemReasons.OrganizationBusy, "Service Unavailable",
+                    "Other changes to this organization's metadata are still ahead of this one; it was not applied. Retry later."), 5);
 
             case OrganizationLockUnavailableException:
                 logger.LogWarning("The shared lock store is unreachable; refusing a metadata change");

@@ -15,19 +15,16 @@ public static class ApiProblems
     public static ProblemDetails Conflict() =>
         Create(StatusCodes.Status409Conflict, "Conflict", "An organization with these values already exists (for example the same externalId).");
 
-    public static ProblemDetails Forbidden(string detail, string reason) =>
-        Create(StatusCodes.Status403Forbidden, "Forbidden", detail, reason);
+    public static ProblemDetails Forbidden(string detail, ProblemReason reason) => Create(reason, "Forbidden", detail);
 
-    /// <param name="reason">A short, stable code clients can branch on (<c>invalid_signature</c>, <c>rate_limited</c>,
-    /// ...), sent as the <c>reason</c> member; none when null.</param>
-    public static ProblemDetails Create(int status, string title, string detail, string? reason = null)
+    public static ProblemDetails Create(int status, string title, string detail) =>
+        new() { Status = status, Title = title, Detail = detail };
+
+    /// <summary>A problem with a <c>reason</c> clients can branch on, at the status that reason comes with (<see cref="ProblemReasons"/>).</summary>
+    public static ProblemDetails Create(ProblemReason reason, string title, string detail)
     {
-        var problem = new ProblemDetails { Status = status, Title = title, Detail = detail };
-        if (reason is not null)
-        {
-            problem.Extensions["reason"] = reason;
-        }
-
+        var problem = Create(reason.Status, title, detail);
+        problem.Extensions["reason"] = reason.Code;
         return problem;
     }
 }

@@ -55,8 +55,8 @@ public static class RateLimiting
         var seconds = RetryAfter.Seconds(retryAfter);
         RetryAfter.Set(http.Response, seconds);
 
-        var problem = ApiProblems.Create(StatusCodes.Status429TooManyRequests, "Too Many Requests",
-            $"This caller's request limit was reached. Try again in {seconds} s.", "rate_limited");
+        var problem = ApiProblems.Create(ProblemReasons.RateLimited, "Too Many Requests",
+            $"This caller's request limit was reached. Try again in {seconds} s.");
         // The framework's defaults link the RFC 9110 statuses; 429 is defined by RFC 6585.
         problem.Type = "https://www.rfc-editor.org/rfc/rfc6585#section-4";
         await http.RequestServices.GetRequiredService<IProblemDetailsService>()

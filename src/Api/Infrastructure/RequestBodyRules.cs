@@ -54,16 +54,15 @@ public static class RequestBodyRules
                 // would otherwise hand the still-coded bytes over as the body.
                 if (HasCodingOtherThan(request.Headers.TransferEncoding, "chunked"))
                 {
-                    return RefuseAsync(context, StatusCodes.Status501NotImplemented, "Not Implemented",
-                        "The request body's Transfer-Encoding is not supported: send it chunked or with a Content-Length.",
-                        "transfer_coding_unsupported");
+                    return RefuseAsync(context, ProblemReasons.TransferCodingUnsupported, "Not Implemented",
+                        "The request body's Transfer-Encoding is not supported: send it chunked or with a Content-Length.");
                 }
 
                 if (HasCodingOtherThan(request.Headers.ContentEncoding, "identity"))
                 {
                     context.Response.Headers.AcceptEncoding = "identity";
                     return RefuseAsync(context, "The request body must not be compressed (Content-Encoding): send it as plain JSON.",
-                        "content_encoding_unsupported");
+                        ProblemReasons.ContentEncodingUnsupported);
                 }
 
                 if (context.GetEndpoint()?.Metadata.GetOrderedMetadata<IAcceptsMetadata>() is { Count: > 0 } accepts
@@ -152,7 +151,7 @@ public static class RequestBodyRules
                 context.Response.Headers["Accept-Patch"] = list;
             }
 
-            return RefuseAsync(context, $"The request body must be one of: {list}.", "media_type_unsupported");
+            return RefuseAsync(context, $"The request body must be one of: {list}.", ProblemReasons.MediaTypeUnsupported);
         }
 
         if (contentType.Charset is { HasValue: true } charset)
@@ -163,7 +162,7 @@ public static class RequestBodyRules
                 || contentType.Parameters.Count(parameter => parameter.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)) > 1)
             {
                 return RefuseAsync(context, "The request body must be UTF-8 JSON: leave out the charset parameter or make it utf-8, named once.",
-                    "charset_unsupported");
+                    ProblemReasons.CharsetUnsupported);
             }
 
             // The framework's reader takes only the bare form; the type is all that is left to say.
@@ -208,13 +207,13 @@ public static class RequestBodyRules
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
-    private static Task RefuseAsync(HttpContext context, string detail, string reason) =>
-        RefuseAsync(context, StatusCodes.Status415UnsupportedMediaType, "Unsupported Media Type", detail, reason);
+    private static Task RefuseAsync(HttpContext context, string detail, ProblemReason reason) =>
+        RefuseAsync(context, reason, "Unsupported Media Type", detail);
 
-    private static Task RefuseAsync(HttpContext context, int status, string title, string detail, string reason)
+    private static Task RefuseAsync(HttpContext context, ProblemReason reason, string title, string detail)
     {
-        context.Response.StatusCode = status;
-        var problem = ApiProblems.Create(status, title, detail, reason);
+        context.Response.StatusCode = reason.Status;
+        var problem = ApiProblems.Create(reason, title, detail);
         return context.RequestServices.GetRequiredService<IProblemDetailsService>()
             .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem })
             .AsTask();
