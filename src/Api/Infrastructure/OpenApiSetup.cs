@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Api.Auth;
 using Api.Organizations;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -25,6 +26,7 @@ public static class OpenApiSetup
             options.AddSchemaTransformer(DescribeRefusedNulls);
             options.AddSchemaTransformer(DescribeFieldLimits);
             options.AddSchemaTransformer(HideRegionCodeOnPatch);
+            options.AddSchemaTransformer(DescribeProblemMembers);
         });
 
     /// <summary><c>/openapi/v1.json</c> for everyone, generated once; the interactive Scalar UI only in Development.</summary>
@@ -216,6 +218,53 @@ public static class OpenApiSetup
             schema.Properties?.Remove("regionCode");
         }
 
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// What every problem body carries, as <see cref="ProblemDetailsSetup"/> and <see cref="ApiProblems"/> write it: the
+    /// generator sees only <see cref="ProblemDetails"/>' own members, each nullable, so a generated client had no
+    /// <c>traceId</c> to quote in a support request and no <c>reason</c> to branch on. The writer leaves out a member
+    /// that is null, so none is ever null on the wire.
+    /// </summary>
+    private static Task DescribeProblemMembers(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (context.JsonPropertyInfo is not null
+            || !typeof(ProblemDetails).IsAssignableFrom(context.JsonTypeInfo.Type)
+            || schema.Properties is not { } properties)
+        {
+            return Task.CompletedTask;
+        }
+
+        foreach (var member in properties.Values.OfType<OpenApiSchema>())
+        {
+            member.Type &= ~JsonSchemaType.Null;
+        }
+
+        if (properties.TryGetValue("type", out var type) && type is OpenApiSchema typeUri)
+        {
+            typeUri.Format = "uri";
+            typeUri.Description = "A URI naming the kind of problem; the same for every problem of one status.";
+        }
+
+        properties["traceId"] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.String,
+            Description = "The request's W3C trace id, as in the API's logs and traces: quote it when reporting a problem.",
+        };
+        properties["reason"] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.String,
+            Description = "A stable code for the cause, when a client can act on it (README, Errors); absent otherwise.",
+            Enum = [.. ProblemReasons.All.Select(reason => (JsonNode)reason.Code)],
+        };
+        properties["requiredGrants"] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Array,
+            Items = new OpenApiSchema { Type = JsonSchemaType.String },
+            Description = "On a 403: the grants (permissions or scopes) any one of which would have allowed the request.",
+        };
+        schema.Required = new HashSet<string>(StringComparer.Ordinal) { "type", "title", "status", "instance", "traceId" };
         return Task.CompletedTask;
     }
 

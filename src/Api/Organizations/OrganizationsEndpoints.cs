@@ -35,7 +35,8 @@ public static class OrganizationsEndpoints
     {
         var group = app.MapGroup("/organizations")
             .WithTags("Organizations")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
+            // Any 400 may name fields: the API's validators do, and so does Scalekit refusing a value (UpstreamValidation).
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)

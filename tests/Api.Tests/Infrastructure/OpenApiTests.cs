@@ -272,6 +272,89 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task EveryProblemTheApiAnswersIsTheProblemSchemaTheDocumentGivesItsStatus()
+    {
+        // A client generated from the document reads problems through its schema: a member the schema lacks (traceId,
+        // reason, requiredGrants) is out of its reach, and one the schema requires but a body lacks breaks it.
+        _api.Fake.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath("/api/v1/organizations/org_502").UsingGet()).AtPriority(1)
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(500));
+        var member = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:read"]));
+        var platform = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:read_all"]));
+        var creator = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
+        var malformedCredentials = new HttpRequestMessage(HttpMethod.Get, "/organizations/current");
+        malformedCredentials.Headers.TryAddWithoutValidation("Authorization", "Bearer a b");
+        var transferCoded = new HttpRequestMessage(HttpMethod.Get, $"/organizations/{Tokens.OrgA}") { Content = new StringContent("{}") };
+        transferCoded.Headers.TryAddWithoutValidation("Transfer-Encoding", "gzip, chunked");
+        var key = Guid.NewGuid().ToString();
+        Task<HttpResponseMessage> CreateWithKey(string name) => creator.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/organizations")
+        {
+            Headers = { { "Idempotency-Key", key } },
+            Content = new StringContent($$"""{"displayName":"{{name}}"}""", System.Text.Encoding.UTF8, "application/json"),
+        });
+        Assert.Equal(HttpStatusCode.Created, (await CreateWithKey("Initech")).StatusCode);
+
+        var answers = new (string Operation, HttpResponseMessage Response)[]
+        {
+            ("get /organizations/{id}", await _api.Client().GetAsync($"/organizations/{Tokens.OrgA}")),
+            ("get /organizations/{id}", await _api.Client("not-a-token").GetAsync($"/organizations/{Tokens.OrgA}")),
+            ("get /organizations", await member.GetAsync("/organizations")),
+            ("get /organizations/{id}", await member.GetAsync($"/organizations/{Tokens.OrgB}")),
+            ("get /organizations", await platform.GetAsync("/organizations?pageSize=0")),
+            ("get /organizations/current", await _api.Client().SendAsync(malformedCredentials)),
+            ("post /organizations", await creator.PostAsync("/organizations", new StringContent("x", System.Text.Encoding.UTF8, "text/plain"))),
+            ("post /organizations", await creator.PostAsync("/organizations", new ByteArrayContent(new byte[70_000]))),
+            ("post /organizations", await CreateWithKey("Globex")),
+            ("get /organizations/{id}", await member.SendAsync(transferCoded)),
+            ("get /organizations/{id}", await platform.GetAsync("/organizations/org_502")),
+        };
+
+        using var document = JsonDocument.Parse(await _api.Client().GetStringAsync("/openapi/v1.json"));
+        var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
+        Assert.Equal(
+            ["400", "401", "403", "404", "413", "415", "422", "501", "502"],
+            answers.Select(answer => ((int)answer.Response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)).Distinct().Order(StringComparer.Ordinal));
+        foreach (var (operation, response) in answers)
+        {
+            var status = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var body = await ProblemAssert.IsProblem(response, response.StatusCode);
+            var (method, path) = (operation.Split(' ')[0], operation.Split(' ')[1]);
+            var reference = document.RootElement.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses").GetProperty(status)
+                .GetProperty("content").GetProperty("application/problem+json").GetProperty("schema").GetProperty("$ref").GetString()!;
+            var schema = schemas.GetProperty(reference.Split('/')[^1]);
+            var properties = schema.GetProperty("properties");
+
+            foreach (var field in body.EnumerateObject())
+            {
+                Assert.True(properties.TryGetProperty(field.Name, out var described), $"{operation} {status}: {field.Name} is not in {reference}");
+                Assert.Contains(JsonTypeOf(field.Value), TypesOf(described));
+                if (described.TryGetProperty("enum", out var values))
+                {
+                    Assert.Contains(field.Value.GetString(), values.EnumerateArray().Select(value => value.GetString()));
+                }
+            }
+
+            foreach (var required in schema.GetProperty("required").EnumerateArray())
+            {
+                Assert.True(body.TryGetProperty(required.GetString()!, out _), $"{operation} {status} lacks {required}: {body}");
+            }
+        }
+
+        static string JsonTypeOf(JsonElement value) => value.ValueKind switch
+        {
+            JsonValueKind.String => "string",
+            JsonValueKind.Number => "integer",
+            JsonValueKind.Array => "array",
+            JsonValueKind.Object => "object",
+            JsonValueKind.True or JsonValueKind.False => "boolean",
+            _ => "null",
+        };
+
+        static string[] TypesOf(JsonElement schema) => schema.GetProperty("type") is { ValueKind: JsonValueKind.Array } types
+            ? [.. types.EnumerateArray().Select(type => type.GetString()!)]
+            : [schema.GetProperty("type").GetString()!];
+    }
+
+    [Fact]
     public async Task TheInteractiveUiIsNotServedOutsideDevelopment()
     {
         var response = await _api.Client().GetAsync("/scalar/");
