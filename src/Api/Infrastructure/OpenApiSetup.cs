@@ -22,6 +22,7 @@ public static class OpenApiSetup
             options.AddDocumentTransformer(DescribeDocument);
             options.AddOperationTransformer<RequiredGrantsTransformer>();
             options.AddOperationTransformer(DescribeListQuery);
+            options.AddOperationTransformer(DescribeResponseHeaders);
             options.AddSchemaTransformer(DescribeMetadataRemoval);
             options.AddSchemaTransformer(DescribeRefusedNulls);
             options.AddSchemaTransformer(DescribeFieldLimits);
@@ -97,6 +98,71 @@ public static class OpenApiSetup
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The response headers a client acts on, which the generator cannot see (they are set by filters, the
+    /// authentication events and the exception handler): where a created organization lives, that a create was
+    /// replayed, what a 401 or 403 challenges, and how long to wait before retrying a 429, a 503 (every one carries it)
+    /// or a 409 for an Idempotency-Key still in flight.
+    /// </summary>
+    private static Task DescribeResponseHeaders(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var idempotent = context.Description.ActionDescriptor.EndpointMetadata.OfType<Idempotency.IdempotentEndpoint>().Any();
+        foreach (var (status, response) in operation.Responses ?? [])
+        {
+            if (response is not OpenApiResponse described)
+            {
+                continue;
+            }
+
+            switch (status)
+            {
+                case "201":
+                    AddHeader(described, "Location", "The new organization's path, `/organizations/{id}`.", JsonSchemaType.String, required: true);
+                    if (idempotent)
+                    {
+                        AddHeader(described, Idempotency.StoredResponseResult.ReplayedHeader,
+                            "`true` when this is the stored response of an earlier request with the same Idempotency-Key; absent otherwise.",
+                            JsonSchemaType.String);
+                    }
+
+                    break;
+                case "401" or "403":
+                    AddHeader(described, "WWW-Authenticate",
+                        "The Bearer challenge (RFC 6750 §3): `Bearer` alone when no token was sent, `error=\"invalid_token\"` with an "
+                            + "`error_description` for a token refused, `error=\"insufficient_scope\"` with the `scope` that would do on a 403.",
+                        JsonSchemaType.String, required: true);
+                    break;
+                case "429" or "503":
+                    AddRetryAfter(described, required: true);
+                    break;
+                case "409" when idempotent:
+                    AddRetryAfter(described, required: false);
+                    break;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static void AddRetryAfter(OpenApiResponse response, bool required)
+    {
+        response.Headers ??= new Dictionary<string, IOpenApiHeader>();
+        response.Headers["Retry-After"] = new OpenApiHeader
+        {
+            Description = required
+                ? "Seconds to wait before retrying."
+                : "Seconds to wait before retrying, when the Idempotency-Key is still in flight (`reason` `idempotency_key_in_flight`).",
+            Required = required,
+            Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = "3600" },
+        };
+    }
+
+    private static void AddHeader(OpenApiResponse response, string name, string description, JsonSchemaType type, bool required = false)
+    {
+        response.Headers ??= new Dictionary<string, IOpenApiHeader>();
+        response.Headers[name] = new OpenApiHeader { Description = description, Required = required, Schema = new OpenApiSchema { Type = type } };
     }
 
     /// <summary>

@@ -355,6 +355,53 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task TheHeadersAClientActsOnAreDeclaredOnTheResponsesThatCarryThem()
+    {
+        // Where a created organization lives, that a create was replayed, what a 401 or 403 challenges, how long to wait
+        // after a 503: a generated client exposes a response header only when the document declares it.
+        _api.Fake.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath("/api/v1/organizations/org_429").UsingGet()).AtPriority(1)
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(429).WithHeader("Retry-After", "3"));
+        var member = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:read"]));
+        var platform = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:read_all"]));
+        var creator = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
+        var key = Guid.NewGuid().ToString();
+        Task<HttpResponseMessage> Create() => creator.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/organizations")
+        {
+            Headers = { { "Idempotency-Key", key } },
+            Content = new StringContent("""{"displayName":"Initech"}""", System.Text.Encoding.UTF8, "application/json"),
+        });
+
+        var answers = new (string Operation, HttpResponseMessage Response, string[] Headers)[]
+        {
+            ("post /organizations", await Create(), ["Location"]),
+            ("post /organizations", await Create(), ["Location", "Idempotent-Replayed"]),
+            ("get /organizations/{id}", await _api.Client().GetAsync($"/organizations/{Tokens.OrgA}"), ["WWW-Authenticate"]),
+            ("get /organizations/{id}", await _api.Client("not-a-token").GetAsync($"/organizations/{Tokens.OrgA}"), ["WWW-Authenticate"]),
+            ("get /organizations", await member.GetAsync("/organizations"), ["WWW-Authenticate"]),
+            ("get /organizations/{id}", await platform.GetAsync("/organizations/org_429"), ["Retry-After"]),
+        };
+
+        using var document = JsonDocument.Parse(await _api.Client().GetStringAsync("/openapi/v1.json"));
+        foreach (var (operation, response, headers) in answers)
+        {
+            var status = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var described = document.RootElement.GetProperty("paths").GetProperty(operation.Split(' ')[1]).GetProperty(operation.Split(' ')[0])
+                .GetProperty("responses").GetProperty(status);
+            foreach (var header in headers)
+            {
+                Assert.True(response.Headers.Contains(header), $"{operation} {status} did not send {header}");
+                Assert.True(described.TryGetProperty("headers", out var declared) && declared.TryGetProperty(header, out _),
+                    $"{operation} {status} sends {header}, which the document does not declare");
+            }
+        }
+
+        var retryAfter = document.RootElement.GetProperty("paths").GetProperty("/organizations/{id}").GetProperty("get")
+            .GetProperty("responses").GetProperty("503").GetProperty("headers").GetProperty("Retry-After");
+        Assert.Equal("integer", retryAfter.GetProperty("schema").GetProperty("type").GetString());
+        Assert.Contains(answers, answer => answer.Response.StatusCode == HttpStatusCode.ServiceUnavailable);
+    }
+
+    [Fact]
     public async Task TheInteractiveUiIsNotServedOutsideDevelopment()
     {
         var response = await _api.Client().GetAsync("/scalar/");
