@@ -24,6 +24,7 @@ builder.Services.AddIdempotency();          // Idempotency-Key on creates: repla
 builder.Services.AddShutdownDeadline();     // creates and metadata changes outlive their caller, not the host's shutdown timeout
 builder.Services.AddApiProblemDetails();    // every error is application/problem+json
 builder.Services.AddServerLimits();         // Kestrel:Limits:* from configuration, checked at startup
+builder.Services.AddApiResponseHeaders();   // no Server header naming the web server
 builder.Services.AddApiHostFiltering();     // AllowedHosts is checked in the pipeline below, not before it
 builder.Services.AddRequestBodyRules();     // a body's media type is judged by the rules below, not by routing
 builder.Services.AddLiteralRoutes();        // /organizations/current is never an {id}: its 405 names its own methods

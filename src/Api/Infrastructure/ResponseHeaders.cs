@@ -1,9 +1,17 @@
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Api.Infrastructure;
 
 public static class ResponseHeaders
 {
+    /// <summary>
+    /// No <c>Server: Kestrel</c> on any answer, Kestrel's own refusals (400, 414, 431) included: it tells a scanner
+    /// which server and framework to try exploits against and tells a caller nothing (OWASP: remove it).
+    /// </summary>
+    public static IServiceCollection AddApiResponseHeaders(this IServiceCollection services) =>
+        services.Configure<KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
+
     /// <summary>
     /// What every answer says to browsers and caches (the OWASP REST security headers that belong to the API rather
     /// than to the TLS terminator): organization data is per tenant and fetched with a token, so no cache keeps it

@@ -63,4 +63,28 @@ public sealed class ResponseHeadersTests : IClassFixture<ApiFixture>
             Assert.False(answer.Content.Headers.NonValidated.Contains("Expires"), $"{answer.StatusCode}: Expires");
         });
     }
+
+    [Fact]
+    public async Task NoAnswerNamesTheWebServer()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA, "Acme");
+        using var factory = new ApiFactory(fake);
+        // Over a real socket: only Kestrel writes the Server header, on the API's answers and on its own refusals.
+        var address = factory.StartOnLoopback();
+        var token = new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]);
+
+        var answers = new[]
+        {
+            await Loopback.SendRawAsync(address,
+                $"GET /organizations/{Tokens.OrgA} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"),
+            await Loopback.SendRawAsync(address, "GET /no-such-route HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+            // Kestrel refuses a malformed request line before the API sees it.
+            await Loopback.SendRawAsync(address, "GET  /organizations HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+        };
+
+        Assert.Equal(["HTTP/1.1 200", "HTTP/1.1 404", "HTTP/1.1 400"], answers.Select(answer => answer[..12]));
+        Assert.All(answers, answer => Assert.DoesNotContain("\r\nServer:", answer[..answer.IndexOf("\r\n\r\n", StringComparison.Ordinal)],
+            StringComparison.OrdinalIgnoreCase));
+    }
 }
