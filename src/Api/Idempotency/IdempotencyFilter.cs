@@ -225,7 +225,7 @@ internal sealed class IdempotencyFilter<TBody>(
     // A key belongs to one caller on one endpoint; hashed, so any store can hold it whatever the caller sent.
     private static string StoreKey(HttpContext http, string caller, string key)
     {
-        var endpoint = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? http.Request.Path.Value;
+        var endpoint = http.StoredRouteTemplateOf() ?? http.Request.Path.Value;
         var text = string.Create(CultureInfo.InvariantCulture, $"{http.Request.Method} {endpoint}\n{caller}\n{key}");
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }

@@ -48,7 +48,8 @@ public static class OrganizationsEndpoints
             .ProducesProblem(StatusCodes.Status502BadGateway)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .ProducesProblem(StatusCodes.Status504GatewayTimeout)
-            .RequireRateLimiting(RateLimitPolicies.PerCaller);
+            .RequireRateLimiting(RateLimitPolicies.PerCaller)
+            .WithoutTrailingSlash();                // the list and create routes are "/organizations", not "/organizations/"
 
         group.MapPost("/", CreateOrganization)
             .RequireAuthorization(Policies.CreateOrganization)
