@@ -9,8 +9,6 @@ namespace Api.Tests.Auth;
 /// <summary>README's policy table is checked against the mapped endpoints and the committed appsettings.json, so it cannot drift.</summary>
 public sealed class PolicyDocumentationTests(ApiFixture api) : IClassFixture<ApiFixture>
 {
-    private static readonly string RepositoryRoot = FindRepositoryRoot();
-
     [Fact]
     public void EveryReadmeRuleIsTheRuleConfiguredInAppsettings()
     {
@@ -85,7 +83,7 @@ public sealed class PolicyDocumentationTests(ApiFixture api) : IClassFixture<Api
 
     private static Dictionary<string, AccessRule> ConfiguredRules()
     {
-        var configuration = new ConfigurationBuilder().AddJsonFile(Path.Combine(RepositoryRoot, "appsettings.json")).Build();
+        var configuration = new ConfigurationBuilder().AddJsonFile(RepositoryFiles.PathOf("appsettings.json")).Build();
         var options = new AccessRulesOptions();
         configuration.GetSection(AccessRulesOptions.SectionName).Bind(options);
         Assert.NotEmpty(options.Policies);
@@ -94,7 +92,7 @@ public sealed class PolicyDocumentationTests(ApiFixture api) : IClassFixture<Api
 
     private static List<(string Endpoint, string Policy, string Rule)> ReadmeRows()
     {
-        var lines = File.ReadAllLines(Path.Combine(RepositoryRoot, "README.md"));
+        var lines = File.ReadAllLines(RepositoryFiles.PathOf("README.md"));
         var section = lines.SkipWhile(line => line != "## Authorization policies").Skip(1).TakeWhile(line => !line.StartsWith("## ", StringComparison.Ordinal));
         var rows = section
             .Where(line => line.StartsWith("| `", StringComparison.Ordinal))
@@ -110,18 +108,5 @@ public sealed class PolicyDocumentationTests(ApiFixture api) : IClassFixture<Api
             .ToList();
         Assert.NotEmpty(rows);
         return rows;
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Api.sln")) && File.Exists(Path.Combine(directory.FullName, "README.md")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root (Api.sln, README.md) was not found above the test output.");
     }
 }

@@ -29,7 +29,7 @@ public sealed class ProblemReasonsDocumentationTests
 
     private static List<(string Code, int Status)> ReadmeRows()
     {
-        var lines = File.ReadAllLines(Path.Combine(RepositoryRoot(), "README.md"));
+        var lines = File.ReadAllLines(RepositoryFiles.PathOf("README.md"));
         var table = lines.SkipWhile(line => line != "| reason | status | when |").Skip(2).TakeWhile(line => line.StartsWith('|'));
         var rows = table
             .Select(line => line.Trim('|').Split('|').Select(cell => cell.Trim()).ToArray())
@@ -37,18 +37,5 @@ public sealed class ProblemReasonsDocumentationTests
             .ToList();
         Assert.NotEmpty(rows);
         return rows;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Api.sln")) && File.Exists(Path.Combine(directory.FullName, "README.md")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root (Api.sln, README.md) was not found above the test output.");
     }
 }
