@@ -10,6 +10,7 @@ using Api.SharedState;
 // loaded; HTTPS endpoints configured under Kestrel:* still work.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.WebHost.UseKestrelHttpsConfiguration();
+builder.Configuration.ReadOnceAtStartup();  // checked at startup: an edited appsettings.json applies at the next start
 
 builder.AddObservability();                 // Serilog from configuration; never logs tokens
 builder.AddScalekit();                      // options, management token, typed client with one resilience pipeline

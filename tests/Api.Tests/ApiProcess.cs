@@ -51,9 +51,9 @@ public sealed class ApiProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts the API in Production against <paramref name="scalekit"/> on a free loopback port;
-    /// <paramref name="extra"/> adds settings or overrides these.
+    /// <paramref name="extra"/> adds settings or overrides these; <paramref name="workingDirectory"/> as for <see cref="Start"/>.
     /// </summary>
-    public static ApiProcess StartAgainst(ScalekitFake scalekit, IReadOnlyDictionary<string, string>? extra = null)
+    public static ApiProcess StartAgainst(ScalekitFake scalekit, IReadOnlyDictionary<string, string>? extra = null, string? workingDirectory = null)
     {
         var environment = new Dictionary<string, string>
         {
@@ -69,7 +69,7 @@ public sealed class ApiProcess : IAsyncDisposable
             environment[key] = value;
         }
 
-        return Start(environment);
+        return Start(environment, workingDirectory);
     }
 
     /// <summary>Waits for Kestrel's "Now listening on" line and answers the address it names.</summary>

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using Api.Auth;
 using Api.Infrastructure;
 using Api.Scalekit;
@@ -401,6 +403,49 @@ public sealed class ConfigurationTests
         Assert.Equal(1, exitCode);
         Assert.Contains("Serilog:MinimumLevel", output);
         Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
+    public async Task AnAppSettingsFileEditedWhileTheProcessRunsChangesNothingUntilItsNextStart()
+    {
+        // The host watched appsettings.json and reloaded it unchecked into the settings read while serving: a JWKS
+        // refresh interval out of range, written while running, answered every valid token 401 until a restart.
+        using var scalekit = new ScalekitFake();
+        scalekit.AddOrganization(Tokens.OrgA, "Steady Co");
+        var workDir = Directory.CreateTempSubdirectory("api-reload-test");
+        try
+        {
+            var settingsFile = Path.Combine(workDir.FullName, "appsettings.json");
+            var settings = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "appsettings.json"));
+            await File.WriteAllTextAsync(settingsFile, settings);
+            // Enough read budget for the requests below.
+            await using var api = ApiProcess.StartAgainst(scalekit, new Dictionary<string, string> { ["RateLimiting__Reads__PermitLimit"] = "100000" }, workDir.FullName);
+            using var http = await api.ClientAsync(new Tokens(scalekit).User(Tokens.OrgA, ["organizations:read"]));
+            using (var before = await http.GetAsync($"/organizations/{Tokens.OrgA}"))
+            {
+                Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+            }
+
+            var edited = settings.Replace("\"JwksAutomaticRefreshInterval\": \"01:00:00\"", "\"JwksAutomaticRefreshInterval\": \"365.00:00:00\"", StringComparison.Ordinal);
+            Assert.NotEqual(settings, edited);
+            await File.WriteAllTextAsync(settingsFile, edited);
+
+            // Not a wait for something to happen but the observation itself: a watched file is reloaded within a few
+            // hundred milliseconds of the edit, and for seconds after it every request is still served as before.
+            var since = Stopwatch.StartNew();
+            while (since.Elapsed < TimeSpan.FromSeconds(3))
+            {
+                using var after = await http.GetAsync($"/organizations/{Tokens.OrgA}");
+                Assert.True(after.StatusCode == HttpStatusCode.OK, $"{since.Elapsed} after the edit: {(int)after.StatusCode} {await after.Content.ReadAsStringAsync()}");
+                await Task.Delay(TimeSpan.FromMilliseconds(20));
+            }
+
+            Assert.DoesNotContain("\"@l\":\"Error\"", api.Output);
+        }
+        finally
+        {
+            workDir.Delete(recursive: true);
+        }
     }
 
     /// <summary>The real process in Production with a complete Scalekit section, changed by <paramref name="changes"/> (null removes a key).</summary>
