@@ -212,6 +212,28 @@ public sealed class ScalekitFake : IDisposable
                 return answer;
             }));
 
+    /// <summary>
+    /// Holds the next organization read until <paramref name="release"/> completes (30 s at most), then answers it with
+    /// the organization as it was when the read arrived; <paramref name="arrived"/> completes when it reaches the fake.
+    /// Later reads are answered at once. Like one reply delayed on the way back.
+    /// </summary>
+    public void HoldNextOrganizationRead(TaskCompletionSource arrived, Task release)
+    {
+        var held = 0;
+        Server.Given(Request.Create().WithPath(new WireMock.Matchers.RegexMatcher("^/api/v1/organizations/[^/]+$")).UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(request =>
+            {
+                var answer = GetOrganization(request);
+                if (Interlocked.Exchange(ref held, 1) == 0)
+                {
+                    arrived.TrySetResult();
+                    release.Wait(TimeSpan.FromSeconds(30));
+                }
+
+                return answer;
+            }));
+    }
+
     private int _organizationReadsArrived;
 
     /// <summary>Organization reads that reached <see cref="HoldOrganizationReads"/>, held ones included (the request log has only answered ones).</summary>

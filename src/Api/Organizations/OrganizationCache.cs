@@ -12,7 +12,7 @@ namespace Api.Organizations;
 /// organization share a single upstream call; failures (404, 5xx, timeouts) are never stored. The key is the
 /// organization id alone, which is safe because authorization runs first (the route id against the token's
 /// <c>oid</c> and grants), and the organization body does not depend on who asks. Handlers that change or delete an
-/// organization call <see cref="InvalidateAsync"/> after Scalekit confirmed the change.
+/// organization call <see cref="InvalidateAsync"/> after Scalekit answered the change (or failed to).
 /// </summary>
 /// <remarks>
 /// Holds one Scalekit client for its lifetime: the client's handlers are never rotated (pooled connections are
@@ -32,6 +32,15 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
     // (they still expire on their own, within one TTL).
     private string _keyPrefix = "organization:0:";
     private int _generation;
+
+    // Every key also carries how often its stripe of organizations changed. Removing an entry alone left a read that
+    // was already on its way to Scalekit when the change landed under the old key: reads arriving after the change
+    // joined it and got the old body (a deleted organization, after its DELETE had answered 204), and it then stored
+    // that body for a whole TTL from when its answer came, however late. A change moves its organization to a new key,
+    // so that read answers only the callers that were waiting for it and stores its body where nobody looks. Striped
+    // rather than per id, so the table never grows; another organization of the same stripe merely misses once.
+    private const int ChangeStripes = 1024;
+    private readonly long[] _changes = new long[ChangeStripes];
 
     public bool Enabled => _ttl > TimeSpan.Zero;
 
@@ -56,9 +65,21 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
         await changes.PublishAsync(id, cancellationToken);
     }
 
-    /// <summary>Drops this replica's copy only (another replica changed the organization).</summary>
-    public ValueTask ForgetLocallyAsync(string id, CancellationToken cancellationToken) =>
-        Enabled ? cache.RemoveAsync(Key(id), cancellationToken) : ValueTask.CompletedTask;
+    /// <summary>
+    /// Drops this replica's copy only (another replica changed the organization), and any read of it still in flight:
+    /// what that read brings back is neither shared with later reads nor kept.
+    /// </summary>
+    public ValueTask ForgetLocallyAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!Enabled)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var previous = Key(id);
+        Interlocked.Increment(ref _changes[StripeOf(id)]);
+        return cache.RemoveAsync(previous, cancellationToken);
+    }
 
     /// <summary>
     /// Drops every copy this replica holds, including those being fetched right now: for when changes made elsewhere
@@ -94,5 +115,8 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
     private static async ValueTask<OrganizationResponse> FetchAsync((string Id, IScalekitApi Scalekit) state, CancellationToken cancellationToken) =>
         (await state.Scalekit.GetOrganizationAsync(state.Id, cancellationToken)).ToResponseFor(state.Id);
 
-    private string Key(string id) => Volatile.Read(ref _keyPrefix) + id;
+    private string Key(string id) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Volatile.Read(ref _keyPrefix)}{Volatile.Read(ref _changes[StripeOf(id)])}:{id}");
+
+    private static int StripeOf(string id) => (int)((uint)StringComparer.Ordinal.GetHashCode(id) % ChangeStripes);
 }
