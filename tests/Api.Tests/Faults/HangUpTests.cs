@@ -1,0 +1,250 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Text.Json;
+using Api.Infrastructure;
+using Api.Tests.Idempotency;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+
+namespace Api.Tests.Faults;
+
+/// <summary>
+/// Callers that hang up mid-request, over a real socket (Kestrel sees the connection close): what they leave behind,
+/// what callers waiting on the same work still get, and how the request is recorded.
+/// </summary>
+public sealed class HangUpTests : IDisposable
+{
+    private readonly ScalekitFake _fake = new();
+    private readonly HangUps _hangUps = new();
+    private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ApiFactory? _factory;
+
+    public void Dispose()
+    {
+        _release.TrySetResult();
+        _factory?.Dispose();
+        _fake.Dispose();
+    }
+
+    private (ApiFactory Factory, Uri Address) Start(Dictionary<string, string?>? extra = null, Action<IServiceCollection>? services = null)
+    {
+        var settings = FaultInjection.ShortTimeouts();
+        foreach (var (key, value) in extra ?? [])
+        {
+            settings[key] = value;
+        }
+
+        _factory = new ApiFactory(_fake, settings, collection =>
+        {
+            collection.AddSingleton<IStartupFilter>(_hangUps);
+            services?.Invoke(collection);
+        });
+        return (_factory, _factory.StartOnLoopback());
+    }
+
+    private static HttpClient Client(Uri address, string token)
+    {
+        var client = new HttpClient { BaseAddress = address };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        return client;
+    }
+
+    [Fact]
+    public async Task TheRetryOfACreateWhoseCallerHungUpReplaysTheWholeOrganization()
+    {
+        var (_, address) = Start();
+        using var client = Client(address, new Tokens(_fake).User(Tokens.OrgA, ["organizations:create"]));
+        var body = new { displayName = "Impatient Ltd", externalId = $"hangup-{Guid.NewGuid():N}" };
+        var key = $"\"{Guid.NewGuid()}\"";
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fake.HoldOrganizationCreates(arrived, _release.Task);
+        using var hangUp = new CancellationTokenSource();
+
+        var first = client.SendAsync(IdempotentCreateTests.Create(body, key), hangUp.Token);
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await hangUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        await _hangUps.Noticed(1);
+        _release.SetResult();
+        HttpResponseMessage retry = null!;
+        await Poll.UntilAsync(async () =>
+        {
+            retry = await client.SendAsync(IdempotentCreateTests.Create(body, key));
+            return retry.StatusCode != HttpStatusCode.Conflict;
+        }, "the abandoned create's answer is stored");
+
+        // The answer was captured after its caller had gone: the replay is the whole organization, not an empty 201.
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal("true", Assert.Single(retry.Headers.GetValues("Idempotent-Replayed")));
+        using var replayed = JsonDocument.Parse(await retry.Content.ReadAsStringAsync());
+        Assert.Equal(body.externalId, replayed.RootElement.GetProperty("externalId").GetString());
+        Assert.Equal(retry.Headers.Location?.ToString(), $"/organizations/{replayed.RootElement.GetProperty("id").GetString()}");
+        Assert.Single(_fake.OrganizationsWithExternalId(body.externalId));
+    }
+
+    [Fact]
+    public async Task ACallerLeavingASharedOrganizationReadDoesNotCancelItForTheOthers()
+    {
+        var joins = new JoinCounter();
+        var (_, address) = Start(new() { ["Caching:OrganizationTtl"] = "00:00:30" }, joins.Decorate);
+        _fake.AddOrganization(Tokens.OrgA, displayName: "Shared");
+        var token = new Tokens(_fake).User(Tokens.OrgA, ["organizations:read"]);
+        using var starter = Client(address, token);
+        using var waiter = Client(address, token);
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fake.HoldNextOrganizationRead(arrived, _release.Task);
+        using var hangUp = new CancellationTokenSource();
+
+        var first = starter.GetAsync($"/organizations/{Tokens.OrgA}", hangUp.Token);
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var second = waiter.GetAsync($"/organizations/{Tokens.OrgA}");
+        await joins.Reached(2);
+        // The caller whose request started the shared Scalekit call goes away.
+        await hangUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        await _hangUps.Noticed(1);
+        _release.SetResult();
+        var answer = await second;
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        using var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync());
+        Assert.Equal("Shared", body.RootElement.GetProperty("displayName").GetString());
+        Assert.Single(_fake.Requests("GET", $"/api/v1/organizations/{Tokens.OrgA}"));
+    }
+
+    [Fact]
+    public async Task ASharedOrganizationReadEveryCallerLeftIsCancelledAndTheNextReadStartsAfresh()
+    {
+        var joins = new JoinCounter();
+        // Timeouts far beyond the wait below: only a cancellation can end the Scalekit call within it.
+        var (factory, address) = Start(new()
+        {
+            ["Caching:OrganizationTtl"] = "00:00:30",
+            ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:25",
+            ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:30",
+            ["Scalekit:Resilience:CircuitBreaker:SamplingDuration"] = "00:01:00",
+        }, joins.Decorate);
+        _fake.AddOrganization(Tokens.OrgA, displayName: "Shared");
+        var token = new Tokens(_fake).User(Tokens.OrgA, ["organizations:read"]);
+        using var one = Client(address, token);
+        using var two = Client(address, token);
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fake.HoldNextOrganizationRead(arrived, _release.Task);
+        using var hangUp = new CancellationTokenSource();
+
+        var first = one.GetAsync($"/organizations/{Tokens.OrgA}", hangUp.Token);
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        using var calls = new MetricCollector<long>(factory.Services.GetRequiredService<IMeterFactory>(), ApiMetrics.MeterName, ApiMetrics.UpstreamCalls);
+        var second = two.GetAsync($"/organizations/{Tokens.OrgA}", hangUp.Token);
+        await joins.Reached(2);
+        await hangUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second);
+        await _hangUps.Noticed(2);
+
+        // Nobody waits for it any more: the Scalekit call is cut short, long before Scalekit answers (never, here) or
+        // the resilience timeouts would end it.
+        await Poll.UntilAsync(() => calls.GetMeasurementSnapshot().Any(m => Equals(m.Tags["outcome"], "timeout")), "the shared call is cancelled",
+            within: TimeSpan.FromSeconds(15));
+        // And it is not left for the next reader to join: that one gets its own call, answered at once.
+        using var three = Client(address, token);
+        var fresh = await three.GetAsync($"/organizations/{Tokens.OrgA}");
+        Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
+        Assert.False(_release.Task.IsCompleted);
+    }
+}
+
+/// <summary>Counts the server noticing callers hang up (their RequestAborted firing).</summary>
+internal sealed class HangUps : IStartupFilter
+{
+    private readonly Lock _gate = new();
+    private readonly List<(int Count, TaskCompletionSource Reached)> _waiters = [];
+    private int _noticed;
+
+    /// <summary>Completes once the server has seen <paramref name="count"/> callers hang up.</summary>
+    public Task Noticed(int count)
+    {
+        lock (_gate)
+        {
+            if (_noticed >= count)
+            {
+                return Task.CompletedTask;
+            }
+
+            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((count, reached));
+            return reached.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.Use((context, following) =>
+        {
+            context.RequestAborted.Register(Notice);
+            return following(context);
+        });
+        next(app);
+    };
+
+    private void Notice()
+    {
+        lock (_gate)
+        {
+            _noticed++;
+            foreach (var waiter in _waiters.Where(waiter => waiter.Count <= _noticed))
+            {
+                waiter.Reached.TrySetResult();
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Wraps the app's HybridCache to tell when a read has joined (or started) the shared fetch of its key: the join is
+/// registered by the time GetOrCreateAsync returns its pending task.
+/// </summary>
+internal sealed class JoinCounter
+{
+    private readonly SemaphoreSlim _joined = new(0);
+
+    public void Decorate(IServiceCollection services)
+    {
+        var original = services.Last(descriptor => descriptor.ServiceType == typeof(HybridCache));
+        services.AddSingleton<HybridCache>(provider => new Joining(
+            (HybridCache)(original.ImplementationInstance
+                ?? original.ImplementationFactory?.Invoke(provider)
+                ?? ActivatorUtilities.CreateInstance(provider, original.ImplementationType!)),
+            _joined));
+    }
+
+    /// <summary>Completes once <paramref name="count"/> reads have joined.</summary>
+    public async Task Reached(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Assert.True(await _joined.WaitAsync(TimeSpan.FromSeconds(10)), $"{count} reads joined");
+        }
+    }
+
+    private sealed class Joining(HybridCache inner, SemaphoreSlim joined) : HybridCache
+    {
+        public override ValueTask<T> GetOrCreateAsync<TState, T>(string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory,
+            HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
+        {
+            var pending = inner.GetOrCreateAsync(key, state, factory, options, tags, cancellationToken);
+            joined.Release();
+            return pending;
+        }
+
+        public override ValueTask SetAsync<T>(string key, T value, HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null,
+            CancellationToken cancellationToken = default) => inner.SetAsync(key, value, options, tags, cancellationToken);
+
+        public override ValueTask RemoveAsync(string key, CancellationToken cancellationToken = default) => inner.RemoveAsync(key, cancellationToken);
+
+        public override ValueTask RemoveByTagAsync(string tag, CancellationToken cancellationToken = default) => inner.RemoveByTagAsync(tag, cancellationToken);
+    }
+}
