@@ -144,6 +144,9 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
             _ when status is >= 200 and < 300 => (BadGateway("Scalekit answered with an unreadable body."), null),
             // Scalekit's field descriptions are passed on, but never one that echoes the management token the call carried.
             HttpStatusCode.BadRequest => (UpstreamValidation.ToProblem(api.Content, api.RequestMessage?.Headers.Authorization?.Parameter), null),
+            // Only a path that names an organization can miss one: a 404 to a create or a list says the route is not
+            // there (an environment URL that is not Scalekit's), which "organization not found" would hide.
+            HttpStatusCode.NotFound when IsCollection(api.Uri) => (BadGateway("Scalekit answered 404 for its organizations collection."), null),
             HttpStatusCode.NotFound => (ApiProblems.OrganizationNotFound(), null),
             HttpStatusCode.Conflict => (ApiProblems.Conflict(), null),
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => (BadGateway("Scalekit refused this API's credentials."), null),
@@ -159,6 +162,9 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
     }
 
     private static ProblemDetails BadGateway(string detail) => ApiProblems.Create(502, "Bad Gateway", detail);
+
+    private static bool IsCollection(Uri? uri) =>
+        uri is not null && uri.AbsolutePath.TrimEnd('/').EndsWith("/api/v1/organizations", StringComparison.Ordinal);
 
     // Log the route shape, not ids or query strings.
     private static string RouteOf(Uri? uri) => uri is null ? "?" : string.Join('/', uri.AbsolutePath.Split('/').Take(4));

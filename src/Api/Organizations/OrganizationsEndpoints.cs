@@ -39,7 +39,6 @@ public static class OrganizationsEndpoints
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound)
             // The body rules run on every request that carries a body, a GET's or a DELETE's too (RequestBodyRules).
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
@@ -68,22 +67,26 @@ public static class OrganizationsEndpoints
         group.MapMethods("/current", Reads, GetCurrentOrganization)
             .RequireAuthorization(Policies.ReadCurrentOrganization)
             .ActsOnCallersOrganization()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("GetCurrentOrganization")
             .WithSummary("Get the organization of the token's oid");
 
         group.MapMethods("/external/{externalId}", Reads, GetOrganizationByExternalId)
             .RequireAuthorization(Policies.ReadOrganizationByExternalId)
             .ActsOnOrganizationFoundByHandler()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("GetOrganizationByExternalId")
             .WithSummary("Get an organization by its external id");
 
         group.MapMethods("/{id}", Reads, GetOrganization)
             .RequireAuthorization(Policies.ReadOrganization)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("GetOrganization")
             .WithSummary("Get an organization by id");
 
         group.MapPatch("/{id}", UpdateOrganization)
             .RequireAuthorization(Policies.UpdateOrganization)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .Accepts<UpdateOrganizationRequest>(MergePatchJson, "application/json")
             .ValidateJsonBody<UpdateOrganizationRequest>()
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -92,17 +95,20 @@ public static class OrganizationsEndpoints
 
         group.MapPatch("/{id}/settings", UpdateOrganizationSettings)
             .RequireAuthorization(Policies.UpdateOrganizationSettings)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ValidateJsonBody<UpdateOrganizationSettingsRequest>()
             .WithName("UpdateOrganizationSettings")
             .WithSummary("Turn an organization's features on or off");
 
         group.MapDelete("/{id}", DeleteOrganization)
             .RequireAuthorization(Policies.DeleteOrganization)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("DeleteOrganization")
             .WithSummary("Delete an organization");
 
         group.MapPost("/{id}/portal-links", CreatePortalLink)
             .RequireAuthorization(Policies.CreatePortalLink)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ValidateJsonBody<PortalLinkRequest>()
             .WithName("CreatePortalLink")
             .WithSummary("Generate a one-time admin-portal link (SSO, directory sync setup)");

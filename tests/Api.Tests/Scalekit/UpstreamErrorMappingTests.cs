@@ -55,6 +55,24 @@ public sealed class UpstreamErrorMappingTests : IClassFixture<ApiFixture>
         Assert.Null(response.Headers.Location);
     }
 
+    [Theory]
+    [InlineData("POST")]
+    [InlineData("GET")]
+    public async Task AScalekit404ToACreateOrAListIsABadGatewayNotAMissingOrganization(string method)
+    {
+        // The collection path names no organization: its 404 means the route is not there (an environment URL that is
+        // not Scalekit's), and "The organization was not found." sent the caller looking for an organization.
+        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingMethod(method)).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(404).WithHeader("Content-Type", "text/html").WithBody("<h1>Not Found</h1>"));
+
+        var response = method == "POST"
+            ? await Platform().PostAsJsonAsync("/organizations", new { displayName = "Initech" })
+            : await Platform().GetAsync("/organizations");
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+        Assert.DoesNotContain("organization was not found", problem.GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task AnUpstream400KeepsKnownFieldViolationsInCamelCase()
     {
