@@ -12,6 +12,15 @@ public static class IdempotencyKey
     public const string HeaderName = "Idempotency-Key";
     public const int MaxLength = 255;
 
+    /// <summary>
+    /// The header's syntax as an ECMA-262 pattern, for the OpenAPI document: a bare key of 1-255 visible ASCII characters
+    /// other than <c>" \ , ;</c>, or 1-255 printable ASCII characters between double quotes with <c>\"</c> and
+    /// <c>\\</c> escaped (a character each). The quoted form is longer than the key, so a <c>maxLength</c> would
+    /// refuse a valid 255-character quoted key. A key of spaces only is refused besides (<see cref="Parse"/>). Ranges are
+    /// written in hex: .NET does not read an escaped character (<c>\-</c>) as a range's end the way ECMA-262 does.
+    /// </summary>
+    public const string Pattern = @"^(?:[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]{1,255}|""(?:[\x20\x21\x23-\x5B\x5D-\x7E]|\\[""\\]){1,255}"")$";
+
     /// <summary>The key, or null when the header is malformed (repeated, blank, too long, or not a valid string).</summary>
     public static string? Parse(StringValues header)
     {

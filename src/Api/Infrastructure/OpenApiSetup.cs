@@ -362,7 +362,7 @@ public static class OpenApiSetup
                     Required = false,
                     Description = "Makes the request safe to retry: the same key and body replay the first response; "
                         + "another body is 422; a key still in flight is 409. Scoped to the caller, kept 24 h by default.",
-                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = Idempotency.IdempotencyKey.MaxLength },
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, Pattern = Idempotency.IdempotencyKey.Pattern },
                 });
             }
 
