@@ -23,6 +23,7 @@ public static class OpenApiSetup
             options.AddOperationTransformer<RequiredGrantsTransformer>();
             options.AddOperationTransformer(DescribeListQuery);
             options.AddOperationTransformer(DescribeResponseHeaders);
+            options.AddOperationTransformer(DescribePathLimits);
             options.AddSchemaTransformer(DescribeMetadataRemoval);
             options.AddSchemaTransformer(DescribeRefusedNulls);
             options.AddSchemaTransformer(DescribeFieldLimits);
@@ -95,6 +96,37 @@ public static class OpenApiSetup
                 Maximum = ListOrganizationsQuery.MaxPageSize.ToString(CultureInfo.InvariantCulture),
                 Default = JsonValue.Create(ListOrganizationsQuery.DefaultPageSize),
             };
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The ids a path may carry: an organization id Scalekit could have issued (any other is 404 without a call to
+    /// Scalekit) and an external id within the create rule's length. A generated client then knows them as it knows
+    /// the body's limits.
+    /// </summary>
+    private static Task DescribePathLimits(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
+        {
+            if (parameter is not { In: ParameterLocation.Path, Schema: OpenApiSchema schema })
+            {
+                continue;
+            }
+
+            switch (parameter.Name)
+            {
+                case "id":
+                    schema.Pattern = OrganizationId.Pattern;
+                    parameter.Description = "The organization's Scalekit id (`org_...`); any other value is 404.";
+                    break;
+                case "externalId":
+                    schema.MinLength = 1;
+                    schema.MaxLength = ExternalIds.MaxLength;
+                    parameter.Description = "The organization's external id, percent-encoded as one path segment (`/` as `%2F`); `.` and `..` cannot be looked up by path: list with `?externalId=` instead.";
+                    break;
+            }
         }
 
         return Task.CompletedTask;

@@ -435,9 +435,35 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
             var response = await creator.SendAsync(request);
 
             var taken = response.StatusCode == HttpStatusCode.Created;
-            Assert.True(taken || response.StatusCode == HttpStatusCode.BadRequest, $"{key}: {(int)response.StatusCode}");
+            Assert.True(taken || response.StatusCode == HttpStatusCode.BadRequest, $"{key}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
             Assert.True(taken == pattern.IsMatch(key), $"{key} ({key.Length} characters): the API {(taken ? "takes" : "refuses")} it, the pattern does not agree");
         }
+    }
+
+    [Fact]
+    public async Task ThePathIdsAreDescribedWithTheLimitsTheApiHolds()
+    {
+        // Any other organization id is 404 without a call to Scalekit; an external id is at most 255 characters.
+        using var document = JsonDocument.Parse(await _api.Client().GetStringAsync("/openapi/v1.json"));
+        var paths = document.RootElement.GetProperty("paths");
+        var ids = paths.EnumerateObject().Where(path => path.Name.Contains("{id}", StringComparison.Ordinal))
+            .SelectMany(path => path.Value.EnumerateObject())
+            .Select(operation => operation.Value.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "id").GetProperty("schema"))
+            .ToList();
+        Assert.Equal(5, ids.Count);
+
+        foreach (var id in ids)
+        {
+            var pattern = new System.Text.RegularExpressions.Regex(id.GetProperty("pattern").GetString()!, System.Text.RegularExpressions.RegexOptions.ECMAScript);
+            foreach (var sample in new[] { Tokens.OrgA, "org_" + new string('a', 28), "org_" + new string('a', 29), "org_", "current", "ORG_1", "org_a.b", "org_a-b_C9" })
+            {
+                Assert.True(OrganizationId.IsWellFormed(sample) == pattern.IsMatch(sample), $"{sample}: the API {(OrganizationId.IsWellFormed(sample) ? "takes" : "refuses")} it");
+            }
+        }
+
+        var externalId = paths.GetProperty("/organizations/external/{externalId}").GetProperty("get").GetProperty("parameters")[0].GetProperty("schema");
+        Assert.Equal(1, externalId.GetProperty("minLength").GetInt32());
+        Assert.Equal(ExternalIds.MaxLength, externalId.GetProperty("maxLength").GetInt32());
     }
 
     [Fact]
