@@ -395,6 +395,21 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Theory]
+    [InlineData("5000000")]
+    [InlineData("thirty")]
+    [InlineData("-5")]
+    public async Task AShutdownTimeoutTheHostCannotUseStopsTheRealProcessNamingTheVariable(string seconds)
+    {
+        // The host took 5000000 (58 days) and then crashed on SIGTERM with a stack trace (exit 134) instead of draining;
+        // it ignored the others, draining for its default 30 s whatever the deployment's grace period was sized for.
+        var (exitCode, output) = await RunApiAsync(Production(new() { ["DOTNET_shutdownTimeoutSeconds"] = seconds }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("DOTNET_shutdownTimeoutSeconds must be a whole number of seconds from 0 to 86400", TheLineNaming(output, "shutdownTimeoutSeconds"));
+        Assert.DoesNotContain("   at ", output);
+    }
+
     [Fact]
     public async Task ALogLevelSerilogCannotReadStopsTheRealProcessNamingTheKeyWithoutAStackTrace()
     {
