@@ -57,8 +57,9 @@ internal sealed class IdempotencyOptionsValidator(IConfiguration configuration) 
         }
 
         // The pipeline's rate limiter comes before both timeouts, and a create does not stop when its caller hangs up:
-        // queued there, it could wait without bound, and be sent after its key's lease ran out.
-        if (scalekit.RateLimiter.DefaultRateLimiterOptions.QueueLimit > 0)
+        // queued there, it could wait without bound, and be sent after its key's lease ran out. (A negative one failed
+        // every Scalekit call with a 500.)
+        if (scalekit.RateLimiter.DefaultRateLimiterOptions.QueueLimit != 0)
         {
             failures.Add($"{ScalekitServiceCollectionExtensions.ResilienceSection}:RateLimiter:DefaultRateLimiterOptions:QueueLimit must be 0: a create queued there waits before its timeouts start, with no bound, so a retry with the same Idempotency-Key could take over while it may still be sent.");
         }

@@ -20,6 +20,7 @@ public static class ScalekitServiceCollectionExtensions
             .ValidateListsAreIndexed("Scalekit:Audiences", "Scalekit:Issuers")
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ScalekitOptions>, ScalekitOptionsValidator>();
+        services.AddSingleton<IValidateOptions<HttpStandardResilienceOptions>, ResilienceLimiterValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IManagementTokenStore>(LocalManagementTokenStore.Instance);
         services.TryAddSingleton<ApiMetrics>();
@@ -153,4 +154,17 @@ public static class ScalekitServiceCollectionExtensions
         // traceparent, never the caller's baggage.
         ActivityHeadersPropagator = TraceContextOnly.Instance,
     };
+}
+
+/// <summary>
+/// The library checks its pipeline's timeouts, retries and breaker, not its concurrency limiter: a
+/// <c>PermitLimit</c> of 0 started, then every Scalekit call failed with a 500 when the pipeline was built. Written as
+/// the library writes its own failures, so <see cref="ScalekitServiceCollectionExtensions.ResilienceFailure"/> names the key.
+/// </summary>
+internal sealed class ResilienceLimiterValidator : IValidateOptions<HttpStandardResilienceOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HttpStandardResilienceOptions options) =>
+        options.RateLimiter.DefaultRateLimiterOptions.PermitLimit < 1
+            ? ValidateOptionsResult.Fail($"The field {name}.RateLimiter.DefaultRateLimiterOptions.PermitLimit must be at least 1 (default 1000): how many calls to Scalekit may be in flight at once.")
+            : ValidateOptionsResult.Success;
 }

@@ -234,6 +234,9 @@ public sealed class ConfigurationTests
     [InlineData("Scalekit__Resilience__AttemptTimeout__Timeout", "00:00:00", "Scalekit:Resilience:AttemptTimeout:Timeout must be between")]
     [InlineData("Scalekit__Resilience__Retry__MaxRetryAttempts", "0", "Scalekit:Resilience:Retry:MaxRetryAttempts must be between")]
     [InlineData("Scalekit__Resilience__CircuitBreaker__SamplingDuration", "00:00:01", "Scalekit:Resilience: The sampling duration")]
+    // The concurrency limiter's options were not checked: these started, then every Scalekit call was a 500.
+    [InlineData("Scalekit__Resilience__RateLimiter__DefaultRateLimiterOptions__PermitLimit", "0", "Scalekit:Resilience:RateLimiter:DefaultRateLimiterOptions:PermitLimit must be at least 1")]
+    [InlineData("Scalekit__Resilience__RateLimiter__DefaultRateLimiterOptions__QueueLimit", "-1", "Scalekit:Resilience:RateLimiter:DefaultRateLimiterOptions:QueueLimit must be 0")]
     public async Task AResilienceSettingOutOfRangeStopsTheRealProcessNamingTheKeyOnce(string key, string value, string failure)
     {
         var (exitCode, output) = await RunApiAsync(Production(new() { [key] = value }));
