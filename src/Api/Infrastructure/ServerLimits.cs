@@ -39,16 +39,32 @@ public static partial class ServerLimits
     }
 
     /// <summary>
-    /// Throws the mistakes in <c>Kestrel:Limits</c> as a validation failure, which <see cref="StartupChecks"/> reports.
-    /// Not an options check run on start: the server, and its options, are built with the host, before any such check.
+    /// Throws the mistakes in <c>Kestrel:Limits</c>, and in the endpoints' <c>Protocols</c>, as a validation failure,
+    /// which <see cref="StartupChecks"/> reports. Not an options check run on start: the server, and its options, are
+    /// built with the host, before any such check.
     /// </summary>
     public static void Verify(IConfiguration configuration)
     {
-        if (Failures(configuration.GetSection(SectionName)) is { Count: > 0 } failures)
+        List<string> failures = [.. Failures(configuration.GetSection(SectionName)), .. ProtocolFailures(configuration)];
+        if (failures.Count > 0)
         {
             throw new OptionsValidationException(SectionName, typeof(KestrelServerLimits), failures);
         }
     }
+
+    private const HttpProtocols AnyProtocols = HttpProtocols.Http1 | HttpProtocols.Http2 | HttpProtocols.Http3;
+
+    // Kestrel parses Protocols itself and ignores a value it cannot read, silently: the endpoint then spoke its
+    // defaults (no cleartext HTTP/2, for one).
+    private static IEnumerable<string> ProtocolFailures(IConfiguration configuration) =>
+        configuration.GetSection("Kestrel:Endpoints").GetChildren().Select(endpoint => endpoint.GetSection("Protocols"))
+            .Prepend(configuration.GetSection("Kestrel:EndpointDefaults:Protocols"))
+            .Where(protocols => protocols.Value is { Length: > 0 } value && !IsProtocols(value))
+            .Select(protocols => $"{protocols.Path} must be one of Http1, Http2, Http1AndHttp2 (the default), Http3 or Http1AndHttp2AndHttp3.");
+
+    private static bool IsProtocols(string value) =>
+        Enum.TryParse<HttpProtocols>(value, ignoreCase: true, out var protocols)
+        && protocols != HttpProtocols.None && (protocols & ~AnyProtocols) == 0;
 
     /// <summary>One line per key of <paramref name="section"/> that Kestrel would not take, naming the key.</summary>
     public static IReadOnlyList<string> Failures(IConfigurationSection section)

@@ -399,6 +399,23 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("Kestrel__EndpointDefaults__Protocols", "Kestrel:EndpointDefaults:Protocols")]
+    [InlineData("Kestrel__Endpoints__Http__Protocols", "Kestrel:Endpoints:Http:Protocols")]
+    public async Task AnHttpProtocolKestrelCannotReadStopsTheRealProcessNamingTheKey(string variable, string key)
+    {
+        // Kestrel ignored it, silently: the endpoints spoke their default protocols instead (no h2c, for one).
+        var (exitCode, output) = await RunApiAsync(Production(new()
+        {
+            ["Kestrel__Endpoints__Http__Url"] = "http://127.0.0.1:0",
+            [variable] = "Http2Only",
+        }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"{key} must be one of Http1, Http2, Http1AndHttp2", TheLineNaming(output, key));
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Theory]
     [InlineData("5000000")]
     [InlineData("thirty")]
     [InlineData("-5")]
