@@ -89,7 +89,8 @@ internal sealed class ScalekitReadinessCheck(SigningKeyStore keys, ManagementTok
         {
             // A token endpoint that hangs must not hold the probe past its own timeout (3 s in the Kubernetes example):
             // a probe that times out fails, and the outage would take every replica out after all.
-            await tokens.GetTokenAsync(cancellationToken).AsTask().WaitAsync(TokenWait, time, cancellationToken);
+            // A wait given up on leaves the fetch running, and its failure then unobserved.
+            await tokens.GetTokenAsync(cancellationToken).AsTask().ObserveFailure().WaitAsync(TokenWait, time, cancellationToken);
         }
         catch (TimeoutException)
         {

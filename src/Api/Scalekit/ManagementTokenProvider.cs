@@ -97,11 +97,12 @@ public sealed class ManagementTokenProvider(
                 return current.Value;
             }
 
-            // One request for everybody; it is not tied to the first caller's cancellation. A fetch that completed
+            // One request for everybody; it is not tied to the first caller's cancellation, so it may fail after every
+            // caller has hung up (its failure is remembered in _failed, not left unobserved). A fetch that completed
             // synchronously ran its cleanup before it was stored here: never reuse a finished one.
             if (_inFlight is null || _inFlight.IsCompleted)
             {
-                _inFlight = FetchAndStoreAsync(coolingUntil);
+                _inFlight = FetchAndStoreAsync(coolingUntil).ObserveFailure();
             }
 
             fetch = _inFlight;

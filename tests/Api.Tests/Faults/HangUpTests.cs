@@ -2,12 +2,15 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
 using Api.Infrastructure;
+using Api.Scalekit;
 using Api.Tests.Idempotency;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
 
 namespace Api.Tests.Faults;
 
@@ -64,7 +67,7 @@ public sealed class HangUpTests : IDisposable
         using var hangUp = new CancellationTokenSource();
 
         var first = client.SendAsync(IdempotentCreateTests.Create(body, key), hangUp.Token);
-        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await hangUp.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
         await _hangUps.Noticed(1);
@@ -99,7 +102,7 @@ public sealed class HangUpTests : IDisposable
         using var hangUp = new CancellationTokenSource();
 
         var first = starter.GetAsync($"/organizations/{Tokens.OrgA}", hangUp.Token);
-        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var second = waiter.GetAsync($"/organizations/{Tokens.OrgA}");
         await joins.Reached(2);
         // The caller whose request started the shared Scalekit call goes away.
@@ -136,7 +139,7 @@ public sealed class HangUpTests : IDisposable
         using var hangUp = new CancellationTokenSource();
 
         var first = one.GetAsync($"/organizations/{Tokens.OrgA}", hangUp.Token);
-        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
         using var calls = new MetricCollector<long>(factory.Services.GetRequiredService<IMeterFactory>(), ApiMetrics.MeterName, ApiMetrics.UpstreamCalls);
         var second = two.GetAsync($"/organizations/{Tokens.OrgA}", hangUp.Token);
         await joins.Reached(2);
@@ -154,6 +157,72 @@ public sealed class HangUpTests : IDisposable
         var fresh = await three.GetAsync($"/organizations/{Tokens.OrgA}");
         Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
         Assert.False(_release.Task.IsCompleted);
+    }
+    [Theory]
+    [InlineData("a caller hangs up")]
+    [InlineData("the readiness probe stops waiting")]
+    public async Task AManagementTokenFetchNobodyWaitsForAnyMoreFailsWithoutAnUnobservedException(string leaving)
+    {
+        // A status no other test's token endpoint answers, so only this test's failure is looked for.
+        const string failure = "The Scalekit token endpoint answered 599.";
+        var unobserved = 0;
+        void Watch(object? sender, UnobservedTaskExceptionEventArgs args)
+        {
+            if (args.Exception.Flatten().InnerExceptions.Any(ex => ex is ManagementTokenException { Message: failure }))
+            {
+                Interlocked.Increment(ref unobserved);
+            }
+        }
+
+        var (factory, address) = Start();
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(_ =>
+            {
+                arrived.TrySetResult();
+                _release.Task.Wait(TimeSpan.FromSeconds(30));
+                return ScalekitFake.Json(599, new { error = "server_error" });
+            }));
+        _fake.AddOrganization(Tokens.OrgA);
+        using var client = Client(address, new Tokens(_fake).User(Tokens.OrgA, ["organizations:read"]));
+        using var hangUp = new CancellationTokenSource();
+        TaskScheduler.UnobservedTaskException += Watch;
+        try
+        {
+            if (leaving == "a caller hangs up")
+            {
+                var first = client.GetAsync($"/organizations/{Tokens.OrgA}", hangUp.Token);
+                await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+                await hangUp.CancelAsync();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+                await _hangUps.Noticed(1);
+            }
+            else
+            {
+                // The probe waits 2 s for a token, then answers Degraded and leaves the fetch running.
+                var ready = await client.GetAsync("/health/ready");
+                Assert.Contains("not answering", await ready.Content.ReadAsStringAsync());
+            }
+
+            // The fetch goes on for whoever asks next; nobody does before it fails.
+            _release.SetResult();
+            var tokens = factory.Services.GetRequiredService<ManagementTokenProvider>();
+            await Poll.UntilAsync(() => tokens.LastFetchFailed, "the abandoned fetch fails");
+
+            // A failed task nobody observed reports itself when it is collected.
+            for (var i = 0; i < 20 && Volatile.Read(ref unobserved) == 0; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                await Task.Yield();
+            }
+        }
+        finally
+        {
+            TaskScheduler.UnobservedTaskException -= Watch;
+        }
+
+        Assert.Equal(0, Volatile.Read(ref unobserved));
     }
 }
 
@@ -176,7 +245,7 @@ internal sealed class HangUps : IStartupFilter
 
             var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Add((count, reached));
-            return reached.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            return reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
         }
     }
 
@@ -226,7 +295,7 @@ internal sealed class JoinCounter
     {
         for (var i = 0; i < count; i++)
         {
-            Assert.True(await _joined.WaitAsync(TimeSpan.FromSeconds(10)), $"{count} reads joined");
+            Assert.True(await _joined.WaitAsync(TimeSpan.FromSeconds(30)), $"{count} reads joined");
         }
     }
 
