@@ -238,3 +238,44 @@ public sealed class ValidatedTokenCacheTests
         Assert.Equal(0, lookups.Hits + lookups.Misses);
     }
 }
+
+/// <summary>The validated-token cache at its bound, under many distinct callers at once.</summary>
+public sealed class ValidatedTokenCacheEvictionTests
+{
+    [Fact]
+    public async Task ManyDistinctTokensAtOnceAgainstAFullCacheEachActAsTheirOwnCaller()
+    {
+        using var fake = new ScalekitFake();
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Caching:ValidatedTokenMaxEntries"] = "4" });
+        var tokens = new Tokens(fake);
+        var callers = Enumerable.Range(0, 48).Select(i => $"org_evict{i:D3}").ToList();
+        callers.ForEach(id => fake.AddOrganization(id, displayName: $"Name of {id}"));
+        var minted = callers.Select(id => (Organization: id, Token: tokens.User(id, ["organizations:read"]))).ToList();
+        var client = factory.CreateClient();
+        using var lookups = new TokenCacheLookups(factory.Services);
+
+        // Three rounds, all callers at once each: entries are added, refused at the bound and compacted away while
+        // other callers look theirs up.
+        for (var round = 0; round < 3; round++)
+        {
+            var answers = await Task.WhenAll(minted.Select(async caller =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/organizations/current");
+                request.Headers.Authorization = new("Bearer", caller.Token);
+                using var response = await client.SendAsync(request);
+                return (caller.Organization, response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+            }));
+
+            Assert.All(answers, answer =>
+            {
+                Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+                using var body = System.Text.Json.JsonDocument.Parse(answer.Body);
+                Assert.Equal(answer.Organization, body.RootElement.GetProperty("id").GetString());
+                Assert.Equal($"Name of {answer.Organization}", body.RootElement.GetProperty("displayName").GetString());
+            });
+        }
+
+        // The bound was reached: callers kept missing the cache, and were still each answered as themselves.
+        Assert.True(lookups.Misses > minted.Count, $"{lookups.Misses} misses");
+    }
+}
