@@ -86,6 +86,7 @@ public sealed class HangUpTests : IDisposable
         Assert.Equal(body.externalId, replayed.RootElement.GetProperty("externalId").GetString());
         Assert.Equal(retry.Headers.Location?.ToString(), $"/organizations/{replayed.RootElement.GetProperty("id").GetString()}");
         Assert.Single(_fake.OrganizationsWithExternalId(body.externalId));
+        await AssertHangUpsLoggedQuietly(expected: 1);
     }
 
     [Fact]
@@ -116,6 +117,22 @@ public sealed class HangUpTests : IDisposable
         using var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync());
         Assert.Equal("Shared", body.RootElement.GetProperty("displayName").GetString());
         Assert.Single(_fake.Requests("GET", $"/api/v1/organizations/{Tokens.OrgA}"));
+        await AssertHangUpsLoggedQuietly(expected: 1);
+    }
+
+    // A hang-up is the caller's doing: its request is recorded as 499 at Information, with no error event or stack
+    // trace anywhere.
+    private async Task AssertHangUpsLoggedQuietly(int expected)
+    {
+        static bool HungUp(Serilog.Events.LogEvent e) =>
+            e.MessageTemplate.Text.StartsWith("HTTP ", StringComparison.Ordinal) && e.Properties["StatusCode"].ToString() == "499";
+        // The request event is written once the abandoned request has unwound.
+        await Poll.UntilAsync(() => _factory!.Logs.Events.Count(HungUp) >= expected, "the hung-up request is logged");
+        var events = _factory!.Logs.Events;
+        Assert.DoesNotContain(events, e => e.Level >= Serilog.Events.LogEventLevel.Error || (e.Exception is not null && e.Level >= Serilog.Events.LogEventLevel.Warning));
+        var hungUp = events.Where(HungUp).ToList();
+        Assert.Equal(expected, hungUp.Count);
+        Assert.All(hungUp, e => Assert.Equal(Serilog.Events.LogEventLevel.Information, e.Level));
     }
 
     [Fact]
