@@ -7,9 +7,11 @@ public sealed class RenamedRulesFixture() : ApiFixture(new Dictionary<string, st
 {
     ["Authorization:Policies:UpdateOrganization:AnyOf:0:Roles:0"] = "org_owner",
     ["Authorization:Policies:ListOrganizations:AnyOf:0:Grants:0"] = "platform:orgs.list",
+    // A second role on the settings rule's first alternative: admin AND billing_admin.
+    ["Authorization:Policies:UpdateOrganizationSettings:AnyOf:0:Roles:1"] = "billing_admin",
 });
 
-/// <summary>Operators rename permissions and roles in configuration; no code change is needed.</summary>
+/// <summary>Operators rename permissions and roles, or add some, in configuration; no code change is needed.</summary>
 public sealed class RenamedRulesTests : IClassFixture<RenamedRulesFixture>
 {
     private readonly RenamedRulesFixture _api;
@@ -45,4 +47,26 @@ public sealed class RenamedRulesTests : IClassFixture<RenamedRulesFixture>
         var problem = await ProblemAssert.IsProblem(original, HttpStatusCode.Forbidden);
         Assert.Equal(["platform:orgs.list"], problem.GetProperty("requiredGrants").EnumerateArray().Select(g => g.GetString()));
     }
+
+    [Fact]
+    public async Task AnAlternativeNamingSeveralRolesNeedsEveryOneOfThem()
+    {
+        var both = await ChangeSettings(_api.Tokens.User(Tokens.OrgA, roles: ["admin", "billing_admin"]));
+        var firstOnly = await ChangeSettings(_api.Tokens.User(Tokens.OrgA, roles: ["admin"]));
+        var secondOnly = await ChangeSettings(_api.Tokens.User(Tokens.OrgA, roles: ["billing_admin"]));
+
+        Assert.Equal(HttpStatusCode.OK, both.StatusCode);
+        var withoutSecond = await ProblemAssert.IsProblem(firstOnly, HttpStatusCode.Forbidden);
+        Assert.Equal("missing_role", withoutSecond.GetProperty("reason").GetString());
+        Assert.Contains("'billing_admin'", withoutSecond.GetProperty("detail").GetString());
+        Assert.DoesNotContain("'admin'", withoutSecond.GetProperty("detail").GetString());
+        var withoutFirst = await ProblemAssert.IsProblem(secondOnly, HttpStatusCode.Forbidden);
+        Assert.Equal("missing_role", withoutFirst.GetProperty("reason").GetString());
+        Assert.Contains("'admin'", withoutFirst.GetProperty("detail").GetString());
+        Assert.Single(_api.Fake.Requests("PATCH", "/api/v1"));
+    }
+
+    private Task<HttpResponseMessage> ChangeSettings(string token) =>
+        _api.Client(token).PatchAsync($"/organizations/{Tokens.OrgA}/settings",
+            new StringContent("""{"features":[{"name":"sso","enabled":true}]}""", Encoding.UTF8, "application/json"));
 }
