@@ -53,6 +53,21 @@ public sealed class RateLimitingTests : IClassFixture<RateLimitingTests.Fixture>
         Assert.Equal(2, _api.Fake.Requests("POST", "/api/v1/organizations").Count);
     }
 
+    // The fixture's window is an hour: the refused caller is told to wait for that window's budget to come back, not
+    // for the default minute's (a window the limiter ignored would answer 60 s or less and refill early).
+    [Fact]
+    public async Task RetryAfterFollowsTheConfiguredWindow()
+    {
+        var client = User();
+        await Create(client);
+        await Create(client);
+
+        var refused = await Create(client);
+
+        await ProblemAssert.IsProblem(refused, (HttpStatusCode)429);
+        Assert.InRange(refused.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 61, 3600);
+    }
+
     [Fact]
     public async Task TokensWithoutSubSpendTheirApplicationsBudgetNotOneSharedByEveryApplication()
     {
