@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Api.Scalekit;
+using Microsoft.Extensions.DependencyInjection;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
@@ -195,6 +196,38 @@ public sealed class SigningKeyTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+
+    // No token with an unknown kid need ever come: the background refresh (Scalekit:JwksAutomaticRefreshInterval) alone
+    // makes a key Scalekit retired from its JWKS stop verifying tokens, the cached validations included.
+    [Fact]
+    public async Task AKeyRetiredFromTheJwksStopsVerifyingOnceTheAutomaticRefreshIntervalHasPassed()
+    {
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        var clock = new ShiftedClock();
+        // No refetch cooldown: a background fetch that fails (a JWKS answer slower than its 5 s timeout) is simply tried
+        // again by the next request, rather than holding the old keys for 30 s.
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?>
+        {
+            ["Scalekit:JwksAutomaticRefreshInterval"] = "01:00:00",
+            ["Scalekit:JwksRefreshCooldown"] = "00:00:00",
+        }, services => services.AddSingleton<TimeProvider>(clock));
+        var client = Reader(factory, fake);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        var fetches = fake.JwksFetches;
+
+        fake.RotateKey();
+        fake.Keys.RemoveAt(0);
+        clock.Offset = TimeSpan.FromMinutes(59);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        Assert.Equal(fetches, fake.JwksFetches);
+
+        clock.Offset = TimeSpan.FromMinutes(61);
+        await client.GetAsync($"/organizations/{Tokens.OrgA}");
+        await Poll.UntilAsync(() => fake.JwksFetches > fetches, "the keys were refetched once the interval had passed");
+        await Poll.UntilAsync(async () => (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode == HttpStatusCode.Unauthorized,
+            "the retired key stopped verifying");
     }
 
     // A host whose keys are loaded (one authenticated 200 done), with a refetch cooldown of zero.
