@@ -13,9 +13,9 @@ internal static class TokenSegment
     private const int MaxStackBytes = 1024;
 
     /// <summary>
-    /// Fills <paramref name="values"/> with the string members named by <paramref name="names"/> (same positions);
-    /// members of another type and all others are skipped. False when the segment is not a base64url JSON object
-    /// (strings that are not UTF-8 included).
+    /// Fills <paramref name="values"/> with the string members named by <paramref name="names"/> (same positions, at
+    /// most 64 names); members of another type and all others are skipped. False when the segment is not a base64url
+    /// JSON object (strings that are not UTF-8 included) or names one of <paramref name="names"/> twice.
     /// </summary>
     public static bool TryReadStrings(ReadOnlySpan<char> segment, ReadOnlySpan<string> names, Span<string?> values) =>
         TryRead(segment, names, values, []);
@@ -91,12 +91,26 @@ internal static class TokenSegment
                 return false;
             }
 
+            var seen = 0UL;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var slot = names.Length - 1;
                 while (slot >= 0 && !reader.ValueTextEquals(names[slot]))
                 {
                     slot--;
+                }
+
+                // A wanted member named twice has no one value (RFC 7519 4, RFC 7515 4): the segment is unreadable
+                // here, and the full parse refuses it as malformed. Taking the last copy answered a header whose
+                // second kid was unknown as unknown_kid, and put a rejected token's second "sub" in the audit line.
+                if (slot >= 0 && (seen & (1UL << slot)) != 0)
+                {
+                    return false;
+                }
+
+                if (slot >= 0)
+                {
+                    seen |= 1UL << slot;
                 }
 
                 reader.Read();

@@ -110,6 +110,7 @@ public sealed class AuditTrailTests
     [InlineData("eyJhbGciOiJSUzI1NiJ9.!!!.c2ln")]                                // payload not base64url
     [InlineData("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOnsibmVzdGVkIjoidXNyXzEifSwib2lkIjo0Mn0.c2ln")] // {"sub":{"nested":"usr_1"},"oid":42}
     [InlineData("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c3Jf_yIsIm9pZCI6Im9yZ18xMDAifQ.c2ln")]     // {"sub":"usr_\xFF","oid":"org_100"}, not UTF-8
+    [InlineData("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c3JfMSIsIm9pZCI6Im9yZ18xMDAiLCJzdWIiOiJ1c3JfMiJ9.c2ln")] // {"sub":"usr_1","oid":"org_100","sub":"usr_2"}: the line named usr_2
     public async Task AnUnreadableTokenIsAuditedWithoutClaims(string token)
     {
         using var fixture = new ApiFixture();

@@ -301,6 +301,8 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
         { "exp", "", $",\"exp\":{DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 7200}" },
         { "nested", "", ",\"meta\":{\"plan\":\"a\",\"plan\":\"b\"}" },
         { "header kid", ",\"kid\":\"{kid}\"", "" },
+        // The header's quick read took the second kid, and a kid the JWKS lacks was answered unknown_kid.
+        { "header kid, the second unknown", ",\"kid\":\"snk_not_published\"", "" },
         { "header alg", ",\"alg\":\"RS256\"", "" },
     };
 
