@@ -20,8 +20,19 @@ public static class HostFiltering
             services.Remove(filter);
         }
 
+        services.AddOptions<HostFilteringOptions>()
+            .Validate(options => options.AllowedHosts.All(IsHostPattern), AllowedHostsFailure)
+            .ValidateOnStart();
         return services.PostConfigure<HostFilteringOptions>(options => options.IncludeFailureMessage = false);
     }
+
+    internal const string AllowedHostsFailure =
+        "AllowedHosts must be host names separated by ';' without spaces (e.g. api.acme.com;*.acme.com), or * for any host.";
+
+    // The host splits AllowedHosts on ';' and compares each part as written: "api.acme.com; localhost" refused every
+    // request for localhost, and " " (or a value with a stray newline) refused every request, health probes included,
+    // while the API started and looked healthy to itself.
+    private static bool IsHostPattern(string entry) => entry.Length > 0 && !entry.Any(char.IsWhiteSpace);
 
     /// <summary>Refuses a host not in <c>AllowedHosts</c> with a bodiless 400, which the status code pages describe.</summary>
     public static IApplicationBuilder UseApiHostFiltering(this IApplicationBuilder app) =>

@@ -430,6 +430,21 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Theory]
+    [InlineData(" ")]
+    [InlineData("api.acme.com; localhost")]
+    [InlineData("api.acme.com\n")]
+    public async Task AllowedHostsWithSpacesStopTheRealProcessNamingTheKey(string hosts)
+    {
+        // The host compares each ';'-separated part as written: these started and looked healthy to themselves, then
+        // refused every request (or every request for localhost) with 400, Kubernetes' probes included.
+        var (exitCode, output) = await RunApiAsync(Production(new() { ["AllowedHosts"] = hosts }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(HostFiltering.AllowedHostsFailure, TheLineNaming(output, "AllowedHosts"));
+        Assert.DoesNotContain("   at ", output);
+    }
+
     [Fact]
     public async Task ALogLevelSerilogCannotReadStopsTheRealProcessNamingTheKeyWithoutAStackTrace()
     {

@@ -47,21 +47,25 @@ public sealed class ProblemDetailsTests : IClassFixture<ApiFixture>
     {
         using var fake = new ScalekitFake();
         fake.AddOrganization(Tokens.OrgA, "Acme");
-        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["AllowedHosts"] = "api.example.com" });
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["AllowedHosts"] = "api.example.com;*.internal.example" });
         using var client = factory.CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
         var elsewhere = new HttpRequestMessage(HttpMethod.Get, $"/organizations/{Tokens.OrgA}") { Headers = { Host = "evil.example" } };
         var allowed = new HttpRequestMessage(HttpMethod.Get, $"/organizations/{Tokens.OrgA}") { Headers = { Host = "api.example.com" } };
+        var wildcard = new HttpRequestMessage(HttpMethod.Get, $"/organizations/{Tokens.OrgA}") { Headers = { Host = "eu.internal.example" } };
 
         var refused = await client.SendAsync(elsewhere);
         var answered = await client.SendAsync(allowed);
+        var answeredByPattern = await client.SendAsync(wildcard);
 
         var problem = await ProblemAssert.IsProblem(refused, HttpStatusCode.BadRequest);
         Assert.Equal("The request's Host is not one this API answers.", problem.GetProperty("detail").GetString());
         Assert.True(refused.Headers.CacheControl?.NoStore);
         Assert.Equal("nosniff", Assert.Single(refused.Headers.GetValues("X-Content-Type-Options")));
         Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
-        Assert.Single(fake.Requests("GET", $"/api/v1/organizations/{Tokens.OrgA}"));
+        Assert.Equal(HttpStatusCode.OK, answeredByPattern.StatusCode);
+        // One Scalekit call per allowed request; the refused one never reached it.
+        Assert.Equal(2, fake.Requests("GET", $"/api/v1/organizations/{Tokens.OrgA}").Count);
     }
 
     [Fact]
