@@ -178,23 +178,20 @@ public static class OpenApiSetup
         return Task.CompletedTask;
     }
 
-    private static void AddRetryAfter(OpenApiResponse response, bool required)
-    {
-        response.Headers ??= new Dictionary<string, IOpenApiHeader>();
-        response.Headers["Retry-After"] = new OpenApiHeader
-        {
-            Description = required
+    private static void AddRetryAfter(OpenApiResponse response, bool required) =>
+        AddHeader(response, "Retry-After",
+            required
                 ? "Seconds to wait before retrying."
                 : "Seconds to wait before retrying, when the Idempotency-Key is still in flight (`reason` `idempotency_key_in_flight`).",
-            Required = required,
-            Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = "3600" },
-        };
-    }
+            new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "1", Maximum = "3600" }, required);
 
-    private static void AddHeader(OpenApiResponse response, string name, string description, JsonSchemaType type, bool required = false)
+    private static void AddHeader(OpenApiResponse response, string name, string description, JsonSchemaType type, bool required = false) =>
+        AddHeader(response, name, description, new OpenApiSchema { Type = type }, required);
+
+    private static void AddHeader(OpenApiResponse response, string name, string description, OpenApiSchema schema, bool required)
     {
         response.Headers ??= new Dictionary<string, IOpenApiHeader>();
-        response.Headers[name] = new OpenApiHeader { Description = description, Required = required, Schema = new OpenApiSchema { Type = type } };
+        response.Headers[name] = new OpenApiHeader { Description = description, Required = required, Schema = schema };
     }
 
     /// <summary>

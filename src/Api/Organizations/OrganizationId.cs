@@ -10,15 +10,15 @@ public static class OrganizationId
     private static readonly SearchValues<char> IdCharacters =
         SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
 
+    /// <summary><see cref="IsWellFormed"/> as an ECMA-262 pattern, for the OpenAPI document.</summary>
+    public const string Pattern = "^org_[A-Za-z0-9_-]{1,28}$";
+
     /// <summary>
     /// Whether <paramref name="id"/> can be a Scalekit organization id: "org_" and more of [A-Za-z0-9_-], 32 at most.
     /// Anything else is answered 404 without a management call: the words beside <c>{id}</c> in this API's paths
     /// ("current", "external") would otherwise reach Scalekit as ids under <c>/organizations/current/settings</c> or
     /// <c>PATCH /organizations/external</c>, with a token allowed to write any organization.
     /// </summary>
-    /// <summary><see cref="IsWellFormed"/> as an ECMA-262 pattern, for the OpenAPI document.</summary>
-    public const string Pattern = "^org_[A-Za-z0-9_-]{1,28}$";
-
     public static bool IsWellFormed(string? id) =>
         id is { Length: > 4 and <= 32 } && id.StartsWith(Prefix, StringComparison.Ordinal)
         && !id.AsSpan(Prefix.Length).ContainsAnyExcept(IdCharacters);
