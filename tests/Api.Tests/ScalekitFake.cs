@@ -87,6 +87,15 @@ public sealed class ScalekitFake : IDisposable
     public void ResetRequests() => Server.ResetLogEntries();
 
     /// <summary>
+    /// Scalekit revokes <paramref name="managementToken"/> (e.g. <c>mgmt-1</c>): organization reads carrying it get 401;
+    /// a freshly issued token is still accepted.
+    /// </summary>
+    public void RevokeManagementToken(string managementToken) =>
+        Server.Given(Request.Create().WithPath("/api/v1/organizations/*").UsingGet()
+                .WithHeader("Authorization", $"Bearer {managementToken}")).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(401).WithBody("""{"code":16,"message":"token expired"}"""));
+
+    /// <summary>
     /// Breaks the TCP connection of the next request to <paramref name="method"/> <paramref name="path"/> (whose body
     /// contains <paramref name="bodyContains"/>, if given), which WireMock's own faults cannot do: before Scalekit sees
     /// the request, or after it acted on it (the answer is lost).

@@ -43,9 +43,7 @@ public sealed class ManagementTokenTests
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
 
         // Scalekit revokes mgmt-1: from now on only a freshly issued token is accepted.
-        fixture.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations/*").UsingGet()
-                .WithHeader("Authorization", "Bearer mgmt-1")).AtPriority(1)
-            .RespondWith(Response.Create().WithStatusCode(401).WithBody("""{"code":16,"message":"token expired"}"""));
+        fixture.Fake.RevokeManagementToken("mgmt-1");
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => client.GetAsync($"/organizations/{Tokens.OrgA}")));
 
