@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import random
+import re
 import signal
 import socket
 import statistics
@@ -335,18 +336,26 @@ def main():
     parser.add_argument("--scenarios", default="1,2,3,4,5,6,7", help="comma-separated subset to run (1 is always run: it is the baseline)")
     parser.add_argument("--api-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for every API instance, e.g. DOTNET_gcServer=0")
+    parser.add_argument("--profile", type=int, metavar="SCENARIO",
+                        help="instead of the table: one run of this scenario (after a warm-up, 60 s by default) under perf, "
+                             "and where its server's CPU went, by kernel, native runtime and managed assembly")
     options = parser.parse_args()
     rounds = options.rounds or (1 if options.quick else 5)
     duration = options.duration or (3 if options.quick else 10)
-    warmup = options.warmup if options.warmup is not None else (1 if options.quick else 10)
+    # A profile wants the steady state: under load the tiered JIT takes 20-60 s to finish the hot path.
+    warmup = options.warmup if options.warmup is not None else (1 if options.quick else 60 if options.profile else 10)
     distinct = options.distinct_tokens or (200 if options.quick else 2000)
     api_env = dict(item.split("=", 1) for item in options.api_env)
+    if options.profile is not None and options.profile not in range(1, 8):
+        parser.error("--profile takes a scenario number, 1 to 7")
 
     os.makedirs(LOGS, exist_ok=True)
     open(PIDS_FILE, "w").close()
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
+        if options.profile is not None:
+            return profile(options.profile, duration, warmup, distinct, options.connections, options.threads, api_env)
         only = {1} | {int(x) for x in options.scenarios.split(",")}
         report = run(rounds, duration, warmup, distinct, options.connections, options.threads, api_env, options.quick, only)
     finally:
@@ -360,9 +369,11 @@ def main():
     return 0
 
 
-def run(rounds, duration, warmup, distinct, connections, threads, api_env, quick, only):
+def start_scenarios(distinct, api_env, emulator_env=None):
+    """Starts the emulator and the three API instances; returns the upstream port, the scenarios, the instances and
+    each instance's time to its first authenticated 200."""
     upstream_port = free_port()
-    emulator = start("emulator", ["dotnet", EMULATOR_DLL, "--port", str(upstream_port)])
+    emulator = start("emulator", ["dotnet", EMULATOR_DLL, "--port", str(upstream_port)], env=emulator_env)
     wait_until(lambda: emulator.poll() is None and upstream_stats(upstream_port) is not None, 60, "the emulator")
     management = http_json("POST", f"http://127.0.0.1:{upstream_port}/oauth/token", {
         "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}, form=True)["access_token"]
@@ -406,6 +417,11 @@ def run(rounds, duration, warmup, distinct, connections, threads, api_env, quick
         {"id": 7, "name": "API floor: GET /health/live", "server": instances["api-cache-off"], "script": plain,
          "url": api("api-cache-off", "/health/live")},
     ]
+    return upstream_port, scenarios, instances, startup
+
+
+def run(rounds, duration, warmup, distinct, connections, threads, api_env, quick, only):
+    upstream_port, scenarios, instances, startup = start_scenarios(distinct, api_env)
     scenarios = [scenario for scenario in scenarios if scenario["id"] in only]
 
     print(f"bench: startup to first authenticated 200: " + ", ".join(f"{k} {v:.2f} s" for k, v in startup.items()), flush=True)
@@ -433,6 +449,85 @@ def run(rounds, duration, warmup, distinct, connections, threads, api_env, quick
             f"{name} {'n/a' if heaps[-1] is None else f'{heaps[-1]:.2f} MB'}" for name, heaps in live_heaps.items()), flush=True)
 
     return summarize(scenarios, runs, startup, live_heaps, rounds, duration, warmup, connections, threads, distinct, api_env, quick)
+
+
+# ---------------------------------------------------------------- --profile
+
+# perf names JIT-compiled methods from the runtime's /tmp/perf-<pid>.map; with W^X on, that code runs from a
+# double-mapped memfd that perf cannot match to the map, so profile runs turn it off (it costs a few percent either way).
+PERF_ENV = {"DOTNET_PerfMapEnabled": "1", "DOTNET_EnableWriteXorExecute": "0"}
+
+
+def profile(scenario_id, duration, warmup, distinct, connections, threads, api_env):
+    upstream_port, scenarios, _, _ = start_scenarios(distinct, {**api_env, **PERF_ENV}, emulator_env=PERF_ENV)
+    scenario = next(s for s in scenarios if s["id"] == scenario_id)
+    print(f"bench: warm-up {scenario['id']} {scenario['name']} ({warmup} s)", flush=True)
+    run_wrk(scenario["url"], scenario["script"], scenario.get("headers", []), warmup, connections, threads)
+
+    data = os.path.join(LOGS, f"perf-{scenario_id}.data")
+    # Bounded by its own `sleep`; samples the server process only (all its threads), user and kernel time.
+    recorder = subprocess.Popen(["perf", "record", "-F", "999", "-p", str(scenario["server"].pid), "-o", data, "--",
+                                 "sleep", str(duration)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    recorder.bench_name = "perf"
+    STARTED.append(recorder)
+    result = measure(scenario, duration, connections, threads, upstream_port)
+    _, errors = recorder.communicate(timeout=60)
+    STARTED.remove(recorder)
+    if recorder.returncode != 0:
+        raise SystemExit(f"bench: perf record failed (exit {recorder.returncode}):\n{errors}")
+    shares, methods = perf_shares(data)
+
+    lines = [f"({scenario['id']}) {scenario['name']}: {result['rps']:.0f} req/s, p99 {result['p99_ms']:.1f} ms, "
+             f"{result['cpu_s_per_1k']:.3f} CPU-seconds per 1000 requests (server pid {scenario['server'].pid}, "
+             f"DOTNET_EnableWriteXorExecute=0)",
+             "", "where the server's CPU went (perf samples, self time):"]
+    groups = {"kernel (sockets, scheduling)": 0.0, "runtime: libcoreclr.so (GC, thread pool, stubs)": 0.0,
+              "JIT compiler: libclrjit.so": 0.0, "libc and other native code": 0.0, "managed code": 0.0,
+              "  of which this API's own assembly (Api)": 0.0}
+    for name, share in shares.items():
+        group = ("kernel (sockets, scheduling)" if name == "kernel" else "managed code" if name.startswith("managed ")
+                 else "runtime: libcoreclr.so (GC, thread pool, stubs)" if name == "libcoreclr.so"
+                 else "JIT compiler: libclrjit.so" if name == "libclrjit.so" else "libc and other native code")
+        groups[group] += share
+    groups["  of which this API's own assembly (Api)"] = shares.get("managed Api", 0.0)
+    lines += [f"  {share:6.1%}  {name}" for name, share in groups.items()]
+    lines += ["", "by module (managed code by assembly), 1 % and up:"]
+    lines += [f"  {share:6.1%}  {name}" for name, share in sorted(shares.items(), key=lambda kv: -kv[1]) if share >= 0.01]
+    lines += ["", "hottest managed methods:"]
+    lines += [f"  {share:6.1%}  {name[:160]}" for name, share in methods[:15]]
+    text = "\n".join(lines)
+    print("\n" + text)
+    path = os.path.join(LOGS, f"profile-{scenario_id}.txt")
+    with open(path, "w") as f:
+        f.write(text + "\n")
+    print(f"\nsaved: {os.path.relpath(path, ROOT)} and {os.path.relpath(data, ROOT)} (perf report -i ... for more)")
+    return 0
+
+
+def perf_shares(data):
+    """Self-time shares from a perf recording: by module, with JIT-compiled code split by its assembly."""
+    # Sample counts, not perf's rounded percentages: thousands of 0.01 % lines would add up to more than 100 %.
+    report = subprocess.run(["perf", "report", "-i", data, "--no-children", "-n", "--sort", "dso,sym", "--stdio",
+                             "-g", "none"], capture_output=True, text=True, timeout=300).stdout
+    counts, method_counts = {}, {}
+    for line in report.splitlines():
+        # "    12.34%   1263  libcoreclr.so   [.] symbol"  or  "  0.72%  74  [JIT] tid 2070   [.] instance void [Api] Api.X::Y()"
+        match = re.match(r"\s*[\d.]+%\s+(\d+)\s+(.+?)\s+\[(.)\]\s+(.*)$", line)
+        if not match:
+            continue
+        samples, module, symbol = int(match.group(1)), match.group(2).strip(), match.group(4).strip()
+        if module.startswith("[JIT]") or module.startswith("memfd:"):
+            assembly = re.search(r"\[([A-Za-z][\w.]*)\]", symbol)
+            module = "managed " + (assembly.group(1) if assembly else "(stubs and unnamed code)")
+            method_counts[symbol] = method_counts.get(symbol, 0) + samples
+        elif module == "[kernel.kallsyms]":
+            module = "kernel"
+        counts[module] = counts.get(module, 0) + samples
+    total = max(1, sum(counts.values()))
+    shares = {module: n / total for module, n in counts.items()}
+    methods = {symbol: n / total for symbol, n in method_counts.items()}
+    return shares, sorted(methods.items(), key=lambda kv: -kv[1])
 
 
 def median(values):

@@ -3,6 +3,7 @@
 # them with wrk in interleaved rounds, prints one table and writes bench/results/<time>.json.
 #   bench/run.sh            10 s warm-up, then 5 interleaved rounds x 10 s per scenario (about 9 minutes)
 #   bench/run.sh --quick    1 round x 3 s: checks the harness, not the numbers
+#   bench/run.sh --profile 2   one run of scenario 2 under perf: where the server's CPU goes, by module
 #   bench/run.sh --help     all options (rounds, duration, connections, extra API environment)
 # Everything it starts is stopped when it ends, fails or is interrupted.
 set -euo pipefail
@@ -16,6 +17,13 @@ if ! need wrk || ! need python3; then
 fi
 
 case "${1:-}" in -h|--help) exec python3 bench/bench.py --help ;; esac
+case " $* " in
+  *" --profile"*)
+    if ! need perf; then
+      echo "bench: installing perf from Debian's packages"
+      apt-get update -qq && apt-get install -y -qq linux-perf >/dev/null
+    fi ;;
+esac
 
 # The leak check reads each API instance's live heap after a full GC between rounds.
 if [ ! -x bench/.tools/dotnet-gcdump ]; then
