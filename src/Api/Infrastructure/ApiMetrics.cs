@@ -36,7 +36,7 @@ public sealed class ApiMetrics
     public void AccessDenied(string reason, string policy) =>
         _accessDenials.Add(1, new("reason", reason), new("policy", policy));
 
-    /// <param name="outcome">success, redirect, client_error, server_error, timeout, network_error or invalid_response (an answer refused while read, e.g. too large).</param>
+    /// <param name="outcome">success, redirect, client_error, server_error, timeout (the resilience pipeline's), cancelled (nobody waited for the answer any more), network_error or invalid_response (an answer refused while read, e.g. too large).</param>
     public void UpstreamCalled(string method, string route, string outcome, int? statusCode)
     {
         var tags = new TagList { { "method", method }, { "route", route }, { "outcome", outcome } };

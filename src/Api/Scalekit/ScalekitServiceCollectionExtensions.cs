@@ -26,6 +26,7 @@ public static class ScalekitServiceCollectionExtensions
         services.TryAddSingleton<ApiMetrics>();
         services.AddSingleton<ManagementTokenProvider>();
         services.AddSingleton<UpstreamHealth>();
+        services.AddTransient<CallerCancellationHandler>();
         services.AddTransient<ManagementTokenHandler>();
         services.AddTransient<UpstreamCallMetricsHandler>();
         services.AddTransient<ResponseBufferingHandler>();
@@ -45,6 +46,8 @@ public static class ScalekitServiceCollectionExtensions
             // failures are logged once, where they are mapped (ApiExceptionHandler).
             .RemoveAllLoggers();
 
+        // Outside the pipeline, where the caller's own token is still told apart from the pipeline's timeouts.
+        api.AddHttpMessageHandler<CallerCancellationHandler>();
         // Exactly one pipeline: stacked handlers would multiply retries.
         api.AddStandardResilienceHandler()
             .Configure(BindResilience)

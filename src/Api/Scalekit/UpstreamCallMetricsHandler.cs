@@ -47,9 +47,11 @@ public sealed class UpstreamCallMetricsHandler(ApiMetrics metrics, UpstreamHealt
         }
         catch (OperationCanceledException)
         {
-            // An attempt or total timeout of the resilience pipeline (or the caller leaving) cut the call short.
+            // An attempt or total timeout of the resilience pipeline cut the call short, or nobody waits for its answer
+            // any more (the caller hung up, every reader of a shared read left, or the shutdown deadline passed): that
+            // says nothing about Scalekit.
             // Readiness hears of the pipeline's own timeouts from the pipeline (ReportToReadiness), not of hang-ups.
-            metrics.UpstreamCalled(method, route, "timeout", null);
+            metrics.UpstreamCalled(method, route, CallerCancellationHandler.CallerLeft(request) ? "cancelled" : "timeout", null);
             throw;
         }
         catch (HttpRequestException)

@@ -166,9 +166,10 @@ public sealed class HangUpTests : IDisposable
         await _hangUps.Noticed(2);
 
         // Nobody waits for it any more: the Scalekit call is cut short, long before Scalekit answers (never, here) or
-        // the resilience timeouts would end it.
-        await Poll.UntilAsync(() => calls.GetMeasurementSnapshot().Any(m => Equals(m.Tags["outcome"], "timeout")), "the shared call is cancelled",
+        // the resilience timeouts would end it; and it is counted as cancelled, not as a Scalekit timeout.
+        await Poll.UntilAsync(() => calls.GetMeasurementSnapshot().Any(m => Equals(m.Tags["outcome"], "cancelled")), "the shared call is cancelled",
             within: TimeSpan.FromSeconds(15));
+        Assert.DoesNotContain(calls.GetMeasurementSnapshot(), m => Equals(m.Tags["outcome"], "timeout"));
         // And it is not left for the next reader to join: that one gets its own call, answered at once.
         using var three = Client(address, token);
         var fresh = await three.GetAsync($"/organizations/{Tokens.OrgA}");

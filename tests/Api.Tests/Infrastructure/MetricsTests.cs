@@ -64,6 +64,28 @@ public sealed class MetricsTests
         Assert.DoesNotContain(calls.GetMeasurementSnapshot(), m => m.Tags["route"]?.ToString()?.Contains("org_", StringComparison.Ordinal) == true);
     }
 
+    [Fact]
+    public async Task AScalekitCallThePipelineTimesOutIsCountedAsATimeout()
+    {
+        using var fixture = new Faults.ShortTimeoutFixture();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fixture.Fake.HangGets("/api/v1/organizations/org_hung", release.Task);
+        using var calls = Collect(fixture.Factory, ApiMetrics.UpstreamCalls);
+        var client = fixture.Client(fixture.Tokens.Machine(Tokens.OrgA, ["organizations:read_all"]));
+        try
+        {
+            await ProblemAssert.IsProblem(await client.GetAsync("/organizations/org_hung"), HttpStatusCode.GatewayTimeout);
+        }
+        finally
+        {
+            release.SetResult();
+        }
+
+        // Every attempt the pipeline cut short is a timeout: its caller was still waiting, so none is "cancelled".
+        Assert.True(Count(calls, ("route", "/api/v1/organizations/{id}"), ("outcome", "timeout")) >= 1);
+        Assert.Equal(Count(calls), Count(calls, ("outcome", "timeout")));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
