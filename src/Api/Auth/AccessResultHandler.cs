@@ -27,6 +27,12 @@ internal sealed class AccessResultHandler(IProblemDetailsService problems, Acces
         }
 
         var denial = audit.Denied(context, authorizeResult.AuthorizationFailure);
+        // The caller left while its token was checked (waiting on a shared JWKS refetch): nobody is there to answer.
+        if (HangUps.RecordIfGone(context))
+        {
+            return;
+        }
+
         if (denial?.Decision.Reason == AccessDenialReason.OrganizationMismatch)
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;

@@ -100,8 +100,15 @@ internal sealed class BearerChallengeWriter(IProblemDetailsService problems, Acc
         await WriteAsync(http, reason.Reason, "Unauthorized", reason.Description);
     }
 
+    // Audited first: the token was judged whether or not its caller stayed for the answer (it may have left while
+    // the token waited on a JWKS refetch shared with other callers).
     private Task WriteAsync(HttpContext http, ProblemReason reason, string title, string detail)
     {
+        if (HangUps.RecordIfGone(http))
+        {
+            return Task.CompletedTask;
+        }
+
         http.Response.StatusCode = reason.Status;
         return problems.WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = ApiProblems.Create(reason, title, detail) })
             .AsTask();

@@ -120,6 +120,51 @@ public sealed class HangUpTests : IDisposable
         await AssertHangUpsLoggedQuietly(expected: 1);
     }
 
+    [Theory]
+    [InlineData("a kid the JWKS lacks", HttpStatusCode.Unauthorized)]
+    [InlineData("a rotated key, without the grant", HttpStatusCode.Forbidden)]
+    public async Task ACallerWhoHangsUpWhileItsTokenWaitsOnAKeyRefetchIsLoggedAsAHangUp(string signedWith, HttpStatusCode answer)
+    {
+        var (_, address) = Start(new(ApiFactory.NoJwksCooldown));
+        _fake.AddOrganization(Tokens.OrgA);
+        var tokens = new Tokens(_fake);
+        // The keys are loaded: only the token's kid, new to this API, sends its request to the refetch.
+        using (var known = Client(address, tokens.User(Tokens.OrgA, ["organizations:read"])))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await known.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        }
+
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fake.Server.Given(Request.Create().WithPath("/keys").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(_ =>
+            {
+                arrived.TrySetResult();
+                _release.Task.Wait(TimeSpan.FromSeconds(30));
+                return ScalekitFake.Json(200, new { keys = _fake.Keys.Select(k => k.ToJwk()).ToArray() });
+            }));
+        var key = signedWith == "a kid the JWKS lacks" ? new TestKey("kid-stranger") : _fake.RotateKey();
+        var token = tokens.Sign(tokens.BaseClaims("usr_newcomer", Tokens.OrgA), key);
+        using var leaving = Client(address, token);
+        using var staying = Client(address, token);
+        using var hangUp = new CancellationTokenSource();
+
+        var first = leaving.GetAsync($"/organizations/{Tokens.OrgA}", hangUp.Token);
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // The caller goes away while its token waits on the refetch, which goes on (for any other caller) regardless.
+        await hangUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        await _hangUps.Noticed(1);
+        _release.SetResult();
+        var second = await staying.GetAsync($"/organizations/{Tokens.OrgA}");
+
+        // A caller still there gets its answer, as before.
+        await ProblemAssert.IsProblem(second, answer);
+        // The one who left is recorded as a hang-up, like any other, not as an answer nobody received.
+        await AssertHangUpsLoggedQuietly(expected: 1);
+        Assert.Single(_factory!.Logs.Events, e => e.MessageTemplate.Text.StartsWith("HTTP ", StringComparison.Ordinal)
+            && e.Properties["StatusCode"].ToString() == ((int)answer).ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     // A hang-up is the caller's doing: its request is recorded as 499 at Information, with no error event or stack
     // trace anywhere.
     private async Task AssertHangUpsLoggedQuietly(int expected)
