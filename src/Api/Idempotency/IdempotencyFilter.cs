@@ -24,6 +24,7 @@ internal sealed class IdempotencyFilter<TBody>(
     IOptionsMonitor<IdempotencyOptions> options,
     IOptions<JsonOptions> json,
     TimeProvider time,
+    Serilog.IDiagnosticContext diagnostics,
     ILogger<IdempotencyFilter<TBody>> logger) : IEndpointFilter
     where TBody : class
 {
@@ -98,7 +99,12 @@ internal sealed class IdempotencyFilter<TBody>(
         {
             try
             {
-                await store.TryReplaceAsync(storeKey, claim.ClaimId, response, settings.KeyLifetime, CancellationToken.None);
+                // On the request event: a caller who hung up is logged 499, yet what was done is kept for its retry
+                // (an organization was created), which the event must not hide.
+                if (await store.TryReplaceAsync(storeKey, claim.ClaimId, response, settings.KeyLifetime, CancellationToken.None))
+                {
+                    diagnostics.Set(StoredForReplay, response.StatusCode);
+                }
             }
             catch (IdempotencyStoreUnavailableException)
             {
@@ -276,6 +282,9 @@ internal sealed class IdempotencyFilter<TBody>(
                 break;
         }
     }
+
+    // The request event's property naming the status stored for the key's retries.
+    private const string StoredForReplay = "StoredForReplay";
 
     private static ProblemHttpResult Problem(ProblemReason reason, string title, string detail) =>
         TypedResults.Problem(ApiProblems.Create(reason, title, detail));

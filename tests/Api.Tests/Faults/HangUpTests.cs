@@ -87,6 +87,12 @@ public sealed class HangUpTests : IDisposable
         Assert.Equal(retry.Headers.Location?.ToString(), $"/organizations/{replayed.RootElement.GetProperty("id").GetString()}");
         Assert.Single(_fake.OrganizationsWithExternalId(body.externalId));
         await AssertHangUpsLoggedQuietly(expected: 1);
+        // The hang-up's event says the organization was created all the same: its 201 was stored for the retry. The
+        // retry's event answered from the store, storing nothing.
+        var requests = _factory!.Logs.Events.Where(e => e.MessageTemplate.Text.StartsWith("HTTP ", StringComparison.Ordinal)).ToList();
+        var hungUp = Assert.Single(requests, e => e.Properties["StatusCode"].ToString() == "499");
+        Assert.Equal("201", hungUp.Properties["StoredForReplay"].ToString());
+        Assert.All(requests.Where(e => e != hungUp), e => Assert.False(e.Properties.ContainsKey("StoredForReplay")));
     }
 
     [Fact]
