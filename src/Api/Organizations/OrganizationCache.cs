@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using Api.Infrastructure;
@@ -51,7 +52,22 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
             return FetchAsync((id, scalekit), cancellationToken);
         }
 
-        return cache.GetOrCreateAsync(Key(id), (id, scalekit, Activity.Current), FetchTracedAsync, _entryOptions, cancellationToken: cancellationToken);
+        var read = cache.GetOrCreateAsync(Key(id), (id, scalekit, Activity.Current), FetchTracedAsync, _entryOptions, cancellationToken: cancellationToken);
+        return read.IsCompletedSuccessfully ? new(read.Result.Organization) : AwaitFetchAsync(read);
+    }
+
+    // A read that waited on a Scalekit call another request started (and stays under that request's trace) links its
+    // own trace to that request, so its trace shows where its answer came from.
+    private static async ValueTask<OrganizationResponse> AwaitFetchAsync(ValueTask<FetchedOrganization> read)
+    {
+        var reader = Activity.Current;
+        var fetched = await read;
+        if (reader is { IsAllDataRequested: true } && fetched.FetchedUnder.TraceId != default && fetched.FetchedUnder != reader.Context)
+        {
+            reader.AddLink(new ActivityLink(fetched.FetchedUnder));
+        }
+
+        return fetched.Organization;
     }
 
     /// <summary>
@@ -93,7 +109,7 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
 
     // HybridCache runs the shared fetch outside the caller's execution context; put it back under the trace of the
     // request that started it, so the Scalekit call keeps its traceparent.
-    private static async ValueTask<OrganizationResponse> FetchTracedAsync(
+    private static async ValueTask<FetchedOrganization> FetchTracedAsync(
         (string Id, IScalekitApi Scalekit, Activity? Parent) state, CancellationToken cancellationToken)
     {
         var previous = Activity.Current;
@@ -104,7 +120,7 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
 
         try
         {
-            return await FetchAsync((state.Id, state.Scalekit), cancellationToken);
+            return new(await FetchAsync((state.Id, state.Scalekit), cancellationToken), state.Parent?.Context ?? default);
         }
         finally
         {
@@ -114,6 +130,13 @@ public sealed class OrganizationCache(HybridCache cache, IScalekitApi scalekit, 
 
     private static async ValueTask<OrganizationResponse> FetchAsync((string Id, IScalekitApi Scalekit) state, CancellationToken cancellationToken) =>
         (await state.Scalekit.GetOrganizationAsync(state.Id, cancellationToken)).ToResponseFor(state.Id);
+
+    /// <summary>
+    /// An organization as cached, with the trace context of the request whose read fetched it. Immutable, so hits get
+    /// this very instance (HybridCache copies what it cannot tell is immutable).
+    /// </summary>
+    [ImmutableObject(true)]
+    private sealed record FetchedOrganization(OrganizationResponse Organization, ActivityContext FetchedUnder);
 
     private string Key(string id) =>
         string.Create(CultureInfo.InvariantCulture, $"{Volatile.Read(ref _keyPrefix)}{Volatile.Read(ref _changes[StripeOf(id)])}:{id}");

@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Api.Organizations;
+using Api.Tests.Faults;
 using Microsoft.Extensions.DependencyInjection;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -194,5 +197,89 @@ public sealed class OrganizationCacheTests
 
         var upstream = Assert.Single(fixture.Fake.Requests("GET", OrganizationPath));
         Assert.Equal(traceId, upstream.RequestMessage.Headers!["traceparent"].Single().Split('-')[1]);
+    }
+    [Fact]
+    public async Task HitsHandOutTheCachedOrganizationItselfNotACopy()
+    {
+        using var fixture = new CachedApiFixture();
+        fixture.Fake.AddOrganization(Tokens.OrgA);
+        var cache = fixture.Factory.Services.GetRequiredService<OrganizationCache>();
+
+        var first = await cache.GetAsync(Tokens.OrgA, CancellationToken.None);
+        var second = await cache.GetAsync(Tokens.OrgA, CancellationToken.None);
+
+        // What is cached is immutable, so no hit pays for a copy (HybridCache copies what it cannot tell is immutable).
+        Assert.Same(first, second);
+        Assert.Equal(1, UpstreamReads(fixture));
+    }
+
+    [Fact]
+    public async Task AReadThatJoinedAnotherRequestsScalekitCallLinksItsTraceToThatRequest()
+    {
+        const string starterTrace = "5bf92f3577b34da6a3ce929d0e0e4736";
+        const string joinerTrace = "6bf92f3577b34da6a3ce929d0e0e4736";
+        const string callerSpan = "00f067aa0ba902b7";
+        var stopped = new ConcurrentBag<Activity>();
+        static bool Ours(ActivityTraceId trace) => trace.ToHexString() is starterTrace or joinerTrace;
+        // Only this test's requests are recorded: the listener sees every host in the process.
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+            Sample = (ref ActivityCreationOptions<ActivityContext> options) =>
+                Ours(options.Parent.TraceId) ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.None,
+            // The API's own request spans, children of the caller's span (the fake, an ASP.NET Core host too, records
+            // its side of the Scalekit calls under the same trace).
+            ActivityStopped = activity =>
+            {
+                if (Ours(activity.TraceId) && activity.ParentSpanId.ToHexString() == callerSpan)
+                {
+                    stopped.Add(activity);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        var joins = new JoinCounter();
+        using var fake = new ScalekitFake();
+        fake.AddOrganization(Tokens.OrgA);
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Caching:OrganizationTtl"] = "00:00:30" }, joins.Decorate);
+        using var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fake.HoldNextOrganizationRead(arrived, release.Task);
+        HttpRequestMessage Traced(string traceId)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, $"/organizations/{Tokens.OrgA}");
+            request.Headers.Add("traceparent", $"00-{traceId}-{callerSpan}-01");
+            return request;
+        }
+
+        HttpResponseMessage[] answers;
+        try
+        {
+            var starter = client.SendAsync(Traced(starterTrace));
+            await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var joiner = client.SendAsync(Traced(joinerTrace));
+            await joins.Reached(2);
+            release.SetResult();
+            answers = await Task.WhenAll(starter, joiner);
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+
+        Assert.All(answers, answer => Assert.Equal(HttpStatusCode.OK, answer.StatusCode));
+        // One Scalekit call, under the trace of the request that started it ...
+        var upstream = Assert.Single(fake.Requests("GET", OrganizationPath));
+        Assert.Equal(starterTrace, upstream.RequestMessage.Headers!["traceparent"].Single().Split('-')[1]);
+        // ... and the request that joined it links to that request, so its trace shows where its answer came from.
+        await Poll.UntilAsync(() => stopped.Count >= 2, "both requests' activities end");
+        var starterSpan = Assert.Single(stopped, activity => activity.TraceId.ToHexString() == starterTrace);
+        var joinerSpan = Assert.Single(stopped, activity => activity.TraceId.ToHexString() == joinerTrace);
+        var link = Assert.Single(joinerSpan.Links);
+        Assert.Equal(starterSpan.TraceId, link.Context.TraceId);
+        Assert.Equal(starterSpan.SpanId, link.Context.SpanId);
+        Assert.Empty(starterSpan.Links);
     }
 }
