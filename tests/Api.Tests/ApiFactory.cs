@@ -1,3 +1,4 @@
+using Api.Auth;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -16,6 +17,13 @@ public sealed class ApiFactory(ScalekitFake fake, IReadOnlyDictionary<string, st
     /// <summary>Settings that let every unknown <c>kid</c> refetch the JWKS at once (no cooldown).</summary>
     public static IReadOnlyDictionary<string, string?> NoJwksCooldown { get; } =
         new Dictionary<string, string?> { ["Scalekit:JwksRefreshCooldown"] = "00:00:00" };
+
+    /// <summary>
+    /// How long a test host waits for the fake's JWKS (the API's own limit is 5 s). A host's first fetch pays for JIT on
+    /// both sides of the socket: on a loaded CI machine it took longer than 5 s, and the 30 s cooldown that follows a
+    /// failed fetch then answered a whole test class 503. No test times the JWKS fetch; an answer that never comes still fails.
+    /// </summary>
+    public static readonly TimeSpan JwksFetchTimeout = TimeSpan.FromSeconds(30);
 
     public LogCapture Logs { get; } = new();
 
@@ -57,12 +65,19 @@ public sealed class ApiFactory(ScalekitFake fake, IReadOnlyDictionary<string, st
 
         builder.ConfigureServices(collection => collection.AddSingleton<ILogEventSink>(Logs));
         // After the app's own registrations, so a test's replacement wins.
-        builder.ConfigureTestServices(collection => services?.Invoke(collection));
+        builder.ConfigureTestServices(collection =>
+        {
+            collection.AddHttpClient(SigningKeyStore.HttpClientName, client => client.Timeout = JwksFetchTimeout);
+            services?.Invoke(collection);
+        });
     }
 }
 
-/// <summary>A fake plus an API host shared by the tests of one class; each test starts from a clean fake.</summary>
-public class ApiFixture : IDisposable
+/// <summary>
+/// A fake plus an API host shared by the tests of one class; each test starts from a clean fake. As a class fixture the
+/// host is started and its signing keys loaded before the first test runs.
+/// </summary>
+public class ApiFixture : IDisposable, IAsyncLifetime
 {
     public ApiFixture()
         : this(null)
@@ -92,6 +107,20 @@ public class ApiFixture : IDisposable
 
         return client;
     }
+
+    /// <summary>
+    /// Called by xUnit for a class fixture only. A first JWKS fetch that failed would answer every test of the class 503
+    /// (signing_keys_unavailable) until the 30 s cooldown ends, and a test resetting the fake while that fetch is in
+    /// flight could make it fail: the keys are loaded first, asked for again once the cooldown allows, as a caller would.
+    /// </summary>
+    public async Task InitializeAsync()
+    {
+        var keys = Factory.Services.GetRequiredService<SigningKeyStore>();
+        await Poll.UntilAsync(async () => keys.HasKeys || await keys.RefreshAsync() is not null,
+            "the API host loaded its signing keys from the fake", within: TimeSpan.FromSeconds(90));
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
 
     public void Dispose()
     {
