@@ -132,3 +132,16 @@ public class ApiFixture : IDisposable, IAsyncLifetime
 
 /// <summary>An <see cref="ApiFixture"/> with the organization read cache on (30 s), for tests about that cache.</summary>
 public sealed class CachedApiFixture() : ApiFixture(new Dictionary<string, string?> { ["Caching:OrganizationTtl"] = "00:00:30" });
+
+/// <summary>
+/// An <see cref="ApiFixture"/> whose Scalekit calls may take as long as they need (20 s an attempt), for a test whose
+/// fake is slow to answer by design (a 5 MiB body): the 2 s attempt timeout of the default settings could end it on a
+/// busy machine, and the retry would then be what the test saw.
+/// </summary>
+public sealed class UnhurriedApiFixture() : ApiFixture(new Dictionary<string, string?>
+{
+    ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:20",
+    ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:40",
+    ["Scalekit:Resilience:CircuitBreaker:SamplingDuration"] = "00:00:40",
+    ["Idempotency:InFlightTimeout"] = "00:01:30",
+});
