@@ -10,7 +10,9 @@ public static class AuthorizationSetup
     /// <summary>Named policies built from the configured access rules; anything without a policy is denied.</summary>
     public static IServiceCollection AddApiAuthorization(this IServiceCollection services)
     {
-        services.AddOptions<AccessRulesOptions>().BindConfiguration(AccessRulesOptions.SectionName).ValidateOnStart();
+        services.AddOptions<AccessRulesOptions>().BindConfiguration(AccessRulesOptions.SectionName)
+            .ValidateKeysAreKnown(AccessRulesOptions.SectionName)
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<AccessRulesOptions>, AccessRulesValidator>();
         services.AddSingleton<IAuthorizationHandler, AccessRuleHandler>();
         services.AddSingleton<IAuthorizationHandler, UnlabelledEndpointHandler>();

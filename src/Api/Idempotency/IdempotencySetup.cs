@@ -1,3 +1,4 @@
+using Api.Infrastructure;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -8,7 +9,9 @@ public static class IdempotencySetup
     /// <summary>Options and the record store (in memory unless another <see cref="IIdempotencyStore"/> is registered first).</summary>
     public static IServiceCollection AddIdempotency(this IServiceCollection services)
     {
-        services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.SectionName).ValidateOnStart();
+        services.AddOptions<IdempotencyOptions>().BindConfiguration(IdempotencyOptions.SectionName)
+            .ValidateKeysAreKnown(IdempotencyOptions.SectionName)
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<IdempotencyOptions>, IdempotencyOptionsValidator>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();

@@ -31,7 +31,9 @@ public static class Caching
     /// <summary>The validated-token cache (auth) and the coalescing organization read cache, both short-lived and bounded.</summary>
     public static IServiceCollection AddApiCaching(this IServiceCollection services)
     {
-        services.AddOptions<CachingOptions>().BindConfiguration(CachingOptions.SectionName).ValidateOnStart();
+        services.AddOptions<CachingOptions>().BindConfiguration(CachingOptions.SectionName)
+            .ValidateKeysAreKnown(CachingOptions.SectionName)
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<CachingOptions>, CachingOptionsValidator>();
         services.AddSingleton<ValidatedTokenCache>();
         services.AddSingleton<RejectedTokenCache>();

@@ -46,6 +46,7 @@ public static class CrossOrigin
     {
         services.AddOptions<CrossOriginOptions>().BindConfiguration(CrossOriginOptions.SectionName)
             .ValidateListsAreIndexed("Cors:AllowedOrigins")
+            .ValidateKeysAreKnown(CrossOriginOptions.SectionName)
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<CrossOriginOptions>, CrossOriginOptionsValidator>();
         services.AddCors();

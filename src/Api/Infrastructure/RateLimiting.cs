@@ -37,7 +37,9 @@ public static class RateLimiting
     /// <summary>Per-caller token buckets for reads and writes; over the limit is 429 Problem Details with Retry-After.</summary>
     public static IServiceCollection AddApiRateLimiting(this IServiceCollection services)
     {
-        services.AddOptions<RateLimitingOptions>().BindConfiguration(RateLimitingOptions.SectionName).ValidateOnStart();
+        services.AddOptions<RateLimitingOptions>().BindConfiguration(RateLimitingOptions.SectionName)
+            .ValidateKeysAreKnown(RateLimitingOptions.SectionName)
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<RateLimitingOptions>, RateLimitingOptionsValidator>();
         services.AddRateLimiter(options =>
         {

@@ -18,6 +18,7 @@ public static class ScalekitServiceCollectionExtensions
         var services = builder.Services;
         services.AddOptions<ScalekitOptions>().BindConfiguration(ScalekitOptions.SectionName)
             .ValidateListsAreIndexed("Scalekit:Audiences", "Scalekit:Issuers")
+            .ValidateKeysAreKnown(ScalekitOptions.SectionName, ("Resilience", typeof(HttpStandardResilienceOptions)))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ScalekitOptions>, ScalekitOptionsValidator>();
         services.AddSingleton<IValidateOptions<HttpStandardResilienceOptions>, ResilienceLimiterValidator>();

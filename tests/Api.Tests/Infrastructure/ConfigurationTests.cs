@@ -337,6 +337,48 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    // Each of these started with the setting the operator meant left as it was (its default, or its value from another
+    // source), and said nothing: a rotated secret, the read budget, the organization cache, a policy's same-organization
+    // check (a member of one organization could then read every other one).
+    [Theory]
+    [InlineData("Scalekit__ClientSecrt", "Scalekit:ClientSecrt is not a setting of this API: did you mean Scalekit:ClientSecret?")]
+    [InlineData("Scalekit__Resilience__AttemptTimeout__Timout", "Scalekit:Resilience:AttemptTimeout:Timout is not a setting of this API: did you mean Scalekit:Resilience:AttemptTimeout:Timeout?")]
+    [InlineData("RateLimiting__Reads__Limit", "RateLimiting:Reads:Limit is not a setting of this API: did you mean RateLimiting:Reads:PermitLimit?")]
+    [InlineData("Caching__OrganisationTtl", "Caching:OrganisationTtl is not a setting of this API: did you mean Caching:OrganizationTtl?")]
+    [InlineData("Idempotency__KeyLifetme", "Idempotency:KeyLifetme is not a setting of this API: did you mean Idempotency:KeyLifetime?")]
+    [InlineData("Cors__AllowedOrigin__0", "Cors:AllowedOrigin is not a setting of this API: did you mean Cors:AllowedOrigins?")]
+    [InlineData("Authorization__Policies__ReadOrganization__AnyOf__0__SameOrganisation", "Authorization:Policies:ReadOrganization:AnyOf:0:SameOrganisation is not a setting of this API: did you mean Authorization:Policies:ReadOrganization:AnyOf:0:SameOrganization?")]
+    [InlineData("Caching__Ttl", "Caching:Ttl is not a setting of this API (it takes Caching:ValidatedTokenTtl, Caching:ValidatedTokenMaxEntries, Caching:OrganizationTtl; see README.md).")]
+    [InlineData("RateLimiting__Writes", "RateLimiting:Writes is a section: set its keys (RateLimiting:Writes:PermitLimit, RateLimiting:Writes:Window), not a value.")]
+    [InlineData("Idempotency__KeyLifetime__Seconds", "Idempotency:KeyLifetime:Seconds is not a setting of this API: Idempotency:KeyLifetime is a single value.")]
+    public async Task AKeyTheApisOwnSectionsDoNotHaveStopsTheRealProcessNamingItAndTheKeyItProbablyMeant(string variable, string failure)
+    {
+        var (exitCode, output) = await RunApiAsync(Production(new() { [variable] = "value-never-shown" }));
+
+        Assert.Equal(1, exitCode);
+        // One line, and only this mistake: everything else the process was given is known.
+        Assert.Equal($"  - {failure}", Assert.Single(output.Split('\n'), line => line.StartsWith("  - ", StringComparison.Ordinal)));
+        Assert.DoesNotContain("value-never-shown", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
+    public async Task TheApisOwnKeysAreKnownInAnyCase()
+    {
+        // Configuration keys are case-insensitive: these are the settings themselves, and the API takes them.
+        using var scalekit = new ScalekitFake();
+        await using var api = ApiProcess.StartAgainst(scalekit, new Dictionary<string, string>
+        {
+            ["caching__organizationttl"] = "00:00:10",
+            ["RATELIMITING__READS__PERMITLIMIT"] = "500",
+            ["scalekit__Resilience__attempttimeout__TIMEOUT"] = "00:00:03",
+            ["Authorization__policies__ReadOrganization__anyof__0__sameorganization"] = "true",
+        });
+
+        await api.WaitUntilListeningAsync();
+        Assert.DoesNotContain("is not a setting", api.Output);
+    }
+
     [Theory]
     [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "otel-collector:4317-with-no-scheme")]
     [InlineData("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]
