@@ -1,3 +1,4 @@
+using Api.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace Api.Auth;
@@ -13,11 +14,11 @@ public static class EndpointPolicyCheck
     {
         var rules = app.ServiceProvider.GetRequiredService<IOptions<AccessRulesOptions>>().Value;
         var endpoints = app.DataSources.SelectMany(source => source.Endpoints).ToList();
-        var failures = endpoints
-            .SelectMany(PoliciesOf)
+        var required = endpoints.SelectMany(PoliciesOf).Distinct(StringComparer.Ordinal).ToList();
+        var failures = required
             .Where(policy => !rules.Policies.ContainsKey(policy))
-            .Distinct(StringComparer.Ordinal)
             .Select(policy => $"{AccessRulesOptions.SectionName}:Policies:{policy} is missing: an endpoint requires that policy.")
+            .Concat(rules.Policies.Keys.Where(policy => !required.Contains(policy, StringComparer.Ordinal)).Select(policy => Unused(policy, required)))
             .Concat(endpoints.OfType<RouteEndpoint>().SelectMany(endpoint => SameOrganizationWithoutOrganization(endpoint, rules)))
             .Distinct(StringComparer.Ordinal)
             .ToList();
@@ -29,6 +30,16 @@ public static class EndpointPolicyCheck
     }
 
     private static IEnumerable<string> PoliciesOf(Endpoint endpoint) => Policies.In(endpoint.Metadata);
+
+    // A rule no endpoint asks for is a misspelled one (Authorization__Policies__ReadOrganisation__...): the rule the
+    // operator meant to change kept its value from appsettings.json, silently.
+    private static string Unused(string policy, IReadOnlyCollection<string> required)
+    {
+        var key = $"{AccessRulesOptions.SectionName}:Policies:";
+        return KnownSettings.ClosestTo(policy, required) is { } meant
+            ? $"{key}{policy} is not the policy of any endpoint: did you mean {key}{meant}?"
+            : $"{key}{policy} is not the policy of any endpoint (they are {string.Join(", ", required)}; see README.md).";
+    }
 
     private static IEnumerable<string> SameOrganizationWithoutOrganization(RouteEndpoint endpoint, AccessRulesOptions rules)
     {

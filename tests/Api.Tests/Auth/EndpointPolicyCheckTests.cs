@@ -49,6 +49,18 @@ public sealed class EndpointPolicyCheckTests
     }
 
     [Fact]
+    public void ARuleNoEndpointAsksForFailsNamingItAndThePolicyItProbablyMeant()
+    {
+        var rule = new AccessRule { AnyOf = [SameOrganization] };
+
+        var failure = Failure(new() { ["Read"] = rule, ["Raed"] = rule, ["Unrelated"] = rule }, Endpoint("/organizations/{id}", "Read"));
+
+        Assert.Contains("Authorization:Policies:Raed is not the policy of any endpoint: did you mean Authorization:Policies:Read?", failure);
+        Assert.Contains("Authorization:Policies:Unrelated is not the policy of any endpoint (they are Read; see README.md).", failure);
+        Assert.Null(Failure(new() { ["Read"] = rule }, Endpoint("/organizations/{id}", "Read")));
+    }
+
+    [Fact]
     public void SameOrganizationOnARouteWithoutAnOrganizationFailsNamingTheAlternative()
     {
         var rule = new AccessRule { AnyOf = [new() { Grants = ["organizations:read_all"] }, SameOrganization] };

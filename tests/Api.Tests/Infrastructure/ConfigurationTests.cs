@@ -191,6 +191,23 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task ARuleForAPolicyNoEndpointHasStopsTheRealProcessNamingItAndThePolicyItProbablyMeant()
+    {
+        // Meant to narrow the shipped read rule to a grant of the operator's own, this added a rule nothing asked for:
+        // the shipped one kept serving, silently.
+        var (exitCode, output) = await RunApiAsync(Production(new()
+        {
+            ["Authorization__Policies__ReadOrganisation__AnyOf__0__Grants__0"] = "acme:orgs.read",
+        }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal(
+            "  - Authorization:Policies:ReadOrganisation is not the policy of any endpoint: did you mean Authorization:Policies:ReadOrganization?",
+            Assert.Single(output.Split('\n'), line => line.StartsWith("  - ", StringComparison.Ordinal)));
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
     public async Task MistakesInSeveralSectionsAreAllNamedWithoutAStackTrace()
     {
         var (exitCode, output) = await RunApiAsync(Production(new()
