@@ -96,6 +96,8 @@ internal sealed class CallerRateLimitPolicy(IOptions<RateLimitingOptions> option
 
 internal sealed class RateLimitingOptionsValidator : IValidateOptions<RateLimitingOptions>
 {
+    internal static readonly TimeSpan LongestWindow = TimeSpan.FromSeconds(RetryAfter.LongestSeconds);
+
     public ValidateOptionsResult Validate(string? name, RateLimitingOptions options)
     {
         var failures = new List<string>();
@@ -112,9 +114,12 @@ internal sealed class RateLimitingOptionsValidator : IValidateOptions<RateLimiti
             failures.Add($"{key}:PermitLimit must be at least 1.");
         }
 
-        if (limit.Window <= TimeSpan.Zero)
+        // A refused caller is told to come back after the window's budget refills, in a Retry-After of at most an hour.
+        // Past that it came back into another 429 (a Window of 60, read as 60 days, answered "3600 s" for two months),
+        // and past a few years the budget never refilled at all.
+        if (limit.Window <= TimeSpan.Zero || limit.Window > LongestWindow)
         {
-            failures.Add($"{key}:Window must be positive, e.g. 00:01:00.");
+            failures.Add($"{key}:Window must be positive and at most 01:00:00 (the longest Retry-After this API sends), e.g. 00:01:00.");
         }
     }
 }

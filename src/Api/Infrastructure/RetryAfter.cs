@@ -8,7 +8,7 @@ namespace Api.Infrastructure;
 /// </summary>
 public static class RetryAfter
 {
-    private const int LongestSeconds = 3600;
+    internal const int LongestSeconds = 3600;
 
     /// <summary>Whole seconds for <paramref name="wait"/>; 1 when there is no hint.</summary>
     public static int Seconds(TimeSpan? wait) =>

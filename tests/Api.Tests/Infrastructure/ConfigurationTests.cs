@@ -379,6 +379,23 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Theory]
+    [InlineData("RateLimiting__Reads__Window", "60", "RateLimiting:Reads:Window")]
+    [InlineData("RateLimiting__Writes__Window", "01:00:01", "RateLimiting:Writes:Window")]
+    [InlineData("RateLimiting__Writes__Window", "10000000.00:00:00", "RateLimiting:Writes:Window")]
+    public async Task ARateLimitWindowLongerThanAnHourStopsTheRealProcessNamingTheKey(string variable, string window, string key)
+    {
+        // "60" is 60 days: the API started, and a caller who spent its budget was told to retry in 3600 s, and refused
+        // again, for two months (the longest window refilled never).
+        var (exitCode, output) = await RunApiAsync(Production(new() { [variable] = window }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal(
+            $"  - {key} must be positive and at most 01:00:00 (the longest Retry-After this API sends), e.g. 00:01:00.",
+            Assert.Single(output.Split('\n'), line => line.StartsWith("  - ", StringComparison.Ordinal)));
+        Assert.DoesNotContain("   at ", output);
+    }
+
     [Fact]
     public async Task TheApisOwnKeysAreKnownInAnyCase()
     {

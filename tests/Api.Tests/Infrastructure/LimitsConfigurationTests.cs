@@ -31,6 +31,16 @@ public sealed class LimitsConfigurationTests
     }
 
     [Fact]
+    public void ARateLimitWindowOfAtMostAnHourIsAccepted()
+    {
+        var options = new RateLimitingOptions { Reads = new CallerLimit { PermitLimit = 1, Window = TimeSpan.FromHours(1) } };
+
+        Assert.True(new RateLimitingOptionsValidator().Validate(null, options).Succeeded);
+        options.Reads.Window += TimeSpan.FromTicks(1);
+        Assert.Contains("RateLimiting:Reads:Window", new RateLimitingOptionsValidator().Validate(null, options).FailureMessage);
+    }
+
+    [Fact]
     public void AnInFlightTimeoutBeyondTheKeyLifetimeIsRejectedNamingTheKey()
     {
         var failure = IdempotencyFailure(new() { ["Idempotency:KeyLifetime"] = "00:01:00", ["Idempotency:InFlightTimeout"] = "00:05:00" });
