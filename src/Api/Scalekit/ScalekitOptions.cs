@@ -77,6 +77,15 @@ internal sealed class ScalekitOptionsValidator : IValidateOptions<ScalekitOption
             failures.Add("Scalekit:Audiences needs at least one non-empty value (env Scalekit__Audiences__0): the accepted 'aud' of access tokens.");
         }
 
+        // Compared exactly with each token's aud: one read from a file with its newline refused every token (401).
+        for (var i = 0; i < options.Audiences.Length; i++)
+        {
+            if (!string.IsNullOrWhiteSpace(options.Audiences[i]) && WhitespaceRule(options.Audiences[i]) is { } problem)
+            {
+                failures.Add($"Scalekit:Audiences:{i} {problem}");
+            }
+        }
+
         for (var i = 0; i < options.Issuers.Length; i++)
         {
             if (string.IsNullOrWhiteSpace(options.Issuers[i]))

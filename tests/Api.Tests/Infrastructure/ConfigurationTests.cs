@@ -127,6 +127,19 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("credential-never-shown", failures);
     }
 
+    [Theory]
+    [InlineData("skc_app\n", "ends with whitespace")]
+    [InlineData(" skc_app", "begins with whitespace")]
+    public async Task AnAudienceWithSurroundingWhitespaceStopsTheRealProcessNamingTheEntry(string audience, string problem)
+    {
+        // Compared exactly with each token's aud: the API started, looked ready, and refused every token (401 bad_audience).
+        var (exitCode, output) = await RunApiAsync(Production(new() { ["Scalekit__Audiences__1"] = audience }));
+
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith($"  - Scalekit:Audiences:1 {problem}", Assert.Single(output.Split('\n'), line => line.StartsWith("  - ", StringComparison.Ordinal)));
+        Assert.DoesNotContain("   at ", output);
+    }
+
     [Fact]
     public void EmptyAudiencesAreRejectedNamingTheKey()
     {
