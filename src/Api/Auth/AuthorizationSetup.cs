@@ -1,4 +1,5 @@
 using Api.Infrastructure;
+using Api.Scalekit;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.Extensions.Options;
@@ -68,9 +69,16 @@ internal sealed class AccessRulesValidator(IConfiguration configuration) : IVali
                 {
                     failures.Add($"{key}:AnyOf:{i} has an empty grant or role name.");
                 }
+
+                // Compared exactly with the token's: " organizations:read" is met by no token, and the rule denies every caller.
+                failures.AddRange(Padded($"{key}:AnyOf:{i}:Grants", alternative.Grants).Concat(Padded($"{key}:AnyOf:{i}:Roles", alternative.Roles)));
             }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    private static IEnumerable<string> Padded(string list, List<string> names) =>
+        names.Select((name, index) => string.IsNullOrWhiteSpace(name) ? null : ScalekitOptionsValidator.WhitespaceRule(name) is { } problem ? $"{list}:{index} {problem}" : null)
+            .OfType<string>();
 }

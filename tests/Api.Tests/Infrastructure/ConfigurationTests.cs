@@ -140,6 +140,19 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Theory]
+    [InlineData("Authorization__Policies__ReadOrganization__AnyOf__1__Grants__0", "organizations:read_all\n", "Authorization:Policies:ReadOrganization:AnyOf:1:Grants:0 ends with whitespace")]
+    [InlineData("Authorization__Policies__UpdateOrganization__AnyOf__0__Roles__0", " org_owner", "Authorization:Policies:UpdateOrganization:AnyOf:0:Roles:0 begins with whitespace")]
+    public async Task AGrantOrRoleWithSurroundingWhitespaceStopsTheRealProcessNamingTheEntry(string variable, string name, string failure)
+    {
+        // Compared exactly with the token's permissions, scopes and roles: no token met that alternative, silently.
+        var (exitCode, output) = await RunApiAsync(Production(new() { [variable] = name }));
+
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith($"  - {failure}", Assert.Single(output.Split('\n'), line => line.StartsWith("  - ", StringComparison.Ordinal)));
+        Assert.DoesNotContain("   at ", output);
+    }
+
     [Fact]
     public void EmptyAudiencesAreRejectedNamingTheKey()
     {
