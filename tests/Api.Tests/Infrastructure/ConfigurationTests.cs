@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Text.RegularExpressions;
 using Api.Auth;
+using Api.Idempotency;
 using Api.Infrastructure;
 using Api.Scalekit;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Http.Resilience;
 
 namespace Api.Tests.Infrastructure;
 
@@ -421,6 +424,35 @@ public sealed class ConfigurationTests
             Assert.Single(output.Split('\n'), line => line.StartsWith("  - ", StringComparison.Ordinal)));
         Assert.DoesNotContain("   at ", output);
     }
+
+    [Theory]
+    [InlineData("deploy", "compose.yaml")]
+    [InlineData("deploy", "kubernetes", "deployment.yaml")]
+    [InlineData("bench", "bench.py")]
+    public void TheSettingsTheRepositorySetsFromTheEnvironmentAreKnown(params string[] file)
+    {
+        // Each of these starts the API with settings of its own: a key renamed in the options, and not there, would
+        // stop it at startup.
+        var text = File.ReadAllText(RepositoryFiles.PathOf(file));
+        var keys = Regex.Matches(text, @"\b(?:Scalekit|RateLimiting|Idempotency|Caching|Cors|Authorization)__[A-Za-z0-9_]*[A-Za-z0-9]")
+            .Select(match => match.Value.Replace("__", ":", StringComparison.Ordinal))
+            .ToList();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(keys.Select(key => KeyValuePair.Create(key, (string?)"x"))).Build();
+
+        Assert.NotEmpty(keys);
+        Assert.Empty(OwnSections.SelectMany(section => KnownSettings.Failures(configuration.GetSection(section.Name), section.Type, section.Parts)));
+    }
+
+    // The sections this API binds, as each registers its check.
+    private static readonly (string Name, Type Type, Dictionary<string, Type>? Parts)[] OwnSections =
+    [
+        (ScalekitOptions.SectionName, typeof(ScalekitOptions), new(StringComparer.OrdinalIgnoreCase) { ["Resilience"] = typeof(HttpStandardResilienceOptions) }),
+        (RateLimitingOptions.SectionName, typeof(RateLimitingOptions), null),
+        (IdempotencyOptions.SectionName, typeof(IdempotencyOptions), null),
+        (CachingOptions.SectionName, typeof(CachingOptions), null),
+        (CrossOriginOptions.SectionName, typeof(CrossOriginOptions), null),
+        (AccessRulesOptions.SectionName, typeof(AccessRulesOptions), null),
+    ];
 
     [Fact]
     public async Task TheApisOwnKeysAreKnownInAnyCase()
