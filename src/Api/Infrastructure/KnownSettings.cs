@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Reflection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Api.Infrastructure;
@@ -20,6 +21,9 @@ public static class KnownSettings
         var parts = subsections.ToDictionary(part => part.Key, part => part.Type, StringComparer.OrdinalIgnoreCase);
         builder.Services.AddSingleton<IValidateOptions<T>>(services =>
             new KnownKeysValidator<T>(name, services.GetRequiredService<IConfiguration>().GetSection(section), parts));
+        builder.Services.AddSingleton(new OwnSection(section));
+        builder.Services.AddOptions<OwnSection>().ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OwnSection>, SectionNamesValidator>());
         return builder;
     }
 
@@ -67,12 +71,7 @@ public static class KnownSettings
     /// </summary>
     internal static string? ClosestTo(string key, IReadOnlyCollection<string> known)
     {
-        var nearest = known
-            .Select(name => (Name: name, Distance: Distance(key.ToUpperInvariant(), name.ToUpperInvariant())))
-            .Where(candidate => candidate.Distance <= (Math.Min(key.Length, candidate.Name.Length) < 5 ? 1 : 2))
-            .OrderBy(candidate => candidate.Distance)
-            .Select(candidate => candidate.Name)
-            .FirstOrDefault();
+        var nearest = Nearest(key, known, length => length < 5 ? 1 : 2);
         if (nearest is not null || key.Length < 3)
         {
             return nearest;
@@ -82,6 +81,22 @@ public static class KnownSettings
             || (name.Length >= 3 && key.Contains(name, StringComparison.OrdinalIgnoreCase))).Take(2).ToList();
         return containing.Count == 1 ? containing[0] : null;
     }
+
+    /// <summary>
+    /// The top-level section of this API that <paramref name="key"/> misspells: stricter than <see cref="ClosestTo"/>,
+    /// since any program's sections share the top level (one edit from six letters on, two from ten; <c>Core</c> is
+    /// not taken for <c>Cors</c>).
+    /// </summary>
+    internal static string? SectionClosestTo(string key, IReadOnlyCollection<string> sections) =>
+        Nearest(key, sections, length => length < 6 ? 0 : length < 10 ? 1 : 2);
+
+    private static string? Nearest(string key, IReadOnlyCollection<string> known, Func<int, int> allowedEdits) =>
+        known
+            .Select(name => (Name: name, Distance: Distance(key.ToUpperInvariant(), name.ToUpperInvariant())))
+            .Where(candidate => candidate.Distance > 0 && candidate.Distance <= allowedEdits(Math.Min(key.Length, candidate.Name.Length)))
+            .OrderBy(candidate => candidate.Distance)
+            .Select(candidate => candidate.Name)
+            .FirstOrDefault();
 
     // Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours each count one.
     private static int Distance(string a, string b)
@@ -168,6 +183,36 @@ internal sealed class KnownKeysValidator<T>(string? name, IConfigurationSection 
         }
 
         var failures = KnownSettings.Failures(section, typeof(T), subsections).ToList();
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>A top-level section this API binds (<c>Scalekit</c>, <c>Caching</c>, ...), as its options register it.</summary>
+public sealed record OwnSection(string Name)
+{
+    public OwnSection()
+        : this("")
+    {
+    }
+}
+
+/// <summary>
+/// A section named an edit or two away from one of this API's (<c>Authorisation__Policies__...</c>,
+/// <c>Scalekt__ClientSecret</c>) was bound by nothing, silently. Only sections (keys with keys under them) are
+/// compared: the environment feeds every variable to the configuration, and a plain one is not this API's to judge.
+/// </summary>
+internal sealed class SectionNamesValidator(IConfiguration configuration, IEnumerable<OwnSection> own) : IValidateOptions<OwnSection>
+{
+    public ValidateOptionsResult Validate(string? name, OwnSection options)
+    {
+        var names = own.Select(section => section.Name).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var failures = configuration.GetChildren()
+            .Where(section => !names.Contains(section.Key, StringComparer.OrdinalIgnoreCase) && section.GetChildren().Any())
+            .Select(section => KnownSettings.SectionClosestTo(section.Key, names) is { } meant
+                ? $"{section.Key} is not a section of this API: did you mean {meant}?"
+                : null)
+            .OfType<string>()
+            .ToList();
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

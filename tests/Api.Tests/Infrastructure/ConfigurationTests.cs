@@ -454,10 +454,25 @@ public sealed class ConfigurationTests
         (AccessRulesOptions.SectionName, typeof(AccessRulesOptions), null),
     ];
 
-    [Fact]
-    public async Task TheApisOwnKeysAreKnownInAnyCase()
+    [Theory]
+    [InlineData("Authorisation__Policies__ReadOrganization__AnyOf__0__Grants__0", "Authorisation is not a section of this API: did you mean Authorization?")]
+    [InlineData("Scalekt__TokenFetchCooldown", "Scalekt is not a section of this API: did you mean Scalekit?")]
+    [InlineData("RateLimitng__Reads__PermitLimit", "RateLimitng is not a section of this API: did you mean RateLimiting?")]
+    public async Task AMisspelledSectionOfTheApisStopsTheRealProcessNamingTheSectionItProbablyMeant(string variable, string failure)
     {
-        // Configuration keys are case-insensitive: these are the settings themselves, and the API takes them.
+        var (exitCode, output) = await RunApiAsync(Production(new() { [variable] = "value-never-shown" }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal($"  - {failure}", Assert.Single(output.Split('\n'), line => line.StartsWith("  - ", StringComparison.Ordinal)));
+        Assert.DoesNotContain("value-never-shown", output);
+    }
+
+    [Fact]
+    public async Task TheApisOwnKeysInAnyCaseAndOtherProgramsSettingsAreAccepted()
+    {
+        // Configuration keys are case-insensitive: these are the settings themselves, and the API takes them. The
+        // environment is shared: a section of another program's (Core) and the variables of Scalekit's own SDKs are
+        // not this API's to refuse.
         using var scalekit = new ScalekitFake();
         await using var api = ApiProcess.StartAgainst(scalekit, new Dictionary<string, string>
         {
@@ -465,10 +480,12 @@ public sealed class ConfigurationTests
             ["RATELIMITING__READS__PERMITLIMIT"] = "500",
             ["scalekit__Resilience__attempttimeout__TIMEOUT"] = "00:00:03",
             ["Authorization__policies__ReadOrganization__anyof__0__sameorganization"] = "true",
+            ["Core__Feature"] = "on",
+            ["SCALEKIT_ENVIRONMENT_URL"] = "https://acme.scalekit.dev",
         });
 
         await api.WaitUntilListeningAsync();
-        Assert.DoesNotContain("is not a setting", api.Output);
+        Assert.DoesNotContain("is not a", api.Output);
     }
 
     [Theory]
