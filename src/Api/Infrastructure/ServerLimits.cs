@@ -99,7 +99,10 @@ public static partial class ServerLimits
     {
         if (owner.GetProperty(key.Key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is null)
         {
-            return $"{key.Path} is not one of Kestrel's limits (see README.md).";
+            var limits = owner.GetProperties(BindingFlags.Public | BindingFlags.Instance).Select(property => property.Name).ToList();
+            return KnownSettings.ClosestTo(key.Key, limits) is { } meant
+                ? $"{key.Path} is not one of Kestrel's limits: did you mean {key.Path[..^key.Key.Length]}{meant}?"
+                : $"{key.Path} is not one of Kestrel's limits (see README.md).";
         }
 
         var alone = new ConfigurationBuilder().AddInMemoryCollection(key.AsEnumerable()).Build().GetSection(SectionName);

@@ -550,6 +550,18 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("Kestrel__Limits__MaxConcurentConnections", "Kestrel:Limits:MaxConcurentConnections is not one of Kestrel's limits: did you mean Kestrel:Limits:MaxConcurrentConnections?")]
+    [InlineData("Kestrel__Limits__Http2__MaxStreams", "Kestrel:Limits:Http2:MaxStreams is not one of Kestrel's limits: did you mean Kestrel:Limits:Http2:MaxStreamsPerConnection?")]
+    public async Task AMisspelledKestrelLimitStopsTheRealProcessNamingTheLimitItProbablyMeant(string variable, string failure)
+    {
+        var (exitCode, output) = await RunApiAsync(Production(new() { [variable] = "100" }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal($"  - {failure}", Assert.Single(output.Split('\n'), line => line.StartsWith("  - ", StringComparison.Ordinal)));
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Theory]
     [InlineData("Kestrel__EndpointDefaults__Protocols", "Kestrel:EndpointDefaults:Protocols")]
     [InlineData("Kestrel__Endpoints__Http__Protocols", "Kestrel:Endpoints:Http:Protocols")]
     public async Task AnHttpProtocolKestrelCannotReadStopsTheRealProcessNamingTheKey(string variable, string key)
