@@ -48,6 +48,17 @@ public sealed class HangUpTests : IDisposable
         return (_factory, _factory.StartOnLoopback());
     }
 
+    // Scalekit calls that no resilience timeout ends while a test holds them at the fake: the hold lasts until the
+    // server has noticed a hang-up, which on a loaded machine can take longer than the short timeouts (a timed-out
+    // read's retry, or a create's 504, would answer before the caller left).
+    private static Dictionary<string, string?> Unhurried => new()
+    {
+        ["Caching:OrganizationTtl"] = "00:00:30",
+        ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:25",
+        ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:30",
+        ["Scalekit:Resilience:CircuitBreaker:SamplingDuration"] = "00:01:00",
+    };
+
     private static HttpClient Client(Uri address, string token)
     {
         var client = new HttpClient { BaseAddress = address };
@@ -58,7 +69,7 @@ public sealed class HangUpTests : IDisposable
     [Fact]
     public async Task TheRetryOfACreateWhoseCallerHungUpReplaysTheWholeOrganization()
     {
-        var (_, address) = Start();
+        var (_, address) = Start(Unhurried);
         using var client = Client(address, new Tokens(_fake).User(Tokens.OrgA, ["organizations:create"]));
         var body = new { displayName = "Impatient Ltd", externalId = $"hangup-{Guid.NewGuid():N}" };
         var key = $"\"{Guid.NewGuid()}\"";
@@ -99,7 +110,7 @@ public sealed class HangUpTests : IDisposable
     public async Task ACallerLeavingASharedOrganizationReadDoesNotCancelItForTheOthers()
     {
         var joins = new JoinCounter();
-        var (_, address) = Start(new() { ["Caching:OrganizationTtl"] = "00:00:30" }, joins.Decorate);
+        var (_, address) = Start(Unhurried, joins.Decorate);
         _fake.AddOrganization(Tokens.OrgA, displayName: "Shared");
         var token = new Tokens(_fake).User(Tokens.OrgA, ["organizations:read"]);
         using var starter = Client(address, token);
@@ -191,13 +202,7 @@ public sealed class HangUpTests : IDisposable
     {
         var joins = new JoinCounter();
         // Timeouts far beyond the wait below: only a cancellation can end the Scalekit call within it.
-        var (factory, address) = Start(new()
-        {
-            ["Caching:OrganizationTtl"] = "00:00:30",
-            ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:25",
-            ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:30",
-            ["Scalekit:Resilience:CircuitBreaker:SamplingDuration"] = "00:01:00",
-        }, joins.Decorate);
+        var (factory, address) = Start(Unhurried, joins.Decorate);
         _fake.AddOrganization(Tokens.OrgA, displayName: "Shared");
         var token = new Tokens(_fake).User(Tokens.OrgA, ["organizations:read"]);
         using var one = Client(address, token);
@@ -243,7 +248,8 @@ public sealed class HangUpTests : IDisposable
             }
         }
 
-        var (factory, address) = Start();
+        // The fetch fails with the answer the fake holds, not with a timeout of its own while held.
+        var (factory, address) = Start(Unhurried);
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost()).AtPriority(1)
             .RespondWith(Response.Create().WithCallback(_ =>
