@@ -25,6 +25,29 @@ public sealed class ApiFactory(ScalekitFake fake, IReadOnlyDictionary<string, st
     /// </summary>
     public static readonly TimeSpan JwksFetchTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Settings under which no resilience timeout ends a Scalekit call a test holds at the fake (20 s an attempt, 40 s in
+    /// all), plus <paramref name="extra"/>. A test that holds a call while other requests go through, or until the server
+    /// notices a hang-up, needs them: on a busy machine that takes longer than the default 2 s attempt, and a timed-out
+    /// read's retry (or a create's 504) would then be what the test saw.
+    /// </summary>
+    public static Dictionary<string, string?> UnhurriedSettings(params (string Key, string Value)[] extra)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:20",
+            ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:40",
+            ["Scalekit:Resilience:CircuitBreaker:SamplingDuration"] = "00:00:40",
+            ["Idempotency:InFlightTimeout"] = "00:01:30",
+        };
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
     public LogCapture Logs { get; } = new();
 
     public static Dictionary<string, string?> DefaultSettings(ScalekitFake fake) => new()
@@ -138,10 +161,4 @@ public sealed class CachedApiFixture() : ApiFixture(new Dictionary<string, strin
 /// fake is slow to answer by design (a 5 MiB body): the 2 s attempt timeout of the default settings could end it on a
 /// busy machine, and the retry would then be what the test saw.
 /// </summary>
-public sealed class UnhurriedApiFixture() : ApiFixture(new Dictionary<string, string?>
-{
-    ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:20",
-    ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:40",
-    ["Scalekit:Resilience:CircuitBreaker:SamplingDuration"] = "00:00:40",
-    ["Idempotency:InFlightTimeout"] = "00:01:30",
-});
+public sealed class UnhurriedApiFixture() : ApiFixture(ApiFactory.UnhurriedSettings());

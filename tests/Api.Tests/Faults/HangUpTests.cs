@@ -48,16 +48,8 @@ public sealed class HangUpTests : IDisposable
         return (_factory, _factory.StartOnLoopback());
     }
 
-    // Scalekit calls that no resilience timeout ends while a test holds them at the fake: the hold lasts until the
-    // server has noticed a hang-up, which on a loaded machine can take longer than the short timeouts (a timed-out
-    // read's retry, or a create's 504, would answer before the caller left).
-    private static Dictionary<string, string?> Unhurried => new()
-    {
-        ["Caching:OrganizationTtl"] = "00:00:30",
-        ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:25",
-        ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:30",
-        ["Scalekit:Resilience:CircuitBreaker:SamplingDuration"] = "00:01:00",
-    };
+    // The shared reads are cached; every held Scalekit call outlasts the wait for the server to notice a hang-up.
+    private static Dictionary<string, string?> Unhurried => ApiFactory.UnhurriedSettings(("Caching:OrganizationTtl", "00:00:30"));
 
     private static HttpClient Client(Uri address, string token)
     {

@@ -241,7 +241,7 @@ public sealed class OrganizationCacheTests
         var joins = new JoinCounter();
         using var fake = new ScalekitFake();
         fake.AddOrganization(Tokens.OrgA);
-        using var factory = new ApiFactory(fake, new Dictionary<string, string?> { ["Caching:OrganizationTtl"] = "00:00:30" }, joins.Decorate);
+        using var factory = new ApiFactory(fake, ApiFactory.UnhurriedSettings(("Caching:OrganizationTtl", "00:00:30")), joins.Decorate);
         using var client = factory.CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", new Tokens(fake).User(Tokens.OrgA, ["organizations:read"]));
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
