@@ -21,7 +21,7 @@ namespace Api.Tests.Faults;
 public sealed class HangUpTests : IDisposable
 {
     private readonly ScalekitFake _fake = new();
-    private readonly HangUps _hangUps = new();
+    private readonly NoticedHangUps _hangUps = new();
     private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ApiFactory? _factory;
 
@@ -294,7 +294,7 @@ public sealed class HangUpTests : IDisposable
 }
 
 /// <summary>Counts the server noticing callers hang up (their RequestAborted firing).</summary>
-internal sealed class HangUps : IStartupFilter
+internal sealed class NoticedHangUps : IStartupFilter
 {
     private readonly Lock _gate = new();
     private readonly List<(int Count, TaskCompletionSource Reached)> _waiters = [];
