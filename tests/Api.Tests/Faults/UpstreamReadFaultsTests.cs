@@ -96,6 +96,8 @@ public sealed class UpstreamTimeoutTests
         {
             ["Scalekit:Resilience:AttemptTimeout:Timeout"] = "00:00:00.400",
             ["Scalekit:Resilience:TotalRequestTimeout:Timeout"] = "00:00:01",
+            // Retries enough to hang for 8 s and more: only the total timeout ends the call after about one second.
+            ["Scalekit:Resilience:Retry:MaxRetryAttempts"] = "20",
             // The token endpoint shares these timeouts: a first fetch slowed by a busy machine may miss 400 ms, and is
             // then asked again at once rather than answered 503 for the cooldown.
             ["Scalekit:TokenFetchCooldown"] = "00:00:00",
@@ -114,7 +116,9 @@ public sealed class UpstreamTimeoutTests
         release.SetResult();
 
         await ProblemAssert.IsProblem(response, HttpStatusCode.GatewayTimeout);
-        Assert.True(elapsed < TimeSpan.FromSeconds(2.5), $"took {elapsed} with a 1 s total timeout");
+        // Far from both ends: a busy machine adds seconds to the 504's first answer, and without the total timeout the
+        // 21 attempts of 400 ms would take over 8 s.
+        Assert.True(elapsed < TimeSpan.FromSeconds(5), $"took {elapsed} with a 1 s total timeout");
         await fake.WhenReceived("GET", "/api/v1/organizations/org_1", warmReads + 2);
     }
 }
