@@ -15,6 +15,14 @@ public sealed record EmulatorOptions
     /// <summary>TCP port on 127.0.0.1; 0 picks a free one.</summary>
     public int Port { get; init; }
 
+    /// <summary>
+    /// A second port on 127.0.0.1 that speaks cleartext HTTP/2 only (h2c with prior knowledge, what the API's
+    /// <c>Scalekit:Http2</c> <c>Always</c> sends over <c>http://</c>); 0 picks a free one, null (the default) opens none.
+    /// Same store, keys and issuer as <see cref="Port"/>. Kestrel answers prior-knowledge HTTP/2 only on an endpoint that
+    /// speaks nothing else, so it cannot share <see cref="Port"/>, which HTTP/1.1 clients (curl, wrk) use.
+    /// </summary>
+    public int? Http2Port { get; init; }
+
     /// <summary>The only client id <c>POST /oauth/token</c> accepts; also the default audience of minted access tokens.</summary>
     public string ClientId { get; init; } = DefaultClientId;
 
@@ -35,6 +43,11 @@ public sealed record EmulatorOptions
         if (Port is < 0 or > 65535)
         {
             throw new ArgumentOutOfRangeException(nameof(Port), Port, "Port must be between 0 and 65535.");
+        }
+
+        if (Http2Port is < 0 or > 65535 || (Http2Port is > 0 && Http2Port == Port))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Http2Port), Http2Port, "Http2Port must be between 0 and 65535, and not Port.");
         }
 
         if (string.IsNullOrWhiteSpace(ClientId) || string.IsNullOrWhiteSpace(ClientSecret))

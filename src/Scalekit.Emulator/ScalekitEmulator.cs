@@ -1,7 +1,9 @@
+using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Scalekit.Emulator.DevTools;
 using Scalekit.Emulator.OAuth;
 using Scalekit.Emulator.Organizations;
@@ -21,7 +23,7 @@ public sealed class ScalekitEmulator : IAsyncDisposable
     private readonly ManagementTokens _managementTokens;
     private int _disposed;
 
-    private ScalekitEmulator(WebApplication app, EmulatorAddress address)
+    private ScalekitEmulator(WebApplication app, EmulatorAddress address, Uri? http2BaseUrl)
     {
         _app = app;
         _keys = app.Services.GetRequiredService<SigningKeyRing>();
@@ -31,11 +33,18 @@ public sealed class ScalekitEmulator : IAsyncDisposable
         Options = app.Services.GetRequiredService<EmulatorOptions>();
         Requests = app.Services.GetRequiredService<RequestCounters>();
         BaseUrl = address.BaseUrl;
+        Http2BaseUrl = http2BaseUrl;
         Issuer = address.Issuer;
     }
 
     /// <summary>Where it listens, e.g. http://127.0.0.1:5380/ — the Scalekit environment URL to configure.</summary>
     public Uri BaseUrl { get; }
+
+    /// <summary>
+    /// The cleartext HTTP/2-only address (<see cref="EmulatorOptions.Http2Port"/>), e.g. http://127.0.0.1:5381/, or null.
+    /// An API pointed here needs <c>Scalekit:Http2</c> <c>Always</c> and <see cref="Issuer"/> among its <c>Scalekit:Issuers</c>.
+    /// </summary>
+    public Uri? Http2BaseUrl { get; }
 
     /// <summary>The <c>iss</c> of every token it mints: the base URL without trailing slash unless configured.</summary>
     public string Issuer { get; }
@@ -121,10 +130,29 @@ public sealed class ScalekitEmulator : IAsyncDisposable
         // HTTP_PORTS already sit in the host settings, which win over an empty "urls", so name the address here
         // rather than with Kestrel's Listen() (which would log an "Overriding address(es)" warning).
         builder.Configuration.Sources.Clear();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        ListenOptions? http2Listener = null;
+        if (options.Http2Port is { } http2Port)
         {
-            [WebHostDefaults.ServerUrlsKey] = $"http://127.0.0.1:{options.Port}",
-        });
+            // Two endpoints with their own protocols need Listen(). An ASPNETCORE_URLS or HTTP_PORTS of the host process
+            // is then overridden with Kestrel's warning saying so, rather than silently as the address below does it.
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.Listen(IPAddress.Loopback, options.Port);
+                kestrel.Listen(IPAddress.Loopback, http2Port, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http2;
+                    http2Listener = listen;
+                });
+            });
+        }
+        else
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                [WebHostDefaults.ServerUrlsKey] = $"http://127.0.0.1:{options.Port}",
+            });
+        }
+
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -172,9 +200,12 @@ public sealed class ScalekitEmulator : IAsyncDisposable
             throw;
         }
 
-        var bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        // Kestrel writes the bound port back into each listener's endpoint (port 0 included).
+        var http2BaseUrl = http2Listener is { IPEndPoint: { } http2Bound } ? new Uri($"http://127.0.0.1:{http2Bound.Port}/") : null;
+        var bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses
+            .Single(a => http2BaseUrl is null || new Uri(a).Port != http2BaseUrl.Port);
         address.Bind(new Uri(bound + "/"));
-        return new ScalekitEmulator(app, address);
+        return new ScalekitEmulator(app, address, http2BaseUrl);
     }
 
     private sealed class OwnerControlledLifetime : IHostLifetime

@@ -1,6 +1,7 @@
 using Api.Infrastructure;
 using Api.Scalekit;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
@@ -16,8 +17,10 @@ public static class AuthenticationSetup
         services.AddSingleton<BearerChallengeWriter>();
         services.AddSingleton<AccessAudit>();
         services.AddSingleton<BearerEvents>();
+        services.TryAddTransient<ScalekitHttp2Handler>();
         services.AddHttpClient(SigningKeyStore.HttpClientName, ConfigureJwksClient)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ActivityHeadersPropagator = TraceContextOnly.Instance });
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ActivityHeadersPropagator = TraceContextOnly.Instance })
+            .AddHttpMessageHandler<ScalekitHttp2Handler>();
         services.AddHostedService<SigningKeyWarmup>();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();

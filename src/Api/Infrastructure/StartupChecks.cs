@@ -98,7 +98,7 @@ public static class StartupChecks
         OptionsValidationException single => [.. Named(single).Distinct()],
         AggregateException { InnerExceptions: var inner } when inner.Count > 0 && inner.All(e => e is OptionsValidationException) =>
             [.. inner.Cast<OptionsValidationException>().SelectMany(Named).Distinct()],
-        InvalidOperationException invalid when UnreadableSetting(invalid) is var (key, type) => [$"{key} cannot be read as {type}."],
+        InvalidOperationException invalid when UnreadableSetting(invalid) is var (key, type) => [Unreadable(key, type)],
         _ => null,
     };
 
@@ -107,6 +107,12 @@ public static class StartupChecks
         ex.OptionsType == typeof(HttpStandardResilienceOptions)
             ? ex.Failures.Select(failure => ScalekitServiceCollectionExtensions.ResilienceFailure(ex.OptionsName, failure))
             : ex.Failures;
+
+    // A choice of this API's own (Scalekit:Http2) lists its names rather than a type name nobody configures by.
+    private static string Unreadable(string key, string type) =>
+        typeof(StartupChecks).Assembly.GetType(type) is { IsEnum: true } choice
+            ? $"{key} must be one of {string.Join(", ", Enum.GetNames(choice))}."
+            : $"{key} cannot be read as {type}.";
 
     /// <summary>
     /// The key and type of a value the configuration binder could not convert (<c>Scalekit__TokenRefreshMargin=abc</c>),

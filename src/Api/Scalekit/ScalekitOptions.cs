@@ -32,6 +32,9 @@ public sealed class ScalekitOptions
     /// <summary>Signing keys are refetched in the background after this long even when every <c>kid</c> is known.</summary>
     public TimeSpan JwksAutomaticRefreshInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>Whether calls to Scalekit (management API, token endpoint, JWKS) use HTTP/2.</summary>
+    public ScalekitHttp2 Http2 { get; set; } = ScalekitHttp2.Negotiate;
+
     public Uri BaseUri => new(EnvironmentUrl!.TrimEnd('/') + "/", UriKind.Absolute);
 
     /// <summary>Issuers accepted in <c>iss</c>: the configured ones, or the environment URL itself.</summary>
@@ -119,6 +122,12 @@ internal sealed class ScalekitOptionsValidator : IValidateOptions<ScalekitOption
         if (options.JwksAutomaticRefreshInterval <= TimeSpan.Zero || options.JwksAutomaticRefreshInterval > LongestJwksAutomaticRefreshInterval)
         {
             failures.Add("Scalekit:JwksAutomaticRefreshInterval must be positive and at most 1.00:00:00.");
+        }
+
+        // The binder takes any number for an enum ("Scalekit__Http2=7"), which would silently mean Negotiate.
+        if (!Enum.IsDefined(options.Http2))
+        {
+            failures.Add($"Scalekit:Http2 must be one of {string.Join(", ", Enum.GetNames<ScalekitHttp2>())}.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

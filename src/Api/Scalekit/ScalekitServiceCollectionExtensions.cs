@@ -31,6 +31,7 @@ public static class ScalekitServiceCollectionExtensions
         services.AddTransient<ManagementTokenHandler>();
         services.AddTransient<UpstreamCallMetricsHandler>();
         services.AddTransient<ResponseBufferingHandler>();
+        services.TryAddTransient<ScalekitHttp2Handler>();
 
         var oauth = services.AddHttpClient(ManagementTokenProvider.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
@@ -38,6 +39,7 @@ public static class ScalekitServiceCollectionExtensions
         oauth.AddStandardResilienceHandler().Configure(BindResilience).Configure(SkipLongRetryAfters);
         // The token endpoint's body is read inside its pipeline too, so a stalled one times out like a hung one.
         oauth.AddHttpMessageHandler<ResponseBufferingHandler>();
+        oauth.AddHttpMessageHandler<ScalekitHttp2Handler>();
 
         var api = services.AddRefitGeneratedClient<IScalekitApi>(ScalekitJsonContext.Default)
             .ConfigureHttpClient(ConfigureApiClient)
@@ -60,6 +62,7 @@ public static class ScalekitServiceCollectionExtensions
         api.AddHttpMessageHandler<ManagementTokenHandler>();
         api.AddHttpMessageHandler<UpstreamCallMetricsHandler>();
         api.AddHttpMessageHandler<ResponseBufferingHandler>();
+        api.AddHttpMessageHandler<ScalekitHttp2Handler>();
         return builder;
     }
 
@@ -151,6 +154,8 @@ public static class ScalekitServiceCollectionExtensions
     {
         // A redirect from Scalekit is never expected; following it could carry the bearer token elsewhere.
         AllowAutoRedirect = false,
+        // Over HTTP/2, calls past the server's stream limit (often 100) open another connection instead of queueing.
+        EnableMultipleHttp2Connections = true,
         PooledConnectionLifetime = TimeSpan.FromMinutes(2),
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
         ConnectTimeout = TimeSpan.FromSeconds(5),

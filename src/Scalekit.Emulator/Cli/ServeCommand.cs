@@ -7,11 +7,13 @@ namespace Scalekit.Emulator.Cli;
 internal static class ServeCommand
 {
     public const string Usage = """
-        Usage: Scalekit.Emulator [--port N] [--client-id ID] [--client-secret SECRET] [--issuer URL]
+        Usage: Scalekit.Emulator [--port N] [--http2-port N] [--client-id ID] [--client-secret SECRET] [--issuer URL]
                                  [--audience AUD] [--no-seed]
                Scalekit.Emulator token --help
 
           --port           port on 127.0.0.1 (default 5380; 0 picks a free one)
+          --http2-port     also serve cleartext HTTP/2 only (h2c, prior knowledge) on this port, for an API
+                           with Scalekit:Http2=Always (0 picks a free one; default: no such port)
           --client-id      management client id accepted by /oauth/token (default skc_local_emulator)
           --client-secret  management client secret (default test_local_emulator_secret)
           --issuer         iss of minted tokens (default: the base URL)
@@ -19,7 +21,7 @@ internal static class ServeCommand
           --no-seed        start with no organizations instead of Acme and Globex
         """;
 
-    private static readonly HashSet<string> ValueOptions = ["--port", "--client-id", "--client-secret", "--issuer", "--audience"];
+    private static readonly HashSet<string> ValueOptions = ["--port", "--http2-port", "--client-id", "--client-secret", "--issuer", "--audience"];
     private static readonly HashSet<string> Flags = ["--no-seed"];
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -39,6 +41,18 @@ internal static class ServeCommand
             return 2;
         }
 
+        int? http2Port = null;
+        if (parsed.Last("--http2-port") is { } rawHttp2Port)
+        {
+            if (!int.TryParse(rawHttp2Port, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value > 65535 || (value != 0 && value == port))
+            {
+                await stderr.WriteLineAsync($"--http2-port must be a number from 0 to 65535 other than --port, not '{rawHttp2Port}'.");
+                return 2;
+            }
+
+            http2Port = value;
+        }
+
         // The options' own checks throw; a command line answers with the flag to fix and exit code 2.
         if (InvalidValue(parsed) is { } invalid)
         {
@@ -49,6 +63,7 @@ internal static class ServeCommand
         var options = new EmulatorOptions
         {
             Port = port,
+            Http2Port = http2Port,
             ClientId = parsed.Last("--client-id") ?? EmulatorOptions.DefaultClientId,
             ClientSecret = parsed.Last("--client-secret") ?? EmulatorOptions.DefaultClientSecret,
             Issuer = parsed.Last("--issuer"),
@@ -66,7 +81,9 @@ internal static class ServeCommand
         }
         catch (IOException e)
         {
-            await stderr.WriteLineAsync($"Cannot listen on 127.0.0.1:{port} ({e.Message}). Pick another with --port.");
+            await stderr.WriteLineAsync(http2Port is null
+                ? $"Cannot listen on 127.0.0.1:{port} ({e.Message}). Pick another with --port."
+                : $"Cannot listen on 127.0.0.1:{port} or :{http2Port} ({e.Message}). Pick others with --port and --http2-port.");
             return 1;
         }
 
@@ -99,10 +116,14 @@ internal static class ServeCommand
             : null;
     }
 
+    private static string Http2Line(ScalekitEmulator emulator) => emulator.Http2BaseUrl is { } http2
+        ? $"\n  HTTP/2 only    {http2.GetLeftPart(UriPartial.Authority)} (h2c; an API needs Scalekit:Http2=Always and Scalekit:Issuers:0={emulator.Issuer})"
+        : "";
+
     private static async Task PrintBannerAsync(ScalekitEmulator emulator, string audience, TextWriter stdout)
     {
         await stdout.WriteLineAsync($"""
-            Scalekit emulator listening on {emulator.BaseUrl.GetLeftPart(UriPartial.Authority)}
+            Scalekit emulator listening on {emulator.BaseUrl.GetLeftPart(UriPartial.Authority)}{Http2Line(emulator)}
               issuer         {emulator.Issuer}
               client id      {emulator.Options.ClientId}
               client secret  {emulator.Options.ClientSecret}

@@ -7,6 +7,8 @@ public sealed class ServeCommandTests
     [Theory]
     [InlineData("--port", "70000")]
     [InlineData("--port", "-1")]
+    [InlineData("--http2-port", "70000")]
+    [InlineData("--http2-port", "5380")]
     [InlineData("--issuer", "not a url")]
     [InlineData("--issuer", "ftp://127.0.0.1")]
     [InlineData("--client-id", " ")]

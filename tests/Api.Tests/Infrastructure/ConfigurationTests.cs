@@ -262,6 +262,19 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Theory]
+    [InlineData("Sometimes")]
+    // The binder takes any number for an enum; 7 would have meant the default, silently.
+    [InlineData("7")]
+    public async Task AnHttp2ChoiceThatIsNoneOfTheThreeStopsTheRealProcess(string value)
+    {
+        var (exitCode, output) = await RunApiAsync(Production(new() { ["Scalekit__Http2"] = value }));
+
+        Assert.Equal(1, exitCode);
+        TheLineNaming(output, "Scalekit:Http2 must be one of Negotiate, Always, Off.");
+        Assert.DoesNotContain("   at ", output);
+    }
+
     [Fact]
     public async Task AMalformedRedisConnectionStringStopsTheRealProcessNamingTheKeyButNotTheSecret()
     {
