@@ -303,11 +303,11 @@ def measure(scenario, seconds, connections, threads, upstream_port):
     }
 
 
-def start_api(name, port, upstream_port, caching, read_token, extra_env):
+def start_api(name, port, upstream, caching, read_token, extra_env):
     env = {
         "ASPNETCORE_ENVIRONMENT": "Production",
         "ASPNETCORE_URLS": f"http://127.0.0.1:{port}",
-        "Scalekit__EnvironmentUrl": f"http://127.0.0.1:{upstream_port}",
+        **upstream,
         "Scalekit__ClientId": CLIENT_ID,
         "Scalekit__ClientSecret": CLIENT_SECRET,
         "Scalekit__Audiences__0": CLIENT_ID,
@@ -336,6 +336,8 @@ def main():
     parser.add_argument("--scenarios", default="1,2,3,4,5,6,7", help="comma-separated subset to run (1 is always run: it is the baseline)")
     parser.add_argument("--api-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for every API instance, e.g. DOTNET_gcServer=0")
+    parser.add_argument("--http1", action="store_true",
+                        help="the API calls the emulator over HTTP/1.1 (Scalekit:Http2=Off) instead of cleartext HTTP/2")
     parser.add_argument("--profile", type=int, metavar="SCENARIO",
                         help="instead of the table: one run of this scenario (after a warm-up, 60 s by default) under perf, "
                              "and where its server's CPU went, by kernel, native runtime and managed assembly")
@@ -355,9 +357,11 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     try:
         if options.profile is not None:
-            return profile(options.profile, duration, warmup, distinct, options.connections, options.threads, api_env)
+            return profile(options.profile, duration, warmup, distinct, options.connections, options.threads, api_env,
+                           not options.http1)
         only = {1} | {int(x) for x in options.scenarios.split(",")}
-        report = run(rounds, duration, warmup, distinct, options.connections, options.threads, api_env, options.quick, only)
+        report = run(rounds, duration, warmup, distinct, options.connections, options.threads, api_env, options.quick, only,
+                     not options.http1)
     finally:
         stop_all()
     print_report(report)
@@ -369,11 +373,21 @@ def main():
     return 0
 
 
-def start_scenarios(distinct, api_env, emulator_env=None):
+def start_scenarios(distinct, api_env, http2, emulator_env=None):
     """Starts the emulator and the three API instances; returns the upstream port, the scenarios, the instances and
     each instance's time to its first authenticated 200."""
     upstream_port = free_port()
-    emulator = start("emulator", ["dotnet", EMULATOR_DLL, "--port", str(upstream_port)], env=emulator_env)
+    args = ["dotnet", EMULATOR_DLL, "--port", str(upstream_port)]
+    if http2:
+        # The API speaks HTTP/2 to Scalekit over TLS; without TLS that takes prior knowledge, which Kestrel serves only on
+        # an HTTP/2-only port, so the emulator opens one beside the HTTP/1.1 port that wrk and this script use.
+        http2_port = free_port()
+        args += ["--http2-port", str(http2_port)]
+        upstream = {"Scalekit__EnvironmentUrl": f"http://127.0.0.1:{http2_port}", "Scalekit__Http2": "Always",
+                    "Scalekit__Issuers__0": f"http://127.0.0.1:{upstream_port}"}
+    else:
+        upstream = {"Scalekit__EnvironmentUrl": f"http://127.0.0.1:{upstream_port}", "Scalekit__Http2": "Off"}
+    emulator = start("emulator", args, env=emulator_env)
     wait_until(lambda: emulator.poll() is None and upstream_stats(upstream_port) is not None, 60, "the emulator")
     management = http_json("POST", f"http://127.0.0.1:{upstream_port}/oauth/token", {
         "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}, form=True)["access_token"]
@@ -389,7 +403,7 @@ def start_scenarios(distinct, api_env, emulator_env=None):
     for name, caching in (("api-cache-off", {"OrganizationTtl": "00:00:00"}),
                           ("api-cache-on", {}),
                           ("api-no-token-cache", {"OrganizationTtl": "00:00:00", "ValidatedTokenTtl": "00:00:00"})):
-        instances[name], startup[name] = start_api(name, ports[name], upstream_port, caching, read_token, api_env)
+        instances[name], startup[name] = start_api(name, ports[name], upstream, caching, read_token, api_env)
 
     def api(name, path=f"/organizations/{ORG}"):
         return f"http://127.0.0.1:{ports[name]}{path}"
@@ -420,8 +434,8 @@ def start_scenarios(distinct, api_env, emulator_env=None):
     return upstream_port, scenarios, instances, startup
 
 
-def run(rounds, duration, warmup, distinct, connections, threads, api_env, quick, only):
-    upstream_port, scenarios, instances, startup = start_scenarios(distinct, api_env)
+def run(rounds, duration, warmup, distinct, connections, threads, api_env, quick, only, http2):
+    upstream_port, scenarios, instances, startup = start_scenarios(distinct, api_env, http2)
     scenarios = [scenario for scenario in scenarios if scenario["id"] in only]
 
     print(f"bench: startup to first authenticated 200: " + ", ".join(f"{k} {v:.2f} s" for k, v in startup.items()), flush=True)
@@ -448,7 +462,8 @@ def run(rounds, duration, warmup, distinct, connections, threads, api_env, quick
         print("bench: live heap after a full GC: " + ", ".join(
             f"{name} {'n/a' if heaps[-1] is None else f'{heaps[-1]:.2f} MB'}" for name, heaps in live_heaps.items()), flush=True)
 
-    return summarize(scenarios, runs, startup, live_heaps, rounds, duration, warmup, connections, threads, distinct, api_env, quick)
+    return summarize(scenarios, runs, startup, live_heaps, rounds, duration, warmup, connections, threads, distinct, api_env, quick,
+                     http2)
 
 
 # ---------------------------------------------------------------- --profile
@@ -458,8 +473,8 @@ def run(rounds, duration, warmup, distinct, connections, threads, api_env, quick
 PERF_ENV = {"DOTNET_PerfMapEnabled": "1", "DOTNET_EnableWriteXorExecute": "0"}
 
 
-def profile(scenario_id, duration, warmup, distinct, connections, threads, api_env):
-    upstream_port, scenarios, _, _ = start_scenarios(distinct, {**api_env, **PERF_ENV}, emulator_env=PERF_ENV)
+def profile(scenario_id, duration, warmup, distinct, connections, threads, api_env, http2):
+    upstream_port, scenarios, _, _ = start_scenarios(distinct, {**api_env, **PERF_ENV}, http2, emulator_env=PERF_ENV)
     scenario = next(s for s in scenarios if s["id"] == scenario_id)
     print(f"bench: warm-up {scenario['id']} {scenario['name']} ({warmup} s)", flush=True)
     run_wrk(scenario["url"], scenario["script"], scenario.get("headers", []), warmup, connections, threads)
@@ -535,7 +550,8 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def summarize(scenarios, runs, startup, live_heaps, rounds, duration, warmup, connections, threads, distinct, api_env, quick):
+def summarize(scenarios, runs, startup, live_heaps, rounds, duration, warmup, connections, threads, distinct, api_env, quick,
+              http2):
     upstream_rps = [r["rps"] for r in runs[1]]
     rows = []
     for scenario in scenarios:
@@ -562,7 +578,7 @@ def summarize(scenarios, runs, startup, live_heaps, rounds, duration, warmup, co
     if not {1, 2, 3, 4, 5, 6} <= set(by_id):
         return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
                 "settings": {"rounds": rounds, "seconds_per_run": duration, "warmup_seconds": warmup, "connections": connections,
-                             "partial": True},
+                             "partial": True, "api_to_upstream": "HTTP/2 (h2c)" if http2 else "HTTP/1.1"},
                 "startup_seconds": startup, "scenarios": rows, "live_heap_mb_by_round": live_heaps, "targets": []}
     flood_calls = {}
     for result in runs[5]:
@@ -597,7 +613,8 @@ def summarize(scenarios, runs, startup, live_heaps, rounds, duration, warmup, co
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         "settings": {"rounds": rounds, "seconds_per_run": duration, "warmup_seconds": warmup, "connections": connections,
-                     "wrk_threads": threads, "distinct_tokens": distinct, "api_env": api_env, "quick": quick},
+                     "wrk_threads": threads, "distinct_tokens": distinct, "api_env": api_env, "quick": quick,
+                     "api_to_upstream": "HTTP/2 (h2c)" if http2 else "HTTP/1.1"},
         "startup_seconds": startup,
         "scenarios": rows,
         "live_heap_mb_by_round": live_heaps,
@@ -624,7 +641,8 @@ def print_report(report):
     m = report["machine"]
     s = report["settings"]
     print(f"\n{report['date']}  {m['cpus']} CPUs {m['cpu_model']}  load {m['load_average_at_end']}  "
-          f"{s['rounds']} rounds x {s['seconds_per_run']} s, {s['connections']} connections, medians of rounds")
+          f"{s['rounds']} rounds x {s['seconds_per_run']} s, {s['connections']} connections, medians of rounds, "
+          f"API to emulator over {s['api_to_upstream']}")
     header = f"{'scenario':<34} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU s/1k':>9} {'RSS MB':>7} {'up/req':>7} {'x (1)':>6}"
     print(header)
     print("-" * len(header))

@@ -449,6 +449,7 @@ public sealed class ConfigurationTests
         var text = File.ReadAllText(RepositoryFiles.PathOf(file));
         var keys = Regex.Matches(text, @"\b(?:Scalekit|RateLimiting|Idempotency|Caching|Cors|Authorization)__[A-Za-z0-9_]*[A-Za-z0-9]")
             .Select(match => match.Value.Replace("__", ":", StringComparison.Ordinal))
+            .Distinct()
             .ToList();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(keys.Select(key => KeyValuePair.Create(key, (string?)"x"))).Build();
 
