@@ -52,6 +52,9 @@ public static class StartupChecks
         }
     }
 
+    internal const string ClosingLine =
+        "Fix each one where it is set (appsettings.json, an environment variable Section__Key, or user-secrets): add or correct a setting, rename or remove a key this API does not have; see README.md.";
+
     private static async Task WriteFailuresAsync(IEnumerable<string> failures)
     {
         await Console.Error.WriteLineAsync("The API cannot start: its configuration is incomplete or invalid.");
@@ -60,7 +63,9 @@ public static class StartupChecks
             await Console.Error.WriteLineAsync($"  - {failure}");
         }
 
-        await Console.Error.WriteLineAsync("Set these in appsettings.json, environment variables (Section__Key) or user-secrets; see README.md.");
+        // "Set these" told an operator to set the very key named as not a setting (Scalekit:ClientSecrt): a key this API
+        // does not have is fixed by renaming or removing it, where it was set.
+        await Console.Error.WriteLineAsync(ClosingLine);
     }
 
     private static List<string> ResilienceTimeoutsOutOfRange(IConfiguration configuration)

@@ -417,6 +417,10 @@ public sealed class ConfigurationTests
         Assert.Equal(1, exitCode);
         // One line, and only this mistake: everything else the process was given is known.
         Assert.Equal($"  - {failure}", Assert.Single(output.Split('\n'), line => line.StartsWith("  - ", StringComparison.Ordinal)));
+        // The closing line said "Set these in appsettings.json, ...": set the key just named as not a setting.
+        Assert.Equal(
+            "Fix each one where it is set (appsettings.json, an environment variable Section__Key, or user-secrets): add or correct a setting, rename or remove a key this API does not have; see README.md.",
+            output.Split('\n')[^1]);
         Assert.DoesNotContain("value-never-shown", output);
         Assert.DoesNotContain("   at ", output);
     }
