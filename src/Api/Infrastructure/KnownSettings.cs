@@ -21,10 +21,20 @@ public static class KnownSettings
         var parts = subsections.ToDictionary(part => part.Key, part => part.Type, StringComparer.OrdinalIgnoreCase);
         builder.Services.AddSingleton<IValidateOptions<T>>(services =>
             new KnownKeysValidator<T>(name, services.GetRequiredService<IConfiguration>().GetSection(section), parts));
-        builder.Services.AddSingleton(new OwnSection(section));
-        builder.Services.AddOptions<OwnSection>().ValidateOnStart();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OwnSection>, SectionNamesValidator>());
+        builder.Services.AddOwnSection(section);
         return builder;
+    }
+
+    /// <summary>
+    /// Counts <paramref name="section"/> among the top-level sections this API reads, so that one named an edit or two
+    /// away from it (<c>ConnectionString__Redis</c>) stops startup naming it.
+    /// </summary>
+    public static IServiceCollection AddOwnSection(this IServiceCollection services, string section)
+    {
+        services.AddSingleton(new OwnSection(section));
+        services.AddOptions<OwnSection>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OwnSection>, SectionNamesValidator>());
+        return services;
     }
 
     /// <summary>One line per key of <paramref name="section"/>, at any depth, that binding it to <paramref name="type"/> would ignore.</summary>
@@ -89,6 +99,14 @@ public static class KnownSettings
     /// </summary>
     internal static string? SectionClosestTo(string key, IReadOnlyCollection<string> sections) =>
         Nearest(key, sections, length => length < 6 ? 0 : length < 10 ? 1 : 2);
+
+    /// <summary>
+    /// The name among <paramref name="names"/> that <paramref name="key"/> misspells by one edit (two from ten letters):
+    /// the section rule, but one edit even for a short name (<c>Rdis</c>, <c>Reddis</c> for <c>Redis</c>), for keys
+    /// where any other name is another program's.
+    /// </summary>
+    internal static string? NameClosestTo(string key, IReadOnlyCollection<string> names) =>
+        Nearest(key, names, length => length < 10 ? 1 : 2);
 
     private static string? Nearest(string key, IReadOnlyCollection<string> known, Func<int, int> allowedEdits) =>
         known

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Api.Idempotency;
+using Api.Infrastructure;
 using Api.Organizations;
 using Api.Scalekit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -11,6 +12,8 @@ namespace Api.SharedState;
 public static class SharedStateSetup
 {
     public const string ConnectionStringName = "Redis";
+
+    public const string ConnectionStringsSection = "ConnectionStrings";
 
     /// <summary>
     /// State that must hold for every replica. With <c>ConnectionStrings:Redis</c> it lives in Redis; without it,
@@ -24,6 +27,7 @@ public static class SharedStateSetup
             .Configure<IConfiguration>((options, configuration) => options.Redis = configuration.GetConnectionString(ConnectionStringName))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<SharedStateOptions>, SharedStateOptionsValidator>();
+        services.AddOwnSection(ConnectionStringsSection);
         services.AddSingleton(sp => new RedisConnection(ConnectionString(sp)
             ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set.")));
         services.Replace(ServiceDescriptor.Singleton<IManagementTokenStore>(sp => ConnectionString(sp) is null
@@ -53,10 +57,37 @@ public sealed class SharedStateOptions
     public string? Redis { get; set; }
 }
 
-internal sealed class SharedStateOptionsValidator : IValidateOptions<SharedStateOptions>
+internal sealed class SharedStateOptionsValidator(IConfiguration configuration) : IValidateOptions<SharedStateOptions>
 {
-    public ValidateOptionsResult Validate(string? name, SharedStateOptions options) =>
-        string.IsNullOrEmpty(options.Redis) ? ValidateOptionsResult.Success : Parse(options.Redis);
+    private const string Key = $"{SharedStateSetup.ConnectionStringsSection}:{SharedStateSetup.ConnectionStringName}";
+
+    public ValidateOptionsResult Validate(string? name, SharedStateOptions options)
+    {
+        var failures = Misnamed(string.IsNullOrEmpty(options.Redis)).ToList();
+        if (!string.IsNullOrEmpty(options.Redis) && Parse(options.Redis) is { Failed: true } unparsable)
+        {
+            failures.AddRange(unparsable.Failures);
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    // ConnectionStrings__Rdis left every replica on its own in-memory state (idempotency keys, caches), silently: in a
+    // scaled-out deployment, duplicate creates. Platforms fill ConnectionStrings with names of their own
+    // (DefaultConnection), so only a near miss of Redis is refused, and only while Redis itself is not set. A key under
+    // Redis (ConnectionStrings__Redis__Host) left it unset too.
+    private IEnumerable<string> Misnamed(bool redisUnset)
+    {
+        var section = configuration.GetSection(SharedStateSetup.ConnectionStringsSection);
+        var misspelled = redisUnset
+            ? section.GetChildren()
+                .Where(child => KnownSettings.NameClosestTo(child.Key, [SharedStateSetup.ConnectionStringName]) is not null)
+                .Select(child => $"{child.Path} is not a connection string this API reads: did you mean {Key} (env ConnectionStrings__{SharedStateSetup.ConnectionStringName})?")
+            : [];
+        var nested = section.GetSection(SharedStateSetup.ConnectionStringName).GetChildren()
+            .Select(child => $"{child.Path} is not a setting of this API: {Key} is a single value, a StackExchange.Redis connection string such as redis:6379,password=...,ssl=true.");
+        return misspelled.Concat(nested);
+    }
 
     // The Redis client is loaded only when there is a connection string to parse. The failure names the option but
     // never the string or the value: it may hold the Redis password.

@@ -499,6 +499,9 @@ public sealed class ConfigurationTests
             ["scalekit__Resilience__attempttimeout__TIMEOUT"] = "00:00:03",
             ["Authorization__policies__ReadOrganization__anyof__0__sameorganization"] = "true",
             ["Core__Feature"] = "on",
+            // Platforms fill ConnectionStrings with names of their own (App Service, Aspire): only near misses of Redis are refused.
+            ["ConnectionStrings__DefaultConnection"] = "Server=db;Database=app",
+            ["ConnectionStrings__cache"] = "cache:6379",
             ["SCALEKIT_ENVIRONMENT_URL"] = "https://acme.scalekit.dev",
         });
 
@@ -553,6 +556,23 @@ public sealed class ConfigurationTests
 
         Assert.Equal(1, exitCode);
         Assert.Contains("ConnectionStrings:Redis", output);
+        Assert.DoesNotContain("redis-password-never-shown", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    // Each of these started the API on in-memory state, silently: with several replicas, idempotency keys and caches
+    // were each replica's own (a retried create landing elsewhere created a second organization).
+    [Theory]
+    [InlineData("ConnectionStrings__Rdis", "ConnectionStrings:Rdis is not a connection string this API reads: did you mean ConnectionStrings:Redis (env ConnectionStrings__Redis)?")]
+    [InlineData("ConnectionStrings__Reddis", "ConnectionStrings:Reddis is not a connection string this API reads: did you mean ConnectionStrings:Redis (env ConnectionStrings__Redis)?")]
+    [InlineData("ConnectionString__Redis", "ConnectionString is not a section of this API: did you mean ConnectionStrings?")]
+    [InlineData("ConnectionStrings__Redis__Host", "ConnectionStrings:Redis:Host is not a setting of this API: ConnectionStrings:Redis is a single value, a StackExchange.Redis connection string such as redis:6379,password=...,ssl=true.")]
+    public async Task AMisspelledRedisConnectionStringStopsTheRealProcessNamingTheKeyItProbablyMeantButNotTheSecret(string variable, string failure)
+    {
+        var (exitCode, output) = await RunApiAsync(Production(new() { [variable] = "redis:6379,password=redis-password-never-shown" }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal($"  - {failure}", Assert.Single(output.Split('\n'), line => line.StartsWith("  - ", StringComparison.Ordinal)));
         Assert.DoesNotContain("redis-password-never-shown", output);
         Assert.DoesNotContain("   at ", output);
     }
