@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Api.Auth;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -25,11 +26,12 @@ public static class Observability
         var development = builder.Environment.IsDevelopment();
         var levels = new LogLevelsCheck();
         // The logger is built inside Build(), before StartupChecks runs: a level Serilog cannot read ("Loud") crashed
-        // the process there with a stack trace (exit 134). It is reported with the other configuration mistakes instead.
-        builder.Services.AddOptions<LogLevelsCheck>()
-            .Validate(_ => !levels.Unreadable,
-                "The Serilog section could not be read: check Serilog:MinimumLevel and its overrides, whose values must be log levels (Verbose, Debug, Information, Warning, Error or Fatal).")
-            .ValidateOnStart();
+        // the process there with a stack trace (exit 134). It is reported with the other configuration mistakes instead,
+        // naming its key, as is a key Serilog would ignore (SerilogLevels).
+        builder.Services.AddOptions<LogLevelsCheck>().ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<LogLevelsCheck>>(services =>
+            new LogLevelsValidator(services.GetRequiredService<IConfiguration>(), levels));
+        builder.Services.AddOwnSection(SerilogLevels.Section);
         // preserveStaticLogger: several hosts in one process (tests) must not share one global logger.
         builder.Services.AddSerilog(preserveStaticLogger: true, configureLogger: (services, logger) =>
         {

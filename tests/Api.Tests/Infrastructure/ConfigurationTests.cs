@@ -502,6 +502,10 @@ public sealed class ConfigurationTests
             // Platforms fill ConnectionStrings with names of their own (App Service, Aspire): only near misses of Redis are refused.
             ["ConnectionStrings__DefaultConnection"] = "Server=db;Database=app",
             ["ConnectionStrings__cache"] = "cache:6379",
+            // Serilog's own forms: a plain level for Default, a level in any case, an empty override taking back a shipped one.
+            ["Serilog__MinimumLevel"] = "Information",
+            ["serilog__minimumlevel__override__Microsoft.AspNetCore"] = "warning",
+            ["Serilog__MinimumLevel__Override__Polly"] = "",
             ["SCALEKIT_ENVIRONMENT_URL"] = "https://acme.scalekit.dev",
         });
 
@@ -646,13 +650,24 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
-    [Fact]
-    public async Task ALogLevelSerilogCannotReadStopsTheRealProcessNamingTheKeyWithoutAStackTrace()
+    // Serilog threw on these; the report said "check Serilog:MinimumLevel and its overrides", not which one.
+    [Theory]
+    [InlineData("Serilog__MinimumLevel__Override__Polly", "Loud", "Serilog:MinimumLevel:Override:Polly must be a log level: Verbose, Debug, Information, Warning, Error or Fatal.")]
+    [InlineData("Serilog__MinimumLevel__Default", "Debugg", "Serilog:MinimumLevel:Default must be a log level: Verbose, Debug, Information, Warning, Error or Fatal.")]
+    [InlineData("Serilog__MinimumLevel", "Debugg", "Serilog:MinimumLevel must be a log level: Verbose, Debug, Information, Warning, Error or Fatal.")]
+    // Each of these Serilog ignored, silently: the level meant kept its shipped value (or, for 6, every event was dropped).
+    [InlineData("Serilog__MinimumLevel__Default", "6", "Serilog:MinimumLevel:Default must be a log level: Verbose, Debug, Information, Warning, Error or Fatal.")]
+    [InlineData("Serilog__MinimumLevel__Defualt", "Debug", "Serilog:MinimumLevel:Defualt is not one of Serilog's settings: did you mean Serilog:MinimumLevel:Default?")]
+    [InlineData("Serilog__MinimumLevel__Overide__Microsoft", "Debug", "Serilog:MinimumLevel:Overide is not one of Serilog's settings: did you mean Serilog:MinimumLevel:Override?")]
+    [InlineData("Serilog__MinimumLevel__Override__Microsoft__AspNetCore", "Debug", "Serilog:MinimumLevel:Override:Microsoft:AspNetCore is not a category: write it with dots, Serilog:MinimumLevel:Override:Microsoft.AspNetCore (env Serilog__MinimumLevel__Override__Microsoft.AspNetCore).")]
+    [InlineData("Serilog__MinimumLevl__Default", "Debug", "Serilog:MinimumLevl is not one of Serilog's settings: did you mean Serilog:MinimumLevel?")]
+    [InlineData("Serilg__MinimumLevel__Default", "Debug", "Serilg is not a section of this API: did you mean Serilog?")]
+    public async Task ALogLevelSerilogCannotReadOrWouldIgnoreStopsTheRealProcessNamingTheKeyWithoutAStackTrace(string variable, string value, string failure)
     {
-        var (exitCode, output) = await RunApiAsync(Production(new() { ["Serilog__MinimumLevel__Override__Polly"] = "Loud" }));
+        var (exitCode, output) = await RunApiAsync(Production(new() { [variable] = value }));
 
         Assert.Equal(1, exitCode);
-        Assert.Contains("Serilog:MinimumLevel", output);
+        Assert.Equal($"  - {failure}", Assert.Single(output.Split('\n'), line => line.StartsWith("  - ", StringComparison.Ordinal)));
         Assert.DoesNotContain("   at ", output);
     }
 
