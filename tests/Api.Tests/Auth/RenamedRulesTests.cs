@@ -66,6 +66,32 @@ public sealed class RenamedRulesTests : IClassFixture<RenamedRulesFixture>
         Assert.Single(_api.Fake.Requests("PATCH", "/api/v1"));
     }
 
+    [Fact]
+    public async Task AnEntryFromTheEnvironmentReplacesOnlyTheEntryOfItsIndexInTheShippedList()
+    {
+        // Configuration merges lists by index: meant to narrow the read rule to a grant of the operator's own, this
+        // replaces the first alternative's grant and leaves the shipped second one (organizations:read_all) in force,
+        // as the README says.
+        using var scalekit = new ScalekitFake();
+        scalekit.AddOrganization(Tokens.OrgA);
+        await using var process = ApiProcess.StartAgainst(scalekit, new Dictionary<string, string>
+        {
+            ["Authorization__Policies__ReadOrganization__AnyOf__0__Grants__0"] = "acme:orgs.read",
+        });
+        var tokens = new Tokens(scalekit);
+
+        async Task<HttpStatusCode> ReadAsync(string token)
+        {
+            using var http = await process.ClientAsync(token);
+            using var response = await http.GetAsync($"/organizations/{Tokens.OrgA}");
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await ReadAsync(tokens.User(Tokens.OrgA, ["acme:orgs.read"])));
+        Assert.Equal(HttpStatusCode.Forbidden, await ReadAsync(tokens.User(Tokens.OrgA, ["organizations:read"])));
+        Assert.Equal(HttpStatusCode.OK, await ReadAsync(tokens.Machine(Tokens.OrgB, ["organizations:read_all"])));
+    }
+
     private Task<HttpResponseMessage> ChangeSettings(string token) =>
         _api.Client(token).PatchAsync($"/organizations/{Tokens.OrgA}/settings",
             new StringContent("""{"features":[{"name":"sso","enabled":true}]}""", Encoding.UTF8, "application/json"));
