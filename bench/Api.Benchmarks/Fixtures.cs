@@ -48,7 +48,7 @@ internal sealed class TokenFixture : IDisposable
         var meters = _services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
         Cache = new ValidatedTokenCache(Options.Create(caching), TimeProvider.System, meters);
         Rejected = new RejectedTokenCache(Options.Create(caching), TimeProvider.System, meters);
-        Handler = new ScalekitAccessTokenHandler(store, Cache, Rejected, TimeProvider.System);
+        Handler = new ScalekitAccessTokenHandler(store, Cache, Rejected, TimeProvider.System, new Microsoft.AspNetCore.Http.HttpContextAccessor());
         var bearer = new JwtBearerOptions();
         AuthenticationSetup.Configure(bearer, Options.Create(scalekit), store, Handler);
         Parameters = bearer.TokenValidationParameters;

@@ -14,6 +14,7 @@ public static class AuthenticationSetup
     {
         services.AddSingleton<SigningKeyStore>();
         services.AddSingleton<ScalekitAccessTokenHandler>();
+        services.AddHttpContextAccessor();  // the token handler stops waiting on a JWKS fetch for a caller who left
         services.AddSingleton<BearerChallengeWriter>();
         services.AddSingleton<AccessAudit>();
         services.AddSingleton<BearerEvents>();

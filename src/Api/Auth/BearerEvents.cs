@@ -66,6 +66,13 @@ internal sealed class BearerChallengeWriter(IProblemDetailsService problems, Acc
 {
     public async Task WriteChallengeAsync(HttpContext http, Exception? failure)
     {
+        // The caller left while its token waited on a JWKS fetch, which stopped its wait: the token was never judged,
+        // so nothing is audited, and nobody is there to answer.
+        if (failure is OperationCanceledException && HangUps.RecordIfGone(http))
+        {
+            return;
+        }
+
         if (FindKeysUnavailable(failure) is { } unavailable)
         {
             logger.LogWarning("Answering 503: no Scalekit signing key is loaded yet");

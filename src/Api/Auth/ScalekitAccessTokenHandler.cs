@@ -30,18 +30,24 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
     private readonly ValidatedTokenCache _cache;
     private readonly RejectedTokenCache _rejected;
     private readonly TimeProvider _time;
+    private readonly IHttpContextAccessor _http;
 
-    public ScalekitAccessTokenHandler(SigningKeyStore keys, ValidatedTokenCache cache, RejectedTokenCache rejected, TimeProvider time)
+    public ScalekitAccessTokenHandler(SigningKeyStore keys, ValidatedTokenCache cache, RejectedTokenCache rejected, TimeProvider time,
+        IHttpContextAccessor http)
     {
         _keys = keys;
         _cache = cache;
         _rejected = rejected;
         _time = time;
+        _http = http;
         MapInboundClaims = false;
     }
 
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
+        // The bearer handler passes no cancellation: a caller who hangs up while its token waits on a JWKS fetch shared
+        // with others stops waiting (BearerChallengeWriter records it as 499), and the fetch goes on for them.
+        var callerLeft = _http.HttpContext?.RequestAborted ?? CancellationToken.None;
         TokenKey? cacheKey = null;
         if (_cache.Enabled)
         {
@@ -49,13 +55,13 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
             if (_cache.TryGet(cacheKey.Value, _keys.Current, out var remembered))
             {
                 // Also starts the periodic background key refresh, which must not depend on cache misses.
-                await _keys.GetKeysAsync();
+                await _keys.GetKeysAsync(callerLeft);
                 return remembered;
             }
 
             if (_rejected.TryGet(cacheKey.Value, _keys.Current, out var rejection))
             {
-                await _keys.GetKeysAsync();
+                await _keys.GetKeysAsync(callerLeft);
                 return rejection;
             }
         }
@@ -71,7 +77,7 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
         SigningKeyStore.KeySet? keys = null;
         if (HeaderOf(token) is (SecurityAlgorithms.RsaSha256, { Length: > 0 } headerKid))
         {
-            var lookup = await KeysOrRefusalAsync(headerKid);
+            var lookup = await KeysOrRefusalAsync(headerKid, callerLeft);
             if (lookup.Refused)
             {
                 return lookup.Refusal;
@@ -135,7 +141,7 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
 
         if (keys is null)
         {
-            var lookup = await KeysOrRefusalAsync(jwt.Kid);
+            var lookup = await KeysOrRefusalAsync(jwt.Kid, callerLeft);
             if (lookup.Refused)
             {
                 return lookup.Refusal;
@@ -214,24 +220,24 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
     /// greater cost, is skipped; it is never remembered, as the key may be published later. Checked against the
     /// freshest set, which another request may have loaded since this one asked.
     /// </summary>
-    private async ValueTask<(SigningKeyStore.KeySet Keys, bool KidKnown)> KeysForAsync(string? kid)
+    private async ValueTask<(SigningKeyStore.KeySet Keys, bool KidKnown)> KeysForAsync(string? kid, CancellationToken cancellationToken)
     {
-        var keys = await _keys.GetKeysAsync();
+        var keys = await _keys.GetKeysAsync(cancellationToken);
         if (string.IsNullOrEmpty(kid) || keys.ByKid.ContainsKey(kid))
         {
             return (keys, true);
         }
 
-        keys = await _keys.RefreshAsync() ?? keys;
+        keys = await _keys.RefreshAsync(cancellationToken) ?? keys;
         return (keys, (_keys.Current ?? keys).ByKid.ContainsKey(kid));
     }
 
     /// <summary>The keys for <paramref name="kid"/>, or the answer when there are none to check it with.</summary>
-    private async ValueTask<KeyLookup> KeysOrRefusalAsync(string? kid)
+    private async ValueTask<KeyLookup> KeysOrRefusalAsync(string? kid, CancellationToken cancellationToken)
     {
         try
         {
-            var (keys, kidKnown) = await KeysForAsync(kid);
+            var (keys, kidKnown) = await KeysForAsync(kid, cancellationToken);
             return kidKnown ? new KeyLookup(keys, null) : new KeyLookup(null, UnknownKid());
         }
         catch (SigningKeysUnavailableException ex)

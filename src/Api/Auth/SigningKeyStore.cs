@@ -32,7 +32,7 @@ public sealed class SigningKeyStore(
     public KeySet? Current => _keys;
 
     /// <summary>The loaded keys; fetches them first when none were ever loaded.</summary>
-    public async ValueTask<KeySet> GetKeysAsync()
+    public async ValueTask<KeySet> GetKeysAsync(CancellationToken cancellationToken = default)
     {
         var keys = _keys;
         if (keys is not null)
@@ -45,11 +45,15 @@ public sealed class SigningKeyStore(
             return keys;
         }
 
-        return await RefreshAsync() ?? throw new SigningKeysUnavailableException(RetryAfter());
+        return await RefreshAsync(cancellationToken) ?? throw new SigningKeysUnavailableException(RetryAfter());
     }
 
-    /// <summary>Refetches (at most once per cooldown, one request for all callers) and answers the newest keys.</summary>
-    public async ValueTask<KeySet?> RefreshAsync()
+    /// <summary>
+    /// Refetches (at most once per cooldown, one request for all callers) and answers the newest keys. A caller whose
+    /// <paramref name="cancellationToken"/> fires stops waiting; the fetch goes on for the others and still stores
+    /// what it gets.
+    /// </summary>
+    public async ValueTask<KeySet?> RefreshAsync(CancellationToken cancellationToken = default)
     {
         Task<KeySet?> fetch;
         lock (_gate)
@@ -64,7 +68,8 @@ public sealed class SigningKeyStore(
                 }
 
                 _lastAttemptTicks = now;
-                fetch = FetchAndStoreAsync();
+                // Not tied to any caller: it may end after every caller has left, its failure then nobody's to observe.
+                fetch = FetchAndStoreAsync().ObserveFailure();
                 // A fetch that finished synchronously already ran its finally (this lock is reentrant): never park
                 // a completed task here, or every later refresh would return its stale answer.
                 if (!fetch.IsCompleted)
@@ -78,7 +83,7 @@ public sealed class SigningKeyStore(
             }
         }
 
-        return await fetch;
+        return await fetch.WaitAsync(cancellationToken);
     }
 
     /// <summary>How long until the cooldown allows the next fetch.</summary>

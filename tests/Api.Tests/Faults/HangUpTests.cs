@@ -174,6 +174,55 @@ public sealed class HangUpTests : IDisposable
             && e.Properties["StatusCode"].ToString() == ((int)answer).ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    [Fact]
+    public async Task ACallerWhoHangsUpWhileItsTokenWaitsOnAKeyRefetchStopsWaitingWhileTheFetchGoesOnForTheOthers()
+    {
+        var (_, address) = Start(new(ApiFactory.NoJwksCooldown));
+        _fake.AddOrganization(Tokens.OrgA);
+        var tokens = new Tokens(_fake);
+        using (var known = Client(address, tokens.User(Tokens.OrgA, ["organizations:read"])))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await known.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        }
+
+        _fake.ResetRequests();
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fake.Server.Given(Request.Create().WithPath("/keys").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(_ =>
+            {
+                arrived.TrySetResult();
+                _release.Task.Wait(TimeSpan.FromSeconds(30));
+                return ScalekitFake.Json(200, new { keys = _fake.Keys.Select(k => k.ToJwk()).ToArray() });
+            }));
+        _fake.RotateKey();
+        // Signed with the new key and granted: once the refetch has loaded that key, the answer is 200.
+        var token = tokens.User(Tokens.OrgA, ["organizations:read"]);
+        using var staying = Client(address, token);
+        using var leaving = Client(address, token);
+        using var hangUp = new CancellationTokenSource();
+
+        // The first caller's token starts the refetch (held at the fake) and waits on it; the second joins it.
+        var second = staying.GetAsync($"/organizations/{Tokens.OrgA}");
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var first = leaving.GetAsync($"/organizations/{Tokens.OrgA}", hangUp.Token);
+        await _hangUps.Arrived(3);
+        await hangUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+
+        // The one who left stops waiting at once: its request ends (499) while the fetch is still held, not when the
+        // fetch ends (up to the JWKS client's timeout, 30 s in tests).
+        await AssertHangUpsLoggedQuietly(expected: 1);
+        Assert.False(second.IsCompleted);
+        _release.SetResult();
+        var answer = await second;
+
+        // The fetch went on for the caller who stayed and loaded the new key.
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal(1, _fake.JwksFetches);
+        // The token of the one who left was never judged: no access decision is recorded for it.
+        Assert.DoesNotContain(_factory!.Logs.Events, e => e.Properties.TryGetValue("Decision", out var decision) && decision.ToString() == "\"deny\"");
+    }
+
     // A hang-up is the caller's doing: its request is recorded as 499 at Information, with no error event or stack
     // trace anywhere.
     private async Task AssertHangUpsLoggedQuietly(int expected)
@@ -293,47 +342,59 @@ public sealed class HangUpTests : IDisposable
     }
 }
 
-/// <summary>Counts the server noticing callers hang up (their RequestAborted firing).</summary>
+/// <summary>Counts the requests reaching the server, and the server noticing callers hang up (their RequestAborted firing).</summary>
 internal sealed class NoticedHangUps : IStartupFilter
 {
-    private readonly Lock _gate = new();
-    private readonly List<(int Count, TaskCompletionSource Reached)> _waiters = [];
-    private int _noticed;
+    private readonly Counter _arrived = new();
+    private readonly Counter _noticed = new();
+
+    /// <summary>Completes once <paramref name="count"/> requests have reached the server's pipeline.</summary>
+    public Task Arrived(int count) => _arrived.Reached(count);
 
     /// <summary>Completes once the server has seen <paramref name="count"/> callers hang up.</summary>
-    public Task Noticed(int count)
-    {
-        lock (_gate)
-        {
-            if (_noticed >= count)
-            {
-                return Task.CompletedTask;
-            }
-
-            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((count, reached));
-            return reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        }
-    }
+    public Task Noticed(int count) => _noticed.Reached(count);
 
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
         app.Use((context, following) =>
         {
-            context.RequestAborted.Register(Notice);
+            context.RequestAborted.Register(_noticed.Increment);
+            _arrived.Increment();
             return following(context);
         });
         next(app);
     };
 
-    private void Notice()
+    private sealed class Counter
     {
-        lock (_gate)
+        private readonly Lock _gate = new();
+        private readonly List<(int Count, TaskCompletionSource Reached)> _waiters = [];
+        private int _value;
+
+        public Task Reached(int count)
         {
-            _noticed++;
-            foreach (var waiter in _waiters.Where(waiter => waiter.Count <= _noticed))
+            lock (_gate)
             {
-                waiter.Reached.TrySetResult();
+                if (_value >= count)
+                {
+                    return Task.CompletedTask;
+                }
+
+                var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiters.Add((count, reached));
+                return reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            }
+        }
+
+        public void Increment()
+        {
+            lock (_gate)
+            {
+                _value++;
+                foreach (var waiter in _waiters.Where(waiter => waiter.Count <= _value))
+                {
+                    waiter.Reached.TrySetResult();
+                }
             }
         }
     }
