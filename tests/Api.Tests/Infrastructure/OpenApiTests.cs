@@ -64,7 +64,8 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
             Assert.True(operation.TryGetProperty("security", out var security) && security.GetArrayLength() > 0, $"{name} has no security");
             Assert.True(operation.GetProperty("x-required-grants").GetArrayLength() > 0, $"{name} names no grant");
             var responses = operation.GetProperty("responses");
-            foreach (var status in new[] { "400", "401", "403", "429", "502", "503", "504" })
+            // Every operation may fail unexpectedly: the exception handler answers that 500 as Problem Details too.
+            foreach (var status in new[] { "400", "401", "403", "429", "500", "502", "503", "504" })
             {
                 Assert.True(responses.TryGetProperty(status, out var problem), $"{name} lacks {status}");
                 Assert.True(problem.GetProperty("content").TryGetProperty("application/problem+json", out _), $"{name} {status} is not a problem");
@@ -76,6 +77,12 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
             ["DELETE /organizations/{id}", "GET /organizations/current", "GET /organizations/external/{externalId}", "GET /organizations/{id}",
                 "PATCH /organizations/{id}", "PATCH /organizations/{id}/settings", "POST /organizations/{id}/portal-links"],
             operations.Where(o => o.Op.GetProperty("responses").TryGetProperty("404", out _)).Select(o => o.Name).Order(StringComparer.Ordinal));
+
+        // A 409 comes from Scalekit refusing values another organization holds (an externalId), which only a create or
+        // an update sends, and from an Idempotency-Key still in flight, which only a create takes.
+        Assert.Equal(
+            ["PATCH /organizations/{id}", "POST /organizations"],
+            operations.Where(o => o.Op.GetProperty("responses").TryGetProperty("409", out _)).Select(o => o.Name).Order(StringComparer.Ordinal));
 
         var create = operations.Single(o => o.Name == "POST /organizations").Op;
         Assert.Equal("organizations:create", create.GetProperty("x-required-grants")[0].GetString());
@@ -298,9 +305,41 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
             Content = new StringContent($$"""{"displayName":"{{name}}"}""", System.Text.Encoding.UTF8, "application/json"),
         });
         Assert.Equal(HttpStatusCode.Created, (await CreateWithKey("Initech")).StatusCode);
+        // The conflicts: an Idempotency-Key whose first request is still running, an externalId Scalekit reports taken
+        // by another organization on a create and on an update.
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _api.Fake.HoldOrganizationCreates(held, release.Task);
+        var inFlightKey = Guid.NewGuid().ToString();
+        Task<HttpResponseMessage> CreateInFlight() => creator.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/organizations")
+        {
+            Headers = { { "Idempotency-Key", inFlightKey } },
+            Content = new StringContent("""{"displayName":"Held"}""", System.Text.Encoding.UTF8, "application/json"),
+        });
+        var running = CreateInFlight();
+        await held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var inFlight = await CreateInFlight();
+        release.SetResult();
+        Assert.Equal(HttpStatusCode.Created, (await running).StatusCode);
+        var takenExternalId = $"taken-{Guid.NewGuid():N}";
+        _api.Fake.AddOrganization("org_taken", externalId: takenExternalId);
+        _api.Fake.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath("/api/v1/organizations/org_409").UsingPatch()).AtPriority(1)
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(409).WithBody("""{"code":6,"message":"external_id taken"}"""));
+        var writer = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:write_all"]));
+        // A defect: the exception handler answers it.
+        using var broken = _api.Factory.WithWebHostBuilder(host => host.ConfigureTestServices(services =>
+            services.AddSingleton(FailingScalekit.Create())));
+        var brokenReader = broken.CreateClient();
+        brokenReader.DefaultRequestHeaders.Authorization = new("Bearer", _api.Tokens.User(Tokens.OrgA, ["organizations:read"]));
 
         var answers = new (string Operation, HttpResponseMessage Response)[]
         {
+            ("post /organizations", inFlight),
+            ("post /organizations", await creator.PostAsync("/organizations", new StringContent(
+                $$"""{"displayName":"Copycat","externalId":"{{takenExternalId}}"}""", System.Text.Encoding.UTF8, "application/json"))),
+            ("patch /organizations/{id}", await writer.PatchAsync("/organizations/org_409", new StringContent(
+                $$"""{"externalId":"{{takenExternalId}}"}""", System.Text.Encoding.UTF8, "application/json"))),
+            ("get /organizations/{id}", await brokenReader.GetAsync($"/organizations/{Tokens.OrgA}")),
             ("get /organizations/{id}", await _api.Client().GetAsync($"/organizations/{Tokens.OrgA}")),
             ("get /organizations/{id}", await _api.Client("not-a-token").GetAsync($"/organizations/{Tokens.OrgA}")),
             ("get /organizations", await member.GetAsync("/organizations")),
@@ -317,14 +356,16 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
         using var document = JsonDocument.Parse(await _api.Client().GetStringAsync("/openapi/v1.json"));
         var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
         Assert.Equal(
-            ["400", "401", "403", "404", "413", "415", "422", "501", "502"],
+            ["400", "401", "403", "404", "409", "413", "415", "422", "500", "501", "502"],
             answers.Select(answer => ((int)answer.Response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)).Distinct().Order(StringComparer.Ordinal));
         foreach (var (operation, response) in answers)
         {
             var status = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
             var body = await ProblemAssert.IsProblem(response, response.StatusCode);
             var (method, path) = (operation.Split(' ')[0], operation.Split(' ')[1]);
-            var reference = document.RootElement.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses").GetProperty(status)
+            Assert.True(document.RootElement.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses").TryGetProperty(status, out var declared),
+                $"{operation} answers {status}, which the document does not declare");
+            var reference = declared
                 .GetProperty("content").GetProperty("application/problem+json").GetProperty("schema").GetProperty("$ref").GetString()!;
             var schema = schemas.GetProperty(reference.Split('/')[^1]);
             var properties = schema.GetProperty("properties");
@@ -358,6 +399,47 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
         static string[] TypesOf(JsonElement schema) => schema.GetProperty("type") is { ValueKind: JsonValueKind.Array } types
             ? [.. types.EnumerateArray().Select(type => type.GetString()!)]
             : [schema.GetProperty("type").GetString()!];
+    }
+
+    [Fact]
+    public async Task EveryOperationAnswersAFailureNothingExpectedWithThe500ProblemItDeclares()
+    {
+        // A defect behind any operation (here: the Scalekit client itself fails) is answered by the exception handler: a
+        // generated client must know that 500 and read it as the problem it is, not as an undeclared status.
+        using var broken = _api.Factory.WithWebHostBuilder(host => host.ConfigureTestServices(services =>
+            services.AddSingleton(FailingScalekit.Create())));
+        var client = broken.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", _api.Tokens.User(Tokens.OrgA,
+            ["organizations:create", "organizations:read", "organizations:read_all", "organizations:write_all", "organizations:delete"], ["admin"]));
+        static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
+        var id = $"/organizations/{Tokens.OrgA}";
+        var requests = new (string Method, string Path, HttpRequestMessage Request)[]
+        {
+            ("post", "/organizations", new(HttpMethod.Post, "/organizations") { Content = Json("""{"displayName":"Initech"}""") }),
+            ("get", "/organizations", new(HttpMethod.Get, "/organizations")),
+            ("get", "/organizations/current", new(HttpMethod.Get, "/organizations/current")),
+            ("get", "/organizations/external/{externalId}", new(HttpMethod.Get, "/organizations/external/crm-1")),
+            ("get", "/organizations/{id}", new(HttpMethod.Get, id)),
+            ("patch", "/organizations/{id}", new(HttpMethod.Patch, id) { Content = Json("""{"displayName":"Initech"}""") }),
+            ("patch", "/organizations/{id}/settings", new(HttpMethod.Patch, $"{id}/settings") { Content = Json("""{"features":[{"name":"sso","enabled":true}]}""") }),
+            ("delete", "/organizations/{id}", new(HttpMethod.Delete, id)),
+            ("post", "/organizations/{id}/portal-links", new(HttpMethod.Post, $"{id}/portal-links")),
+        };
+
+        using var document = JsonDocument.Parse(await client.GetStringAsync("/openapi/v1.json"));
+        var paths = document.RootElement.GetProperty("paths");
+        Assert.Equal(requests.Length, paths.EnumerateObject().Sum(path => path.Value.EnumerateObject().Count()));
+        foreach (var (method, path, request) in requests)
+        {
+            var response = await client.SendAsync(request);
+
+            var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.InternalServerError);
+            Assert.False(problem.TryGetProperty("reason", out _));
+            Assert.True(paths.GetProperty(path).GetProperty(method).GetProperty("responses").TryGetProperty("500", out var declared),
+                $"{method} {path} answers 500, which the document does not declare");
+            Assert.Equal("#/components/schemas/ProblemDetails",
+                declared.GetProperty("content").GetProperty("application/problem+json").GetProperty("schema").GetProperty("$ref").GetString());
+        }
     }
 
     [Fact]
@@ -472,4 +554,13 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
         var response = await _api.Client().GetAsync("/scalar/");
         Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
     }
+}
+
+/// <summary>A Scalekit client whose every call fails as no failure this API expects: what a defect behind an endpoint looks like.</summary>
+public class FailingScalekit : System.Reflection.DispatchProxy
+{
+    public static Api.Scalekit.IScalekitApi Create() => Create<Api.Scalekit.IScalekitApi, FailingScalekit>();
+
+    protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args) =>
+        throw new InvalidOperationException("A defect, stood in for by this test.");
 }
