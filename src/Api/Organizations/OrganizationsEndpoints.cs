@@ -34,6 +34,7 @@ public static class OrganizationsEndpoints
     public static RouteGroupBuilder MapOrganizations(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/organizations")
+            .RecordingHangUps()
             .WithTags("Organizations")
             // Any 400 may name fields: the API's validators do, and so does Scalekit refusing a value (UpstreamValidation).
             .ProducesValidationProblem()

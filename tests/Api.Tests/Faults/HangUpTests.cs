@@ -223,6 +223,46 @@ public sealed class HangUpTests : IDisposable
         Assert.DoesNotContain(_factory!.Logs.Events, e => e.Properties.TryGetValue("Decision", out var decision) && decision.ToString() == "\"deny\"");
     }
 
+    [Theory]
+    [InlineData("a create without an Idempotency-Key")]
+    [InlineData("a metadata change holding its turn")]
+    public async Task AChangeThatRunsToItsEndAfterItsCallerHungUpIsLoggedAsAHangUpAndStillApplied(string change)
+    {
+        var (_, address) = Start(Unhurried);
+        _fake.AddOrganization(Tokens.OrgA);
+        using var client = Client(address, new Tokens(_fake).User(Tokens.OrgA, ["organizations:create", "organizations:write_all"]));
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var externalId = $"hangup-{Guid.NewGuid():N}";
+        using var hangUp = new CancellationTokenSource();
+        Task<HttpResponseMessage> request;
+        if (change == "a create without an Idempotency-Key")
+        {
+            _fake.HoldOrganizationCreates(arrived, _release.Task);
+            request = client.PostAsync("/organizations", new StringContent(
+                $$"""{"displayName":"Impatient Ltd","externalId":"{{externalId}}"}""", System.Text.Encoding.UTF8, "application/json"), hangUp.Token);
+        }
+        else
+        {
+            _fake.HoldNextOrganizationUpdate(arrived, _release.Task);
+            request = client.PatchAsync($"/organizations/{Tokens.OrgA}", new StringContent(
+                """{"metadata":{"plan":"gold"}}""", System.Text.Encoding.UTF8, "application/json"), hangUp.Token);
+        }
+
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await hangUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
+        await _hangUps.Noticed(1);
+        _release.SetResult();
+
+        // The change is not cut short by its caller leaving: it is applied all the same...
+        await Poll.UntilAsync(() => change == "a create without an Idempotency-Key"
+            ? _fake.OrganizationsWithExternalId(externalId).Count == 1
+            : _fake.Stored(Tokens.OrgA)?["metadata"]?["plan"]?.GetValue<string>() == "gold", "the change is applied");
+        // ...and its request is recorded as the hang-up it was, not as a 201 or 200 nobody received.
+        await AssertHangUpsLoggedQuietly(expected: 1);
+        Assert.Single(_factory!.Logs.Events, e => e.MessageTemplate.Text.StartsWith("HTTP ", StringComparison.Ordinal));
+    }
+
     // A hang-up is the caller's doing: its request is recorded as 499 at Information, with no error event or stack
     // trace anywhere.
     private async Task AssertHangUpsLoggedQuietly(int expected)
