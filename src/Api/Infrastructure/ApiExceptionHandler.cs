@@ -27,10 +27,10 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, TimeP
         }
 
         var (problem, retryAfter) = Map(exception);
-        if (exception is MetadataChangeAbandonedException && httpContext.RequestAborted.IsCancellationRequested)
+        // The caller left while the work went on without it (a create, a metadata change holding its turn, one Kestrel
+        // dropped at the shutdown deadline): what went wrong is logged (Map), and nobody is left to answer.
+        if (HangUps.RecordIfGone(httpContext))
         {
-            // Kestrel dropped the connection at the shutdown deadline: the change is logged (Map), and nobody is left to answer.
-            httpContext.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
             return true;
         }
 

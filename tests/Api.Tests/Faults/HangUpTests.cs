@@ -263,6 +263,33 @@ public sealed class HangUpTests : IDisposable
         Assert.Single(_factory!.Logs.Events, e => e.MessageTemplate.Text.StartsWith("HTTP ", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task ACreateThatScalekitRefusesAfterItsCallerHungUpIsLoggedAsAHangUp()
+    {
+        var (_, address) = Start(Unhurried);
+        var externalId = $"taken-{Guid.NewGuid():N}";
+        _fake.AddOrganization("org_taken", externalId: externalId);
+        using var client = Client(address, new Tokens(_fake).User(Tokens.OrgA, ["organizations:create"]));
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fake.HoldOrganizationCreates(arrived, _release.Task);
+        using var hangUp = new CancellationTokenSource();
+
+        var request = client.PostAsync("/organizations", new StringContent(
+            $$"""{"displayName":"Copycat","externalId":"{{externalId}}"}""", System.Text.Encoding.UTF8, "application/json"), hangUp.Token);
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await hangUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
+        await _hangUps.Noticed(1);
+        // The create runs to its end without its caller, and Scalekit refuses it (409: the externalId is taken).
+        _release.SetResult();
+
+        // What Scalekit answered is logged; the request is recorded as the hang-up it was, not as a 409 nobody received.
+        await AssertHangUpsLoggedQuietly(expected: 1);
+        Assert.Contains(_factory!.Logs.Events, e => e.MessageTemplate.Text.StartsWith("Scalekit answered", StringComparison.Ordinal)
+            && e.Properties["StatusCode"].ToString() == "409");
+        Assert.Single(_factory.Logs.Events, e => e.MessageTemplate.Text.StartsWith("HTTP ", StringComparison.Ordinal));
+    }
+
     // A hang-up is the caller's doing: its request is recorded as 499 at Information, with no error event or stack
     // trace anywhere.
     private async Task AssertHangUpsLoggedQuietly(int expected)
