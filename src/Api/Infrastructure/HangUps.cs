@@ -23,7 +23,9 @@ public static class HangUps
     /// An endpoint's answer to a caller who left while it worked is recorded 499 and not written. Creates and metadata
     /// changes run to their end whatever the caller does (the outcome must be known), and their answer would otherwise
     /// be logged as a 201 or 200 nobody received: the response writer drops a body it cannot send without a word.
-    /// Outermost of the endpoint's filters, so an idempotent create has stored its answer for the retry by then.
+    /// Outermost of the endpoint's filters, so an idempotent create has stored its answer for the retry by then. On the
+    /// changes only: a read's Scalekit call is cancelled when its caller leaves (the exception handler records 499), and
+    /// a filter would put an invocation context and a boxed result on every read, the API's hottest path.
     /// </summary>
     public static TBuilder RecordingHangUps<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.AddEndpointFilter(static async (context, next) =>

@@ -34,7 +34,6 @@ public static class OrganizationsEndpoints
     public static RouteGroupBuilder MapOrganizations(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/organizations")
-            .RecordingHangUps()
             .WithTags("Organizations")
             // Any 400 may name fields: the API's validators do, and so does Scalekit refusing a value (UpstreamValidation).
             .ProducesValidationProblem()
@@ -55,6 +54,7 @@ public static class OrganizationsEndpoints
 
         group.MapPost("/", CreateOrganization)
             .RequireAuthorization(Policies.CreateOrganization)
+            .RecordingHangUps()
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ValidateJsonBody<CreateOrganizationRequest>()
             .WithIdempotency<CreateOrganizationRequest>()    // after validation: an invalid body claims no key
@@ -89,6 +89,7 @@ public static class OrganizationsEndpoints
 
         group.MapPatch("/{id}", UpdateOrganization)
             .RequireAuthorization(Policies.UpdateOrganization)
+            .RecordingHangUps()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .Accepts<UpdateOrganizationRequest>(MergePatchJson, "application/json")
             .ValidateJsonBody<UpdateOrganizationRequest>()
@@ -98,6 +99,7 @@ public static class OrganizationsEndpoints
 
         group.MapPatch("/{id}/settings", UpdateOrganizationSettings)
             .RequireAuthorization(Policies.UpdateOrganizationSettings)
+            .RecordingHangUps()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ValidateJsonBody<UpdateOrganizationSettingsRequest>()
             .WithName("UpdateOrganizationSettings")
@@ -105,12 +107,14 @@ public static class OrganizationsEndpoints
 
         group.MapDelete("/{id}", DeleteOrganization)
             .RequireAuthorization(Policies.DeleteOrganization)
+            .RecordingHangUps()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("DeleteOrganization")
             .WithSummary("Delete an organization");
 
         group.MapPost("/{id}/portal-links", CreatePortalLink)
             .RequireAuthorization(Policies.CreatePortalLink)
+            .RecordingHangUps()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ValidateJsonBody<PortalLinkRequest>()
             .WithName("CreatePortalLink")
