@@ -31,7 +31,7 @@ public sealed class ScalekitFake : IDisposable
     private readonly ConcurrentDictionary<string, string> _organizations = new(StringComparer.Ordinal);
     private readonly Lock _createGate = new();
     private readonly List<ConnectionFault> _connectionFaults = [];
-    private readonly List<(string Method, string Path, Task Release)> _stalledBodies = [];
+    private readonly List<StalledBody> _stalledBodies = [];
     private int _managementTokens;
     private int _organizationIds;
     private int _brokenConnections;
@@ -121,15 +121,16 @@ public sealed class ScalekitFake : IDisposable
     public int StalledAnswers => Volatile.Read(ref _stalledAnswers);
 
     /// <summary>
-    /// Answers the next request to <paramref name="method"/> <paramref name="path"/> with 200, its headers and the start
+    /// Answers the next request to <paramref name="method"/> <paramref name="path"/> with 200, its headers (an exact
+    /// <c>Content-Length</c> of <paramref name="declaredLength"/>, which WireMock's own answers never send) and the start
     /// of a JSON body, then sends nothing more until <paramref name="release"/> completes (or the client hangs up): an
     /// upstream that stalls mid-body, after the headers already arrived.
     /// </summary>
-    public void StallNextAnswerBody(string method, string path, Task release)
+    public void StallNextAnswerBody(string method, string path, Task release, long declaredLength = 1000)
     {
         lock (_stalledBodies)
         {
-            _stalledBodies.Add((method, path, release));
+            _stalledBodies.Add(new StalledBody(method, path, release, declaredLength));
         }
     }
 
@@ -326,15 +327,15 @@ public sealed class ScalekitFake : IDisposable
 
     private async Task BreakConnectionsAsync(HttpContext context, Func<Task> next)
     {
-        if (TakeStalledAnswer(context.Request) is { } release)
+        if (TakeStalledAnswer(context.Request) is { } stalled)
         {
             Interlocked.Increment(ref _stalledAnswers);
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";
-            context.Response.ContentLength = 1000;
+            context.Response.ContentLength = stalled.DeclaredLength;
             await context.Response.WriteAsync("""{"organization":{"id":"org_""");
             await context.Response.Body.FlushAsync();
-            await release.WaitAsync(context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            await stalled.Release.WaitAsync(context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
             context.Abort();
             return;
         }
@@ -357,7 +358,7 @@ public sealed class ScalekitFake : IDisposable
         context.Abort();
     }
 
-    private Task? TakeStalledAnswer(HttpRequest request)
+    private StalledBody? TakeStalledAnswer(HttpRequest request)
     {
         lock (_stalledBodies)
         {
@@ -367,11 +368,13 @@ public sealed class ScalekitFake : IDisposable
                 return null;
             }
 
-            var release = _stalledBodies[index].Release;
+            var stalled = _stalledBodies[index];
             _stalledBodies.RemoveAt(index);
-            return release;
+            return stalled;
         }
     }
+
+    private sealed record StalledBody(string Method, string Path, Task Release, long DeclaredLength);
 
     private async Task<ConnectionFault?> TakeConnectionFaultAsync(HttpRequest request)
     {

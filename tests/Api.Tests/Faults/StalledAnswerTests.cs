@@ -58,4 +58,26 @@ public sealed class StalledAnswerTests : IClassFixture<ShortTimeoutFixture>, IDi
         Assert.Equal(1, _api.Fake.StalledAnswers);
         Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
     }
+
+    // WireMock sends every body chunked, so no other test declares a Content-Length over the limit. Refused at its
+    // headers (ResponseBufferingHandler, and LoadIntoBufferAsync's own check of the declared length): were the body read
+    // first, the bytes that never come would hold the read until the attempt timeout, and the retry would be answered.
+    // The attempts here are long (not what is tested), so only the refusal at the headers answers 502 with one call.
+    [Fact]
+    public async Task AnAnswerDeclaringABodyOver4MiBIsRefusedAtItsHeadersWithoutWaitingForTheBody()
+    {
+        using var api = new UnhurriedApiFixture();
+        api.Fake.AddOrganization("org_1");
+        var client = api.Client(api.Tokens.Machine(Tokens.OrgA, ["organizations:read_all"]));
+        api.Fake.StallNextAnswerBody("GET", "/api/v1/organizations/org_1", _release.Task,
+            declaredLength: Api.Scalekit.ResponseBufferingHandler.MaxBodyBytes + 1);
+
+        var response = await client.GetAsync("/organizations/org_1");
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
+        Assert.Equal("Scalekit answered with an unexpected body.", problem.GetProperty("detail").GetString());
+        Assert.Contains("larger than", api.Factory.Logs.AllText());
+        Assert.Equal(1, api.Fake.StalledAnswers);
+        Assert.Empty(api.Fake.Requests("GET", "/api/v1/organizations/org_1"));
+    }
 }
