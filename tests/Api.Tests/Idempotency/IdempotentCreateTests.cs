@@ -10,12 +10,14 @@ using WireMock.ResponseBuilders;
 
 namespace Api.Tests.Idempotency;
 
-public sealed class IdempotentCreateTests : IClassFixture<ApiFixture>
+// Unhurried: a test here holds a create at the fake while another request goes through, and no test here is about a
+// timeout; on a busy machine the default 2 s attempt ended the held create (504) before it was released.
+public sealed class IdempotentCreateTests : IClassFixture<UnhurriedApiFixture>
 {
     private readonly ApiFixture _api;
     private readonly HttpClient _client;
 
-    public IdempotentCreateTests(ApiFixture api)
+    public IdempotentCreateTests(UnhurriedApiFixture api)
     {
         _api = api;
         _api.Fake.Reset();
