@@ -247,7 +247,9 @@ public sealed class HealthTests
     {
         using var fake = new ScalekitFake();
         fake.AddOrganization(Tokens.OrgA);
-        using var factory = new ApiFactory(fake);
+        // The held rename outlasts the wait for the server to notice the hang-up: under the default 2 s attempt a busy
+        // machine timed it out first (a 504 answered, a "timeout" counted) and the hang-up was never seen.
+        using var factory = new ApiFactory(fake, ApiFactory.UnhurriedSettings());
         // Over a real socket, so that hanging up reaches the server and cancels its Scalekit call, as in production.
         var address = factory.StartOnLoopback();
         using var calls = new MetricCollector<long>(factory.Services.GetRequiredService<IMeterFactory>(), ApiMetrics.MeterName, ApiMetrics.UpstreamCalls);
