@@ -176,19 +176,22 @@ public sealed class CreateUnderFaultsTests : IClassFixture<ShortTimeoutFixture>,
     [Fact]
     public async Task ACallerWhoHangsUpMidCreateGetsTheStoredAnswerOnRetryNotAReconciliation()
     {
-        await _api.Client().GetAsync("/health/ready");
-        var client = _api.Client(_api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
+        // Not the class's short timeouts: the create is held at the fake until its caller has hung up, which on a busy
+        // machine outlasted the 1 s attempt (the caller was answered 504 and never hung up).
+        using var api = new UnhurriedApiFixture();
+        await api.Client().GetAsync("/health/ready");
+        var client = api.Client(api.Tokens.User(Tokens.OrgA, ["organizations:create"]));
         var body = new { displayName = "Impatient Ltd", externalId = $"hangup-{Guid.NewGuid():N}" };
         var key = $"\"{Guid.NewGuid()}\"";
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var stub = Guid.NewGuid();
-        _api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingPost()).AtPriority(1).WithGuid(stub)
+        api.Fake.Server.Given(Request.Create().WithPath("/api/v1/organizations").UsingPost()).AtPriority(1).WithGuid(stub)
             .RespondWith(Response.Create().WithCallback(request =>
             {
                 arrived.TrySetResult();
                 release.Task.Wait(TimeSpan.FromSeconds(10));
-                return _api.Fake.CreateOrganization(request);
+                return api.Fake.CreateOrganization(request);
             }));
         using var hangUp = new CancellationTokenSource();
 
@@ -204,12 +207,12 @@ public sealed class CreateUnderFaultsTests : IClassFixture<ShortTimeoutFixture>,
             retry = await client.SendAsync(IdempotentCreateTests.Create(body, key));
             return retry.StatusCode != HttpStatusCode.Conflict;
         }, "the abandoned create's answer is stored");
-        _api.Fake.Server.DeleteMapping(stub);
+        api.Fake.Server.DeleteMapping(stub);
 
         Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
         Assert.Equal("true", Assert.Single(retry.Headers.GetValues("Idempotent-Replayed")));
-        Assert.Single(_api.Fake.OrganizationsWithExternalId(body.externalId));
-        Assert.Empty(_api.Fake.Requests("GET", "/api/v1/organizations:external/"));
+        Assert.Single(api.Fake.OrganizationsWithExternalId(body.externalId));
+        Assert.Empty(api.Fake.Requests("GET", "/api/v1/organizations:external/"));
     }
 
     [Fact]
