@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using StackExchange.Redis;
 
 namespace Api.Tests;
@@ -18,36 +16,60 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static bool IsInstalled => FindBinary() is not null;
 
-    public static async Task<RedisServer> StartAsync()
-    {
-        var server = new RedisServer(FreePort());
-        await server.StartAgainAsync();
-        return server;
-    }
+    /// <param name="pickPort">Where to try to listen first (a free loopback port unless given): a test of the retry on a taken port.</param>
+    public static Task<RedisServer> StartAsync(Func<int>? pickPort = null) =>
+        Loopback.OnFreePort(async port =>
+        {
+            var server = new RedisServer(port);
+            try
+            {
+                await server.StartAgainAsync();
+                return server;
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+        }, pickPort);
 
+    /// <summary>
+    /// Starts redis-server on <see cref="Port"/> and waits until it answers. A port another process took meanwhile is an
+    /// error, not a success: a PING there could be answered by someone else's redis-server (another test run's), and the
+    /// test would share its keys.
+    /// </summary>
     public async Task StartAgainAsync()
     {
-        _process = Process.Start(new ProcessStartInfo(FindBinary()!,
+        var process = _process = Process.Start(new ProcessStartInfo(FindBinary()!,
             ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         })!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (true)
         {
             try
             {
-                await using var connection = await ConnectionMultiplexer.ConnectAsync($"{ConnectionString},abortConnect=true,connectTimeout=500");
-                await connection.GetDatabase().PingAsync();
+                await using var connection = await ConnectionMultiplexer.ConnectAsync($"{ConnectionString},abortConnect=true,connectTimeout=500,allowAdmin=true");
+                var info = await connection.GetServer(ConnectionString).InfoRawAsync("server");
+                if (info?.Contains($"process_id:{process.Id}\r", StringComparison.Ordinal) != true)
+                {
+                    throw new IOException($"Port {Port} is held by another process than the redis-server started here.");
+                }
+
                 return;
             }
-            catch (RedisConnectionException) when (!timeout.IsCancellationRequested)
+            catch (RedisConnectionException) when (!timeout.IsCancellationRequested && !process.HasExited)
             {
                 await Task.Delay(50, timeout.Token);
+            }
+            catch (RedisConnectionException) when (process.HasExited)
+            {
+                throw new IOException($"redis-server exited (code {process.ExitCode}) before it answered on port {Port}: the port was probably taken.");
             }
         }
     }
@@ -86,13 +108,6 @@ public sealed class RedisServer : IAsyncDisposable
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
             .Select(dir => Path.Combine(dir, "redis-server"))
             .FirstOrDefault(File.Exists);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>A test that needs redis-server; reported as skipped (not passed) where it is not installed.</summary>

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Specialized;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
@@ -38,12 +36,18 @@ public sealed class ScalekitFake : IDisposable
     private int _stalledAnswers;
 
     public ScalekitFake()
+        : this(null)
     {
-        Server = WireMockServer.Start(new WireMockServerSettings
+    }
+
+    /// <param name="pickPort">Where to try to listen first (a free loopback port unless given): a test of the retry on a taken port.</param>
+    internal ScalekitFake(Func<int>? pickPort)
+    {
+        Server = Loopback.OnFreePort(port => Task.FromResult(WireMockServer.Start(new WireMockServerSettings
         {
-            Urls = [$"http://127.0.0.1:{FreePort()}"],
+            Urls = [$"http://127.0.0.1:{port}"],
             PreWireMockMiddlewareInit = app => ((IApplicationBuilder)app).Use(BreakConnectionsAsync),
-        });
+        })), pickPort).GetAwaiter().GetResult();
         Keys = [new TestKey("kid-1")];
         Reset();
     }
@@ -663,11 +667,4 @@ public sealed class ScalekitFake : IDisposable
         Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new("application/json") },
         BodyData = new BodyData { BodyAsString = body, DetectedBodyType = BodyType.String },
     };
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
