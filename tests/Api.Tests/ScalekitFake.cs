@@ -210,6 +210,20 @@ public sealed class ScalekitFake : IDisposable
     }
 
     /// <summary>
+    /// Holds every JWKS fetch until <paramref name="release"/> completes (30 s at most), then answers it with the keys the
+    /// fake holds by then (a key rotated in meanwhile included); <paramref name="arrived"/> completes when the first fetch
+    /// reaches the fake.
+    /// </summary>
+    public void HoldKeyFetches(TaskCompletionSource arrived, Task release) =>
+        Server.Given(Request.Create().WithPath("/keys").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithCallback(_ =>
+            {
+                arrived.TrySetResult();
+                release.Wait(TimeSpan.FromSeconds(30));
+                return Json(200, new { keys = Keys.Select(k => k.ToJwk()).ToArray() });
+            }));
+
+    /// <summary>
     /// Holds every organization read until <paramref name="release"/> completes (30 s at most), then answers it with
     /// the organization as it was when the read arrived; <paramref name="arrived"/> completes as soon as the first read
     /// reaches the fake.

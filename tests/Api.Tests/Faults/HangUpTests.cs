@@ -144,13 +144,7 @@ public sealed class HangUpTests : IDisposable
         }
 
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _fake.Server.Given(Request.Create().WithPath("/keys").UsingGet()).AtPriority(1)
-            .RespondWith(Response.Create().WithCallback(_ =>
-            {
-                arrived.TrySetResult();
-                _release.Task.Wait(TimeSpan.FromSeconds(30));
-                return ScalekitFake.Json(200, new { keys = _fake.Keys.Select(k => k.ToJwk()).ToArray() });
-            }));
+        _fake.HoldKeyFetches(arrived, _release.Task);
         var key = signedWith == "a kid the JWKS lacks" ? new TestKey("kid-stranger") : _fake.RotateKey();
         var token = tokens.Sign(tokens.BaseClaims("usr_newcomer", Tokens.OrgA), key);
         using var leaving = Client(address, token);
@@ -187,13 +181,7 @@ public sealed class HangUpTests : IDisposable
 
         _fake.ResetRequests();
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _fake.Server.Given(Request.Create().WithPath("/keys").UsingGet()).AtPriority(1)
-            .RespondWith(Response.Create().WithCallback(_ =>
-            {
-                arrived.TrySetResult();
-                _release.Task.Wait(TimeSpan.FromSeconds(30));
-                return ScalekitFake.Json(200, new { keys = _fake.Keys.Select(k => k.ToJwk()).ToArray() });
-            }));
+        _fake.HoldKeyFetches(arrived, _release.Task);
         _fake.RotateKey();
         // Signed with the new key and granted: once the refetch has loaded that key, the answer is 200.
         var token = tokens.User(Tokens.OrgA, ["organizations:read"]);
