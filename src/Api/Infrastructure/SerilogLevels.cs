@@ -27,8 +27,15 @@ public static class SerilogLevels
     {
         var serilog = configuration.GetSection(Section);
         var levels = serilog.GetSection(MinimumLevel);
-        return MisspelledKeys(serilog).Concat(Within(levels, serilog.GetSection("LevelSwitches")));
+        return MisspelledKeys(serilog).Concat(Sinks(serilog)).Concat(Within(levels, serilog.GetSection("LevelSwitches")));
     }
+
+    // The sinks are chosen in code (Observability). Serilog read these all the same, with the console sink's assembly
+    // at hand: Serilog__WriteTo__0__Name=Console wrote every event twice, the second copy without the API's escaping.
+    private static IEnumerable<string> Sinks(IConfigurationSection serilog) =>
+        serilog.GetChildren()
+            .Where(child => child.Key.Equals("WriteTo", StringComparison.OrdinalIgnoreCase) || child.Key.Equals("AuditTo", StringComparison.OrdinalIgnoreCase))
+            .Select(child => $"{child.Path} is not a setting of this API: it writes every log event to standard output itself (compact JSON outside Development), for your platform to collect.");
 
     // Serilog's own keys are its to add to: only a near miss of one (MinimumLevl) is named.
     private static IEnumerable<string> MisspelledKeys(IConfigurationSection serilog) =>

@@ -671,6 +671,21 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    // Serilog read these, with the console sink's assembly at hand: every event was written twice, once unescaped.
+    [Theory]
+    [InlineData("Serilog__WriteTo__0__Name", "Serilog:WriteTo")]
+    [InlineData("Serilog__AuditTo__0__Name", "Serilog:AuditTo")]
+    public async Task ASinkInTheSerilogSectionStopsTheRealProcessNamingTheKey(string variable, string key)
+    {
+        var (exitCode, output) = await RunApiAsync(Production(new() { [variable] = "Console" }));
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal(
+            $"  - {key} is not a setting of this API: it writes every log event to standard output itself (compact JSON outside Development), for your platform to collect.",
+            Assert.Single(output.Split('\n'), line => line.StartsWith("  - ", StringComparison.Ordinal)));
+        Assert.DoesNotContain("   at ", output);
+    }
+
     [Fact]
     public async Task AnAppSettingsFileEditedWhileTheProcessRunsChangesNothingUntilItsNextStart()
     {
