@@ -41,7 +41,11 @@ public static class ScalekitServiceCollectionExtensions
         oauth.AddHttpMessageHandler<ResponseBufferingHandler>();
         oauth.AddHttpMessageHandler<ScalekitHttp2Handler>();
 
-        var api = services.AddRefitGeneratedClient<IScalekitApi>(ScalekitJsonContext.Default)
+        // Each body is serialized once into one array and sent with its Content-Length. Refit's default streams it,
+        // which goes chunked over HTTP/1.1: some load balancers and WAFs refuse that (411) or mishandle it.
+        var refit = RefitSettings.ForJsonContext(ScalekitJsonContext.Default);
+        refit.RequestBodySerialization = RequestBodySerializationMode.Buffered;
+        var api = services.AddRefitGeneratedClient<IScalekitApi>(_ => refit)
             .ConfigureHttpClient(ConfigureApiClient)
             .ConfigurePrimaryHttpMessageHandler(CreatePrimaryHandler)
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
