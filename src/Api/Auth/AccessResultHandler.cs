@@ -23,6 +23,9 @@ internal sealed class AccessResultHandler(IProblemDetailsService problems, Acces
             }
 
             await _default.HandleAsync(next, context, policy, authorizeResult);
+            // The rate limiter (next) refuses a caller already gone without setting any status, and the request was
+            // logged 200, an answer nobody received.
+            HangUps.RecordIfGone(context);
             return;
         }
 

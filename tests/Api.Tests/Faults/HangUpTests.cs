@@ -278,6 +278,29 @@ public sealed class HangUpTests : IDisposable
         Assert.Single(_factory.Logs.Events, e => e.MessageTemplate.Text.StartsWith("HTTP ", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task ACallerGoneWhenTheRateLimiterRefusesItIsLoggedAsAHangUp()
+    {
+        var (_, address) = Start(new() { ["RateLimiting:Reads:PermitLimit"] = "1", ["RateLimiting:Reads:Window"] = "01:00:00" });
+        _fake.AddOrganization(Tokens.OrgA);
+        using var client = Client(address, new Tokens(_fake).User(Tokens.OrgA, ["organizations:read"]));
+        // The caller's one read of the hour is spent (and its token validated and cached).
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/organizations/{Tokens.OrgA}")).StatusCode);
+        _hangUps.HoldUntilGone();
+        using var hangUp = new CancellationTokenSource();
+
+        var request = client.GetAsync($"/organizations/{Tokens.OrgA}", hangUp.Token);
+        await _hangUps.Arrived(2);
+        await hangUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
+
+        // The limiter refuses it without a word (a caller already gone gets no 429): it is recorded as the hang-up it
+        // was, not as the 200 the response still held.
+        await AssertHangUpsLoggedQuietly(expected: 1);
+        Assert.Equal(2, _factory!.Logs.Events.Count(e => e.MessageTemplate.Text.StartsWith("HTTP ", StringComparison.Ordinal)));
+        Assert.Single(_fake.Requests("GET", "/api/v1/organizations"));
+    }
+
     // A hang-up is the caller's doing: its request is recorded as 499 at Information, with no error event or stack
     // trace anywhere.
     private async Task AssertHangUpsLoggedQuietly(int expected)
@@ -402,6 +425,13 @@ internal sealed class NoticedHangUps : IStartupFilter
 {
     private readonly Counter _arrived = new();
     private readonly Counter _noticed = new();
+    private volatile bool _holdUntilGone;
+
+    /// <summary>
+    /// From now on each request waits at the start of the pipeline until its caller has hung up (30 s at most), then
+    /// goes on: a request that sat in the server's queue, on a busy machine, while its caller gave up.
+    /// </summary>
+    public void HoldUntilGone() => _holdUntilGone = true;
 
     /// <summary>Completes once <paramref name="count"/> requests have reached the server's pipeline.</summary>
     public Task Arrived(int count) => _arrived.Reached(count);
@@ -411,11 +441,21 @@ internal sealed class NoticedHangUps : IStartupFilter
 
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
-        app.Use((context, following) =>
+        app.Use(async (context, following) =>
         {
-            context.RequestAborted.Register(_noticed.Increment);
+            var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            context.RequestAborted.Register(() =>
+            {
+                _noticed.Increment();
+                gone.TrySetResult();
+            });
             _arrived.Increment();
-            return following(context);
+            if (_holdUntilGone)
+            {
+                await gone.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            }
+
+            await following(context);
         });
         next(app);
     };
