@@ -80,7 +80,8 @@ internal sealed class ScalekitReadinessCheck(SigningKeyStore keys, ManagementTok
 
     private async Task<HealthCheckResult> EvaluateAsync(CancellationToken cancellationToken)
     {
-        if (!keys.HasKeys && await keys.RefreshAsync() is null)
+        // A probe that gives up stops waiting; the fetch goes on for whoever else waits on it and still stores the keys.
+        if (!keys.HasKeys && await keys.RefreshAsync(cancellationToken) is null)
         {
             return HealthCheckResult.Unhealthy("No Scalekit signing key is loaded.");
         }

@@ -211,6 +211,40 @@ public sealed class HangUpTests : IDisposable
         Assert.DoesNotContain(_factory!.Logs.Events, e => e.Properties.TryGetValue("Decision", out var decision) && decision.ToString() == "\"deny\"");
     }
 
+    [Fact]
+    public async Task AReadinessProbeThatGivesUpWhileTheKeysAreFetchedStopsWaitingWhileTheFetchGoesOn()
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // No key is ever loaded before the probe: every fetch is held.
+        _fake.HoldKeyFetches(arrived, _release.Task);
+        var (factory, address) = Start();
+        using var durations = new MetricCollector<double>(factory.Services.GetRequiredService<IMeterFactory>(),
+            "Microsoft.AspNetCore.Hosting", "http.server.request.duration");
+        using var probe = new HttpClient { BaseAddress = address };
+        using var hangUp = new CancellationTokenSource();
+
+        var ready = probe.GetAsync("/health/ready", hangUp.Token);
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await _hangUps.Arrived(1);
+        // The probe gives up (its own timeout) while the fetch is still held at Scalekit.
+        await hangUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ready);
+
+        // Its request ends as it leaves (recorded 499), not when the fetch ends (up to the JWKS client's timeout).
+        await Poll.UntilAsync(() => durations.GetMeasurementSnapshot().Any(m => Equals(m.Tags["http.route"], "/health/ready")),
+            "the abandoned probe's request ends");
+        var ended = Assert.Single(durations.GetMeasurementSnapshot(), m => Equals(m.Tags["http.route"], "/health/ready"));
+        Assert.Equal(499, ended.Tags["http.response.status_code"]);
+        AssertNoFailureLogged();
+        Assert.False(_release.Task.IsCompleted);
+        _release.SetResult();
+
+        // The fetch was not cancelled with it: it goes on, loads the keys, and the next probe finds the API ready.
+        await Poll.UntilAsync(() => factory.Services.GetRequiredService<Api.Auth.SigningKeyStore>().HasKeys, "the held fetch loads the keys");
+        Assert.Equal(HttpStatusCode.OK, (await probe.GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(1, _fake.JwksFetches);
+    }
+
     [Theory]
     [InlineData("a create without an Idempotency-Key")]
     [InlineData("a metadata change holding its turn")]
@@ -309,12 +343,15 @@ public sealed class HangUpTests : IDisposable
             e.MessageTemplate.Text.StartsWith("HTTP ", StringComparison.Ordinal) && e.Properties["StatusCode"].ToString() == "499";
         // The request event is written once the abandoned request has unwound.
         await Poll.UntilAsync(() => _factory!.Logs.Events.Count(HungUp) >= expected, "the hung-up request is logged");
-        var events = _factory!.Logs.Events;
-        Assert.DoesNotContain(events, e => e.Level >= Serilog.Events.LogEventLevel.Error || (e.Exception is not null && e.Level >= Serilog.Events.LogEventLevel.Warning));
-        var hungUp = events.Where(HungUp).ToList();
+        AssertNoFailureLogged();
+        var hungUp = _factory!.Logs.Events.Where(HungUp).ToList();
         Assert.Equal(expected, hungUp.Count);
         Assert.All(hungUp, e => Assert.Equal(Serilog.Events.LogEventLevel.Information, e.Level));
     }
+
+    private void AssertNoFailureLogged() =>
+        Assert.DoesNotContain(_factory!.Logs.Events, e => e.Level >= Serilog.Events.LogEventLevel.Error
+            || (e.Exception is not null && e.Level >= Serilog.Events.LogEventLevel.Warning));
 
     [Fact]
     public async Task ASharedOrganizationReadEveryCallerLeftIsCancelledAndTheNextReadStartsAfresh()
