@@ -16,4 +16,15 @@ public static class ProblemAssert
         Assert.False(string.IsNullOrEmpty(body.GetProperty("traceId").GetString()));
         return body;
     }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> with an <c>If-Match</c> naming entity tags and asserts the 412 it gets: this API
+    /// issues no ETag, so such a condition never holds.
+    /// </summary>
+    public static async Task RefusesIfMatch(HttpClient client, HttpRequestMessage request, string ifMatch = "\"v1\"")
+    {
+        request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        var problem = await IsProblem(await client.SendAsync(request), HttpStatusCode.PreconditionFailed);
+        Assert.Equal("precondition_unsupported", problem.GetProperty("reason").GetString());
+    }
 }

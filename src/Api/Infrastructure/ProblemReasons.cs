@@ -36,6 +36,8 @@ public static class ProblemReasons
 
     public static readonly ProblemReason IdempotencyKeyInFlight = new("idempotency_key_in_flight", StatusCodes.Status409Conflict);
 
+    public static readonly ProblemReason PreconditionUnsupported = new("precondition_unsupported", StatusCodes.Status412PreconditionFailed);
+
     public static readonly ProblemReason MediaTypeUnsupported = new("media_type_unsupported", StatusCodes.Status415UnsupportedMediaType);
     public static readonly ProblemReason CharsetUnsupported = new("charset_unsupported", StatusCodes.Status415UnsupportedMediaType);
     public static readonly ProblemReason ContentEncodingUnsupported = new("content_encoding_unsupported", StatusCodes.Status415UnsupportedMediaType);
@@ -57,6 +59,7 @@ public static class ProblemReasons
         IdToken, BadTokenType, InvalidToken,
         MissingGrant, MissingRole, OidMissing, NoPolicy,
         IdempotencyKeyInFlight,
+        PreconditionUnsupported,
         MediaTypeUnsupported, CharsetUnsupported, ContentEncodingUnsupported,
         IdempotencyKeyReused,
         RateLimited,

@@ -55,6 +55,7 @@ public static class OrganizationsEndpoints
         group.MapPost("/", CreateOrganization)
             .RequireAuthorization(Policies.CreateOrganization)
             .RecordingHangUps()
+            .RefusingEntityTagPreconditions()   // If-Match naming an ETag cannot hold: 412, before any key or call
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ValidateJsonBody<CreateOrganizationRequest>()
             .WithIdempotency<CreateOrganizationRequest>()    // after validation: an invalid body claims no key
@@ -90,6 +91,7 @@ public static class OrganizationsEndpoints
         group.MapPatch("/{id}", UpdateOrganization)
             .RequireAuthorization(Policies.UpdateOrganization)
             .RecordingHangUps()
+            .RefusingEntityTagPreconditions()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .Accepts<UpdateOrganizationRequest>(MergePatchJson, "application/json")
             .ValidateJsonBody<UpdateOrganizationRequest>()
@@ -100,6 +102,7 @@ public static class OrganizationsEndpoints
         group.MapPatch("/{id}/settings", UpdateOrganizationSettings)
             .RequireAuthorization(Policies.UpdateOrganizationSettings)
             .RecordingHangUps()
+            .RefusingEntityTagPreconditions()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ValidateJsonBody<UpdateOrganizationSettingsRequest>()
             .WithName("UpdateOrganizationSettings")
@@ -108,6 +111,7 @@ public static class OrganizationsEndpoints
         group.MapDelete("/{id}", DeleteOrganization)
             .RequireAuthorization(Policies.DeleteOrganization)
             .RecordingHangUps()
+            .RefusingEntityTagPreconditions()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("DeleteOrganization")
             .WithSummary("Delete an organization");
@@ -115,6 +119,7 @@ public static class OrganizationsEndpoints
         group.MapPost("/{id}/portal-links", CreatePortalLink)
             .RequireAuthorization(Policies.CreatePortalLink)
             .RecordingHangUps()
+            .RefusingEntityTagPreconditions()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ValidateJsonBody<PortalLinkRequest>()
             .WithName("CreatePortalLink")

@@ -301,4 +301,18 @@ public sealed class CreateOrganizationTests : IClassFixture<ApiFixture>
         await ProblemAssert.IsProblem(response, HttpStatusCode.RequestEntityTooLarge);
         Assert.Empty(_api.Fake.Requests("POST", "/api/v1/organizations"));
     }
+
+    // RFC 9110 §13.1.1: this API issues no entity tags, so an If-Match naming one cannot hold.
+    [Fact]
+    public async Task AnIfMatchNamingAnEntityTagIs412AndNothingIsCreated()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/organizations")
+        {
+            Content = new StringContent("""{"displayName":"Initech"}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+
+        await ProblemAssert.RefusesIfMatch(_client, request);
+
+        Assert.Empty(_api.Fake.Requests("POST", "/api/v1"));
+    }
 }

@@ -61,4 +61,14 @@ public sealed class DeleteOrganizationTests : IClassFixture<ApiFixture>
         Assert.Single(_api.Fake.Requests("DELETE", "/api/v1"));
         Assert.NotNull(_api.Fake.Stored(Tokens.OrgA));
     }
+
+    // RFC 9110 §13.1.1: this API issues no entity tags, so an If-Match naming one cannot hold.
+    [Fact]
+    public async Task AnIfMatchNamingAnEntityTagIs412AndTheOrganizationStays()
+    {
+        await ProblemAssert.RefusesIfMatch(_platform, new HttpRequestMessage(HttpMethod.Delete, $"/organizations/{Tokens.OrgA}"));
+
+        Assert.Empty(_api.Fake.Requests("DELETE", "/api/v1"));
+        Assert.NotNull(_api.Fake.Stored(Tokens.OrgA));
+    }
 }

@@ -121,4 +121,13 @@ public sealed class PortalLinkTests : IClassFixture<ApiFixture>
         await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
         Assert.Single(_api.Fake.Requests("PUT", "/api/v1"));
     }
+
+    // RFC 9110 §13.1.1: this API issues no entity tags, so an If-Match naming one cannot hold.
+    [Fact]
+    public async Task AnIfMatchNamingAnEntityTagIs412AndNoLinkIsMade()
+    {
+        await ProblemAssert.RefusesIfMatch(_admin, new HttpRequestMessage(HttpMethod.Post, $"/organizations/{Tokens.OrgA}/portal-links"));
+
+        Assert.Empty(_api.Fake.Requests("PUT", "/api/v1"));
+    }
 }

@@ -133,4 +133,18 @@ public sealed class UpdateOrganizationSettingsTests : IClassFixture<ApiFixture>
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal(new Dictionary<string, bool> { ["sso"] = false, ["dir_sync"] = false, ["mfa"] = true }, FeaturesOf(body.RootElement));
     }
+
+    // RFC 9110 §13.1.1: this API issues no entity tags, so an If-Match naming one cannot hold.
+    [Fact]
+    public async Task AnIfMatchNamingAnEntityTagIs412AndNoFeatureIsChanged()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Patch, $"/organizations/{Tokens.OrgA}/settings")
+        {
+            Content = new StringContent("""{"features":[{"name":"sso","enabled":true}]}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+
+        await ProblemAssert.RefusesIfMatch(_admin, request);
+
+        Assert.Empty(_api.Fake.Requests("PATCH", "/api/v1"));
+    }
 }

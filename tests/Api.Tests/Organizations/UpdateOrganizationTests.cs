@@ -303,4 +303,40 @@ public sealed class UpdateOrganizationTests : IClassFixture<ApiFixture>
         await ProblemAssert.IsProblem(response, HttpStatusCode.BadGateway);
         Assert.Single(_api.Fake.Requests("PATCH", "/api/v1"));
     }
+
+    // RFC 9110 §13.1.1: an If-Match naming entity tags holds only when one is the organization's, and this API issues
+    // none, so the condition cannot hold. A client sending it relies on it to not overwrite a newer change; the patch
+    // was applied all the same.
+    [Theory]
+    [InlineData("\"v1\"")]
+    [InlineData("W/\"v1\"")]
+    [InlineData("\"v1\", *")]
+    public async Task AnIfMatchNamingEntityTagsIs412AndNothingIsChanged(string ifMatch)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Patch, $"/organizations/{Tokens.OrgA}")
+        {
+            Content = new StringContent("""{"displayName":"Acme Corp","metadata":{"tier":"silver"}}""", Encoding.UTF8, "application/merge-patch+json"),
+        };
+
+        await ProblemAssert.RefusesIfMatch(_admin, request, ifMatch);
+
+        Assert.Empty(_api.Fake.Requests("PATCH", "/api/v1"));
+        Assert.Empty(_api.Fake.Requests("GET", "/api/v1"));
+        Assert.Equal("Acme", _api.Fake.Stored(Tokens.OrgA)!["display_name"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task IfMatchAnyPatchesTheOrganization()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Patch, $"/organizations/{Tokens.OrgA}")
+        {
+            Content = new StringContent("""{"displayName":"Acme Corp"}""", Encoding.UTF8, "application/merge-patch+json"),
+        };
+        request.Headers.TryAddWithoutValidation("If-Match", "*");
+
+        var updated = await Ok(await _admin.SendAsync(request));
+
+        Assert.Equal("Acme Corp", updated.GetProperty("displayName").GetString());
+        Assert.Single(_api.Fake.Requests("PATCH", "/api/v1"));
+    }
 }
