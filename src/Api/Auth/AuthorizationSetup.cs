@@ -52,6 +52,14 @@ internal sealed class AccessRulesValidator(IConfiguration configuration) : IVali
             var key = $"{AccessRulesOptions.SectionName}:Policies:{policy}";
             string[] lists = [$"{key}:AnyOf", .. Enumerable.Range(0, rule.AnyOf.Count).SelectMany(i => new[] { $"{key}:AnyOf:{i}:Grants", $"{key}:AnyOf:{i}:Roles" })];
             failures.AddRange(lists.Select(list => ListSettings.SingleValueFailure(configuration, list)).OfType<string>());
+            var unreadable = UnreadableSameOrganization(key).ToList();
+            if (unreadable.Count > 0)
+            {
+                // The alternatives left are not the ones configured: checking them would blame the wrong key.
+                failures.AddRange(unreadable);
+                continue;
+            }
+
             if (rule.AnyOf.Count == 0)
             {
                 failures.Add($"{key}:AnyOf needs at least one alternative.");
@@ -77,6 +85,13 @@ internal sealed class AccessRulesValidator(IConfiguration configuration) : IVali
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    // The binder drops a list entry holding a value it cannot convert (SameOrganization=yes, or empty), silently: the
+    // whole alternative vanished, and with it the access it granted (or the policy's only rule).
+    private IEnumerable<string> UnreadableSameOrganization(string key) =>
+        configuration.GetSection($"{key}:AnyOf").GetChildren()
+            .Where(alternative => alternative["SameOrganization"] is { } value && !bool.TryParse(value, out _))
+            .Select(alternative => $"{key}:AnyOf:{alternative.Key}:SameOrganization must be true or false.");
 
     private static IEnumerable<string> Padded(string list, List<string> names) =>
         names.Select((name, index) => string.IsNullOrWhiteSpace(name) ? null : ScalekitOptionsValidator.WhitespaceRule(name) is { } problem ? $"{list}:{index} {problem}" : null)

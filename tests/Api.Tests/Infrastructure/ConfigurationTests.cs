@@ -156,6 +156,21 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Theory]
+    [InlineData("Authorization__Policies__ReadOrganization__AnyOf__1__SameOrganization", "tru")]
+    [InlineData("Authorization__Policies__ReadOrganization__AnyOf__0__SameOrganization", "")]
+    [InlineData("Authorization__Policies__ListOrganizations__AnyOf__0__SameOrganization", "yes")]
+    public async Task ASameOrganizationThatIsNotABooleanStopsTheRealProcessNamingTheEntry(string variable, string value)
+    {
+        // The binder drops a list entry it cannot convert: the whole alternative vanished, silently (platform services
+        // lost organizations:read_all), or a policy's only one did and the failure blamed an empty AnyOf.
+        var (exitCode, output) = await RunApiAsync(Production(new() { [variable] = value }));
+
+        var key = variable.Replace("__", ":", StringComparison.Ordinal);
+        Assert.Equal(1, exitCode);
+        Assert.Equal($"  - {key} must be true or false.", Assert.Single(output.Split('\n'), line => line.StartsWith("  - ", StringComparison.Ordinal)).TrimEnd('\r'));
+    }
+
     [Fact]
     public void EmptyAudiencesAreRejectedNamingTheKey()
     {
