@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -33,6 +34,8 @@ public static partial class ServerLimits
                 if (Failures(section).Count == 0)
                 {
                     section.Bind(kestrel.Limits, binder => binder.ErrorOnUnknownConfiguration = true);
+                    kestrel.Limits.MinRequestBodyDataRate = DataRate(section.GetSection(nameof(KestrelServerLimits.MinRequestBodyDataRate)), kestrel.Limits.MinRequestBodyDataRate);
+                    kestrel.Limits.MinResponseDataRate = DataRate(section.GetSection(nameof(KestrelServerLimits.MinResponseDataRate)), kestrel.Limits.MinResponseDataRate);
                 }
             });
         return services;
@@ -89,6 +92,10 @@ public static partial class ServerLimits
             {
                 failures.Add(failure);
             }
+            else if (DataRates.Contains(key.Key) && DataRateFailure(key) is { } rateFailure)
+            {
+                failures.Add(rateFailure);
+            }
         }
 
         return failures;
@@ -114,6 +121,49 @@ public static partial class ServerLimits
         catch (Exception ex) when (ex is InvalidOperationException or TargetInvocationException or ArgumentException)
         {
             return $"{key.Path} cannot be used: {WithoutParameterName(ex.GetBaseException().Message)}";
+        }
+    }
+
+    // MinDataRate's BytesPerSecond and GracePeriod have no setters: the binder left them as they were, silently (a
+    // configured rate never applied). Read here, a key left out keeps Kestrel's default (240 bytes/s after 5 s).
+    private static readonly HashSet<string> DataRates = new(StringComparer.OrdinalIgnoreCase)
+    {
+        nameof(KestrelServerLimits.MinRequestBodyDataRate),
+        nameof(KestrelServerLimits.MinResponseDataRate),
+    };
+
+    private static MinDataRate? DataRate(IConfigurationSection rate, MinDataRate? current)
+    {
+        if (!rate.GetChildren().Any())
+        {
+            return current;
+        }
+
+        var fallback = current ?? new MinDataRate(240, TimeSpan.FromSeconds(5));
+        var bytesPerSecond = rate[nameof(MinDataRate.BytesPerSecond)] is { } bytes
+            ? double.Parse(bytes, NumberStyles.Float, CultureInfo.InvariantCulture)
+            : fallback.BytesPerSecond;
+        var gracePeriod = rate[nameof(MinDataRate.GracePeriod)] is { } grace
+            ? TimeSpan.Parse(grace, CultureInfo.InvariantCulture)
+            : fallback.GracePeriod;
+        return new MinDataRate(bytesPerSecond, gracePeriod);
+    }
+
+    private static string? DataRateFailure(IConfigurationSection rate)
+    {
+        try
+        {
+            _ = DataRate(rate, current: null);
+            return null;
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException)
+        {
+            return $"{rate.Path} cannot be used: {ex.Message}";
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            var key = ex.ParamName is "gracePeriod" ? nameof(MinDataRate.GracePeriod) : nameof(MinDataRate.BytesPerSecond);
+            return $"{rate.Path}:{key} cannot be used: {WithoutParameterName(ex.Message)}";
         }
     }
 

@@ -162,6 +162,24 @@ public sealed class LimitsConfigurationTests
     }
 
     [Fact]
+    public void KestrelDataRatesFromConfigurationApplyToTheServer()
+    {
+        // MinDataRate has no setters: the binder kept Kestrel's 240 bytes/s after 5 s, whatever was configured.
+        using var fake = new ScalekitFake();
+        using var factory = new ApiFactory(fake, new Dictionary<string, string?>
+        {
+            ["Kestrel:Limits:MinRequestBodyDataRate:BytesPerSecond"] = "100",
+            ["Kestrel:Limits:MinRequestBodyDataRate:GracePeriod"] = "00:00:10",
+            ["Kestrel:Limits:MinResponseDataRate:BytesPerSecond"] = "50",
+        });
+
+        var limits = factory.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
+
+        Assert.Equal((100d, TimeSpan.FromSeconds(10)), (limits.MinRequestBodyDataRate!.BytesPerSecond, limits.MinRequestBodyDataRate.GracePeriod));
+        Assert.Equal((50d, TimeSpan.FromSeconds(5)), (limits.MinResponseDataRate!.BytesPerSecond, limits.MinResponseDataRate.GracePeriod));
+    }
+
+    [Fact]
     public void KestrelLimitsLeftOutKeepTheDefaultsTheReadmeNames()
     {
         using var fake = new ScalekitFake();
@@ -198,6 +216,8 @@ public sealed class LimitsConfigurationTests
     [InlineData("Kestrel:Limits:MaxConcurentConnections", "100")]
     [InlineData("Kestrel:Limits:Http2:MaxStreams", "100")]
     [InlineData("Kestrel:Limits:MaxRequestBodySize", "1000000")]
+    [InlineData("Kestrel:Limits:MinRequestBodyDataRate:BytesPerSecond", "-1")]
+    [InlineData("Kestrel:Limits:MinResponseDataRate:GracePeriod", "00:00:00.500")]
     public void AKestrelLimitKestrelWouldRefuseOrNeverUseIsRejectedNamingTheKey(string key, string value)
     {
         // A value out of Kestrel's range threw from inside the server's start, a typo or an overridden limit did nothing.
