@@ -75,7 +75,7 @@ public static partial class OrganizationRules
     /// <summary>A feature name as in <c>settings.features[].name</c> ("sso", "dir_sync").</summary>
     public static IRuleBuilderOptions<T, string?> ValidFeatureName<T>(this IRuleBuilder<T, string?> rule) =>
         rule.Must(value => value is not null && FeatureNamePattern().IsMatch(value))
-            .WithMessage("name must be 1-64 letters, digits, '_' or '-'.");
+            .WithMessage("name must be 1-64 lower-case letters, digits, '_' or '-', as Scalekit names its features (sso, dir_sync).");
 
     // In characters (code points), as Scalekit counts them, like displayName.
     private static bool IsValidMetadataPair(KeyValuePair<string, string> pair) =>
@@ -141,8 +141,11 @@ public static partial class OrganizationRules
     [GeneratedRegex(SlugRegex, RegexOptions.CultureInvariant)]
     private static partial Regex SlugPattern();
 
-    /// <summary>The feature-name rule, with <c>\z</c> like <see cref="SlugRegex"/>.</summary>
-    public const string FeatureNameRegex = @"^[A-Za-z0-9_-]{1,64}\z";
+    /// <summary>
+    /// The feature-name rule, with <c>\z</c> like <see cref="SlugRegex"/>. Lower case only, as Scalekit names its features
+    /// (<c>sso</c>, <c>dir_sync</c>): names are compared exactly, so "SSO" set a second feature beside "sso".
+    /// </summary>
+    public const string FeatureNameRegex = @"^[a-z0-9_-]{1,64}\z";
 
     [GeneratedRegex(FeatureNameRegex, RegexOptions.CultureInvariant)]
     private static partial Regex FeatureNamePattern();

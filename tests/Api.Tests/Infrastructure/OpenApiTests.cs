@@ -238,7 +238,7 @@ public sealed class OpenApiTests : IClassFixture<ApiFixture>
         var features = Property("UpdateOrganizationSettingsRequest", "features");
         Assert.Equal(1, features.GetProperty("minItems").GetInt32());
         Assert.Equal(20, features.GetProperty("maxItems").GetInt32());
-        Assert.Equal("^[A-Za-z0-9_-]{1,64}$", Property("FeatureSettingRequest", "name").GetProperty("pattern").GetString());
+        Assert.Equal("^[a-z0-9_-]{1,64}$", Property("FeatureSettingRequest", "name").GetProperty("pattern").GetString());
         Assert.Equal(["sso", "dir_sync"], Enum(Property("PortalLinkRequest", "features").GetProperty("items")));
     }
 
