@@ -23,8 +23,15 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
     // a security event's "secevent+jwt", a DPoP proof's "dpop+jwt"), however its claims look.
     private static readonly string[] AccessTokenTypes = ["JWT", "at+jwt", "application/jwt", "application/at+jwt"];
 
-    // RFC 7519 2: the times of a token are NumericDates, JSON numbers (fractions allowed).
-    private static readonly string[] NumericDateClaims = [JwtRegisteredClaimNames.Exp, JwtRegisteredClaimNames.Nbf, JwtRegisteredClaimNames.Iat];
+    // RFC 7519 2 and 4.1: the times of a token are NumericDates, JSON numbers (fractions allowed); its issuer, subject
+    // and id are strings. Read in one pass of the payload: the dates first, then the strings.
+    private static readonly string[] TypedClaims =
+    [
+        JwtRegisteredClaimNames.Exp, JwtRegisteredClaimNames.Nbf, JwtRegisteredClaimNames.Iat,
+        JwtRegisteredClaimNames.Iss, JwtRegisteredClaimNames.Sub, JwtRegisteredClaimNames.Jti,
+    ];
+
+    private const int NumericDateCount = 3;
 
     private readonly SigningKeyStore _keys;
     private readonly ValidatedTokenCache _cache;
@@ -122,10 +129,11 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
             return Invalid(new KidMissingException());
         }
 
-        // The token library also reads a string of digits ("exp": "1767225600") as a time, which no issuer sends.
-        if (!HasNumericDates(jwt))
+        // The token library also reads a string of digits ("exp": "1767225600") as a time, which no issuer sends, and
+        // a number as a subject ("sub": 12345), which the audit and the idempotency scope would then take as "12345".
+        if (!HasTypedClaims(jwt))
         {
-            return Invalid(new SecurityTokenMalformedException("The token's exp, nbf and iat must be JSON numbers."));
+            return Invalid(new SecurityTokenMalformedException("The token's exp, nbf and iat must be JSON numbers, and its iss, sub and jti strings."));
         }
 
         if (jwt.TryGetHeaderValue<string>(JwtHeaderParameterNames.Typ, out var type)
@@ -177,17 +185,18 @@ public sealed class ScalekitAccessTokenHandler : JsonWebTokenHandler
         return result;
     }
 
-    private static bool HasNumericDates(JsonWebToken jwt)
+    private static bool HasTypedClaims(JsonWebToken jwt)
     {
-        Span<JsonTokenType> kinds = stackalloc JsonTokenType[NumericDateClaims.Length];
-        if (!TokenSegment.TryReadKinds(jwt.EncodedPayload, NumericDateClaims, kinds))
+        Span<JsonTokenType> kinds = stackalloc JsonTokenType[TypedClaims.Length];
+        if (!TokenSegment.TryReadKinds(jwt.EncodedPayload, TypedClaims, kinds))
         {
             return false;
         }
 
-        foreach (var kind in kinds)
+        for (var i = 0; i < kinds.Length; i++)
         {
-            if (kind is not (JsonTokenType.None or JsonTokenType.Number))
+            var expected = i < NumericDateCount ? JsonTokenType.Number : JsonTokenType.String;
+            if (kinds[i] != JsonTokenType.None && kinds[i] != expected)
             {
                 return false;
             }

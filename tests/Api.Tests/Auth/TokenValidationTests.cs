@@ -385,6 +385,19 @@ public sealed class TokenValidationTests : IClassFixture<ApiFixture>
         Assert.Equal("malformed", problem.GetProperty("reason").GetString());
     }
 
+    // RFC 7519 4.1: "iss", "sub" and "jti" are strings. The library took "sub": 12345 as the subject "12345" (200).
+    [Theory]
+    [InlineData("iss")]
+    [InlineData("sub")]
+    [InlineData("jti")]
+    public async Task AnIdentifierClaimWrittenAsANumberIsMalformed(string claim)
+    {
+        var response = await GetOwnOrganization(ReadToken(c => c[claim] = 12345));
+
+        var problem = await ProblemAssert.IsProblem(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("malformed", problem.GetProperty("reason").GetString());
+    }
+
     [Fact]
     public async Task AFractionalExpiryIsAccepted()
     {
