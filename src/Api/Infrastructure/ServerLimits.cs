@@ -125,7 +125,10 @@ public static partial class ServerLimits
     }
 
     // MinDataRate's BytesPerSecond and GracePeriod have no setters: the binder left them as they were, silently (a
-    // configured rate never applied). Read here, a key left out keeps Kestrel's default (240 bytes/s after 5 s).
+    // configured rate never applied). Read here, a key left out keeps Kestrel's default (240 bytes/s after 5 s, the
+    // same for both rates).
+    private static readonly MinDataRate KestrelDefaultRate = new KestrelServerLimits().MinRequestBodyDataRate!;
+
     private static readonly HashSet<string> DataRates = new(StringComparer.OrdinalIgnoreCase)
     {
         nameof(KestrelServerLimits.MinRequestBodyDataRate),
@@ -139,7 +142,7 @@ public static partial class ServerLimits
             return current;
         }
 
-        var fallback = current ?? new MinDataRate(240, TimeSpan.FromSeconds(5));
+        var fallback = current ?? KestrelDefaultRate;
         var bytesPerSecond = rate[nameof(MinDataRate.BytesPerSecond)] is { } bytes
             ? double.Parse(bytes, NumberStyles.Float, CultureInfo.InvariantCulture)
             : fallback.BytesPerSecond;

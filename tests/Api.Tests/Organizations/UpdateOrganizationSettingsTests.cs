@@ -46,7 +46,7 @@ public sealed class UpdateOrganizationSettingsTests : IClassFixture<ApiFixture>
         { """{"features":[{"enabled":true}]}""", "features[0].name" },
         { """{"features":[{"name":"","enabled":true}]}""", "features[0].name" },
         { """{"features":[{"name":"s s o","enabled":true}]}""", "features[0].name" },
-        // Scalekit keeps a name as sent: "SSO" would be a second feature beside "sso", not a change of it.
+        // Names are compared exactly: "SSO" would set a second feature beside "sso", not change it.
         { """{"features":[{"name":"SSO","enabled":true}]}""", "features[0].name" },
         { """{"features":[{"name":"sso"}]}""", "features[0].enabled" },
         { """{"features":[{"name":"sso","enabled":true},{"name":"sso","enabled":false}]}""", "features" },
